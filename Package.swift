@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "feedsync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "feedsync", targets: ["feedsync"]),
+        .library(name: "SyncEngine", targets: ["SyncEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // C libraries from the system, found through pkg-config.
+        .systemLibrary(
+            name: "CXXHash", pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "ICalendar", swiftSettings: upcoming),
+        .target(name: "FeedHash", dependencies: ["CXXHash"], swiftSettings: upcoming),
+        .target(name: "FeedModel", dependencies: ["ICalendar", "FeedHash"], swiftSettings: upcoming),
+        .target(name: "Snapshots", dependencies: ["FeedHash", "CZlib"], swiftSettings: upcoming),
+        .target(
+            name: "FeedSources",
+            dependencies: [
+                "FeedModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: upcoming),
+        .target(
+            name: "Stores",
+            dependencies: [
+                "FeedModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ], swiftSettings: upcoming),
+        .target(
+            name: "SyncEngine",
+            dependencies: [
+                "ICalendar", "FeedModel", "Snapshots", "FeedSources", "Stores",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: upcoming),
+        .executableTarget(
+            name: "feedsync",
+            dependencies: [
+                "SyncEngine", "Snapshots", "FeedModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: upcoming),
+
+        .testTarget(name: "ICalendarTests", dependencies: ["ICalendar"], swiftSettings: upcoming),
+        .testTarget(name: "FeedModelTests", dependencies: ["FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash"],
+                    resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel"], swiftSettings: upcoming),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "Snapshots", "Stores"], swiftSettings: upcoming),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["feedsync", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming),
+    ]
+)

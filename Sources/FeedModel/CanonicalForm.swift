@@ -1,0 +1,66 @@
+public import ICalendar
+
+/// The canonical form of an event: what its record hash is computed over.
+///
+/// One line per property, `NAME;PARAM=v1,v2;…:value` and a `\n`, where names are upper-cased,
+/// parameters are sorted by name, single-valued TEXT values are unescaped and escaped again in one
+/// normal way, the lines are sorted, and volatile properties are left out. Sub-components (VALARM)
+/// follow as `BEGIN:NAME` … `END:NAME` blocks in canonical form, sorted. So refolding, CRLF↔LF,
+/// property order and escaping variants change no hash; any change of meaning does.
+public enum CanonicalForm {
+    /// TEXT properties that hold a single value; their escapes are normalised.
+    static let singleText: Set<String> = ["SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT", "UID"]
+
+    public static func bytes(of component: ICalComponent, excluding volatile: Set<String>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        append(component, excluding: volatile, to: &out)
+        return out
+    }
+
+    private static func append(_ component: ICalComponent, excluding volatile: Set<String>, to out: inout [UInt8]) {
+        var lines: [[UInt8]] = []
+        lines.reserveCapacity(component.properties.count)
+        for p in component.properties where !volatile.contains(p.name) {
+            lines.append(line(p))
+        }
+        lines.sort { $0.lexicographicallyPrecedes($1) }
+        for l in lines { out.append(contentsOf: l) }
+        if !component.components.isEmpty {
+            var blocks: [[UInt8]] = component.components.map { sub in
+                var b: [UInt8] = Array("BEGIN:\(sub.name)\n".utf8)
+                append(sub, excluding: volatile, to: &b)
+                b.append(contentsOf: "END:\(sub.name)\n".utf8)
+                return b
+            }
+            blocks.sort { $0.lexicographicallyPrecedes($1) }
+            for b in blocks { out.append(contentsOf: b) }
+        }
+    }
+
+    static func line(_ p: ICalProperty) -> [UInt8] {
+        var s = p.name
+        if !p.parameters.isEmpty {
+            for param in p.parameters.sorted(by: { $0.name < $1.name }) {
+                s += ";" + param.name + "="
+                s += param.values.map(quoteIfNeeded).joined(separator: ",")
+            }
+        }
+        s += ":"
+        if singleText.contains(p.name) {
+            s += ICalText.escape(ICalText.unescape(p.value))
+        } else {
+            s += p.value
+        }
+        var bytes = Array(s.utf8)
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    private static func quoteIfNeeded(_ v: String) -> String {
+        if v.utf8.contains(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: ",") }) {
+            return "\"" + v + "\""
+        }
+        return v
+    }
+}

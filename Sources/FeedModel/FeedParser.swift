@@ -1,0 +1,144 @@
+public import ICalendar
+import FeedHash
+
+/// Version of the record extraction and canonical form. Snapshots record it; a snapshot written by
+/// another parser version is not trusted (its hashes may differ for the same content), so the feed
+/// is reconciled in full instead.
+public let parserVersion: UInt32 = 1
+
+/// A feed body turned into records.
+public struct ParsedFeed: Sendable {
+    public var records: [FeedRecord]
+    public var warnings: [String]
+}
+
+/// Turns an iCalendar body into `FeedRecord`s: one per VEVENT (masters and RECURRENCE-ID overrides
+/// alike), each keyed and hashed in canonical form.
+public struct FeedParser: Sendable {
+    public var timeZone: String
+    private let volatile: Set<String>
+
+    /// - Parameters:
+    ///   - timeZone: IANA name used for floating times and all-day dates.
+    ///   - volatileProperties: property names left out of record hashes (e.g. DTSTAMP).
+    public init(timeZone: String, volatileProperties: [String]) {
+        self.timeZone = timeZone
+        self.volatile = Set(volatileProperties.map { $0.uppercased() })
+    }
+
+    public func parse(_ body: [UInt8]) throws(ICalParseError) -> ParsedFeed {
+        let calendar = try ICalParser.parse(body)
+        return try records(from: calendar)
+    }
+
+    public func records(from calendar: ICalComponent) throws(ICalParseError) -> ParsedFeed {
+        let resolver = TimeZoneResolver(calendar: calendar, defaultTimeZone: timeZone)
+        var warnings: [String] = []
+        var records: [FeedRecord] = []
+        records.reserveCapacity(calendar.components.count)
+        for event in calendar.components where event.name == "VEVENT" {
+            let timing = try EventTiming.compute(event: event, resolver: resolver)
+            for w in timing.warnings { warnings.append("line \(event.line): \(w)") }
+            let body = CanonicalForm.bytes(of: event, excluding: volatile)
+            let hash = XXH3.hash64(body)
+            var uid: String
+            if let u = event.first("UID"), !u.value.isEmpty {
+                uid = ICalText.unescape(u.value)
+            } else {
+                // A stable key derived from the content, so the same event keeps its key night after night.
+                uid = "nouid-" + hex64(hash)
+                warnings.append("line \(event.line): VEVENT has no UID; using the content-derived key \(uid)")
+            }
+            var rid: String? = nil
+            if let r = event.first("RECURRENCE-ID") {
+                do {
+                    rid = try normalisedRecurrenceID(ICalDateValue.parse(r), resolver: resolver)
+                } catch {
+                    throw ICalParseError(line: r.line, message: "bad RECURRENCE-ID in event \(uid): \(error.message)")
+                }
+            }
+            let allDay: Bool
+            if case .date = timing.startValue { allDay = true } else { allDay = false }
+            var startDate: String? = nil
+            var endDate: String? = nil
+            if case .date(let d) = timing.startValue {
+                startDate = d.iso
+                if case .date(let e)? = timing.endValue {
+                    endDate = e.iso
+                } else {
+                    let days = max(1, (timing.end - timing.start + 86_399) / 86_400)
+                    endDate = CivilDate(daysSinceEpoch: d.daysSinceEpoch + Int(days)).iso
+                }
+            }
+            records.append(FeedRecord(
+                key: RecordKey.make(uid: uid, recurrenceID: rid),
+                uid: uid, recurrenceID: rid, hash: hash,
+                start: timing.start, end: timing.end, lastEnd: timing.lastEnd,
+                allDay: allDay, startDate: startDate, endDate: endDate,
+                summary: event.first("SUMMARY").map { ICalText.unescape($0.value) },
+                description: event.first("DESCRIPTION").map { ICalText.unescape($0.value) },
+                location: event.first("LOCATION").map { ICalText.unescape($0.value) },
+                status: event.first("STATUS").map { $0.value.uppercased() },
+                body: body))
+        }
+        disambiguate(&records, warnings: &warnings)
+        return ParsedFeed(records: records, warnings: warnings)
+    }
+
+    /// Gives records that share a key distinct, deterministic keys; identical copies are kept once.
+    private func disambiguate(_ records: inout [FeedRecord], warnings: inout [String]) {
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(records.count)
+        var dupKeys: Set<String> = []
+        for r in records {
+            seen[r.key, default: 0] += 1
+            if seen[r.key]! > 1 { dupKeys.insert(r.key) }
+        }
+        guard !dupKeys.isEmpty else { return }
+        var result: [FeedRecord] = []
+        result.reserveCapacity(records.count)
+        var groups: [String: [FeedRecord]] = [:]
+        for r in records {
+            if dupKeys.contains(r.key) { groups[r.key, default: []].append(r) } else { result.append(r) }
+        }
+        for key in groups.keys.sorted() {
+            // Order by content, so the key a copy gets does not depend on where the feed lists it.
+            let group = groups[key]!.sorted { $0.hash != $1.hash ? $0.hash < $1.hash : $0.body.lexicographicallyPrecedes($1.body) }
+            var kept = [group[0]]
+            var identical = 0
+            for r in group.dropFirst() {
+                if r.hash == kept.last!.hash && r.body == kept.last!.body {
+                    identical += 1
+                    continue
+                }
+                var copy = r
+                let ordinal = kept.filter { $0.hash == r.hash }.count - (kept[0].hash == r.hash ? 1 : 0)
+                copy.key = RecordKey.disambiguated(key, hash: r.hash, ordinal: ordinal)
+                kept.append(copy)
+            }
+            result.append(contentsOf: kept)
+            var message = "\(group.count) events share the key \(key)"
+            if kept.count > 1 {
+                message += "; kept as " + kept.map(\.key).joined(separator: ", ")
+            }
+            if identical > 0 { message += "; \(identical) identical cop\(identical == 1 ? "y" : "ies") merged" }
+            warnings.append(message)
+        }
+        records = result
+    }
+
+}
+
+/// RECURRENCE-ID in one normal form: `YYYYMMDD` for a date, the UTC instant `YYYYMMDDTHHMMSSZ`
+/// for a date-time (a TZID or floating time is converted), so the same occurrence named two ways
+/// has one key.
+public func normalisedRecurrenceID(_ value: ICalDateValue, resolver: TimeZoneResolver) -> String {
+    switch value {
+    case .date(let d):
+        return ICalDateValue.date(d).icalText
+    case .utc, .local:
+        let dt = CivilDateTime(secondsSinceEpoch: resolver.instant(value))
+        return ICalDateValue.utc(dt).icalText
+    }
+}
+

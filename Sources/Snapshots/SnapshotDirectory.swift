@@ -1,0 +1,290 @@
+import FeedHash
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The folder holding the snapshot files, one `<feedID>.<generation>.fsnap` per feed generation.
+///
+/// Writes are atomic (temp file, fsync, rename, fsync folder). Callers must not run two writers
+/// for the same feed at once, and should call `removeTemporaryFiles()` only when no writer runs.
+public struct SnapshotDirectory: Sendable {
+    public let path: String
+
+    static let fileExtension = ".fsnap"
+    static let tempPrefix = ".tmp-"
+    static let tempRandomLength = 16
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// `"<feedID>.<generation>.fsnap"`, generation in decimal without leading zeros.
+    public static func fileName(feedID: String, generation: UInt64) -> String {
+        "\(feedID).\(generation)\(fileExtension)"
+    }
+
+    public func path(feedID: String, generation: UInt64) -> String {
+        join(Self.fileName(feedID: feedID, generation: generation))
+    }
+
+    /// True for a non-empty id made only of `[A-Za-z0-9._-]`.
+    public static func isValidFeedID(_ feedID: String) -> Bool {
+        !feedID.isEmpty && feedID.utf8.allSatisfy(isFeedIDByte)
+    }
+
+    static func isFeedIDByte(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            || c == 0x2E || c == 0x5F || c == 0x2D
+    }
+
+    /// Parses `<feedID>.<generation>.fsnap`; nil for any other name.
+    static func parseFileName(_ name: String) -> (feedID: String, generation: UInt64)? {
+        guard name.hasSuffix(fileExtension), !name.hasPrefix(tempPrefix) else { return nil }
+        let stem = name.utf8.dropLast(fileExtension.utf8.count)
+        guard let dot = stem.lastIndex(of: 0x2E) else { return nil }
+        let id = String(decoding: stem[..<dot], as: UTF8.self)
+        let digits = stem[stem.index(after: dot)...]
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              digits.count == 1 || digits.first != 0x30,   // canonical decimal only
+              let generation = UInt64(String(decoding: digits, as: UTF8.self)),
+              isValidFeedID(id) else { return nil }
+        return (id, generation)
+    }
+
+    /// Parses `.tmp-<feedID>-<16 lowercase hex>`; returns the feed id, nil for any other name.
+    static func parseTempName(_ name: String) -> String? {
+        guard name.hasPrefix(tempPrefix) else { return nil }
+        let rest = name.utf8.dropFirst(tempPrefix.utf8.count)
+        guard let dash = rest.lastIndex(of: 0x2D) else { return nil }
+        let random = rest[rest.index(after: dash)...]
+        guard random.count == tempRandomLength,
+              random.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        let id = String(decoding: rest[..<dash], as: UTF8.self)
+        return isValidFeedID(id) ? id : nil
+    }
+
+    // MARK: - Writing
+
+    /// Writes `bytes` atomically as this feed's snapshot for `generation` and returns its path:
+    /// temp file `.tmp-<feedID>-<random>` in the same folder, write, fsync, rename into place,
+    /// fsync the folder. Creates the folder if missing. An existing file of that generation is replaced.
+    @discardableResult
+    public func write(_ bytes: [UInt8], feedID: String, generation: UInt64) throws(SnapshotError) -> String {
+        guard Self.isValidFeedID(feedID) else {
+            throw SnapshotError(.malformed, "invalid feed id \"\(feedID)\" (expected [A-Za-z0-9._-]+)")
+        }
+        try makeDirectory(path)
+        let final = self.path(feedID: feedID, generation: generation)
+        let temp = join("\(Self.tempPrefix)\(feedID)-\(hex64(UInt64.random(in: .min ... .max)))")
+
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Self.posixError("open", temp) }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        do throws(SnapshotError) {
+            let failure = bytes.withUnsafeBytes { buf -> SnapshotError? in
+                var offset = 0
+                while offset < buf.count {
+                    let n = systemWrite(fd, buf.baseAddress! + offset, buf.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return Self.posixError("write", temp)
+                    }
+                    offset += n
+                }
+                return nil
+            }
+            if let failure { throw failure }
+            guard fsync(fd) == 0 else { throw Self.posixError("fsync", temp) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard close(fd) == 0 else { throw Self.posixError("close", temp) }
+        guard rename(temp, final) == 0 else { throw Self.posixError("rename to \(final)", temp) }
+        ok = true
+        try syncDirectory()
+        return final
+    }
+
+    // MARK: - Reading
+
+    /// Reads and fully decodes a snapshot. With `check` (the default) the header's feed id and
+    /// generation must match the name asked for, else `.feedMismatch`.
+    public func read(feedID: String, generation: UInt64, expectedFeedID check: Bool = true) throws(SnapshotError) -> Snapshot {
+        let file = path(feedID: feedID, generation: generation)
+        let bytes = try Self.readFile(file)
+        let snapshot: Snapshot
+        do throws(SnapshotError) {
+            snapshot = try SnapshotCodec.decode(bytes)
+        } catch {
+            throw error.with(path: file)
+        }
+        if check {
+            if snapshot.header.feedID != feedID {
+                throw SnapshotError(.feedMismatch,
+                                    "file holds feed \"\(snapshot.header.feedID)\", expected \"\(feedID)\"", path: file)
+            }
+            if snapshot.header.generation != generation {
+                throw SnapshotError(.feedMismatch,
+                                    "file holds generation \(snapshot.header.generation), expected \(generation)", path: file)
+            }
+        }
+        return snapshot
+    }
+
+    /// Reads a whole file.
+    static func readFile(_ file: String) throws(SnapshotError) -> [UInt8] {
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open", file) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw posixError("fstat", file) }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(Int(st.st_size) + 1)
+        var chunk = [UInt8](repeating: 0, count: Swift.max(64 * 1024, Int(st.st_size) + 1))
+        while true {
+            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw posixError("read", file)
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
+    // MARK: - Listing and cleanup
+
+    /// Snapshot files in the folder, sorted by feed id then generation. Names that are not
+    /// `<feedID>.<generation>.fsnap` (temp files, foreign files) are ignored. A missing folder lists nothing.
+    public func files() throws(SnapshotError) -> [(feedID: String, generation: UInt64, path: String)] {
+        var result: [(feedID: String, generation: UInt64, path: String)] = []
+        for name in try entries() {
+            if let (id, gen) = Self.parseFileName(name) { result.append((id, gen, join(name))) }
+        }
+        result.sort { ($0.feedID.utf8.lexicographicallyPrecedes($1.feedID.utf8))
+            || ($0.feedID == $1.feedID && $0.generation < $1.generation) }
+        return result
+    }
+
+    /// Deletes this feed's snapshot files except `keepingGeneration` (all of them when nil), and its
+    /// leftover temp files. Call only after the store points at the kept generation.
+    public func remove(feedID: String, keepingGeneration: UInt64?) throws(SnapshotError) {
+        var removed = false
+        for name in try entries() {
+            if let (id, gen) = Self.parseFileName(name) {
+                guard id == feedID, gen != keepingGeneration else { continue }
+            } else if let id = Self.parseTempName(name) {
+                guard id == feedID else { continue }
+            } else {
+                continue
+            }
+            try unlinkIfPresent(join(name))
+            removed = true
+        }
+        if removed { try syncDirectory() }
+    }
+
+    /// Deletes every leftover temp file (`.tmp-<feedID>-<random>`), e.g. after a crash.
+    /// Call when no writer is running.
+    public func removeTemporaryFiles() throws(SnapshotError) {
+        var removed = false
+        for name in try entries() where Self.parseTempName(name) != nil {
+            try unlinkIfPresent(join(name))
+            removed = true
+        }
+        if removed { try syncDirectory() }
+    }
+
+    // MARK: - POSIX helpers
+
+    func join(_ name: String) -> String {
+        path.hasSuffix("/") ? path + name : path + "/" + name
+    }
+
+    static func posixError(_ op: String, _ file: String, _ code: Int32 = errno) -> SnapshotError {
+        SnapshotError(.io, "\(op) failed: \(String(cString: strerror(code))) (errno \(code))", path: file)
+    }
+
+    /// Names in the folder (without "." and ".."); empty when the folder does not exist.
+    func entries() throws(SnapshotError) -> [String] {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw Self.posixError("opendir", path)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw Self.posixError("readdir", path) }
+                break
+            }
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
+                    String(cString: $0)
+                }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    func unlinkIfPresent(_ file: String) throws(SnapshotError) {
+        if unlink(file) != 0 && errno != ENOENT { throw Self.posixError("unlink", file) }
+    }
+
+    func syncDirectory() throws(SnapshotError) {
+        try Self.syncDirectory(path)
+    }
+
+    static func syncDirectory(_ dir: String) throws(SnapshotError) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw posixError("open directory", dir) }
+        defer { close(fd) }
+        if fsync(fd) != 0 && errno != EINVAL { throw posixError("fsync directory", dir) }
+    }
+
+    /// mkdir -p; fsyncs the parent of every folder it creates.
+    func makeDirectory(_ dir: String) throws(SnapshotError) {
+        var st = stat()
+        if stat(dir, &st) == 0 {
+            if st.st_mode & S_IFMT == S_IFDIR { return }
+            throw SnapshotError(.io, "exists and is not a directory", path: dir)
+        }
+        let trimmed = dir.hasSuffix("/") && dir.count > 1 ? String(dir.dropLast()) : dir
+        let parent: String
+        if let slash = trimmed.lastIndex(of: "/") {
+            parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+        } else {
+            parent = "."
+        }
+        if parent != trimmed { try makeDirectory(parent) }
+        if mkdir(trimmed, 0o755) != 0 && errno != EEXIST { throw Self.posixError("mkdir", trimmed) }
+        try Self.syncDirectory(parent)
+    }
+}
+
+@inline(__always)
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buffer, count)
+    #else
+    Darwin.write(fd, buffer, count)
+    #endif
+}
+
+@inline(__always)
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.read(fd, buffer, count)
+    #else
+    Darwin.read(fd, buffer, count)
+    #endif
+}

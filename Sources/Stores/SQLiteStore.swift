@@ -1,0 +1,240 @@
+public import FeedModel
+import FeedHash
+import GRDB
+
+/// The SQLite store (GRDB), in WAL mode so readers can query while a run writes.
+///
+/// Schema (see docs/store.md): `feeds`, `events` (one row per feed and record key; a removal sets
+/// `removed_at`, a sync never deletes a row), `changes` (the log of what each run did) and `runs`.
+/// Instants are ISO-8601 UTC text (`YYYY-MM-DDTHH:MM:SSZ`); all-day dates are `YYYY-MM-DD`.
+public final class SQLiteStore: FeedStore {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError("cannot open the SQLite store at \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE feeds (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    url_redacted TEXT NOT NULL,
+                    property TEXT,
+                    fingerprint TEXT,
+                    etag TEXT,
+                    last_modified TEXT,
+                    snapshot_generation INTEGER,
+                    last_success_at TEXT,
+                    last_full_sync_at TEXT,
+                    last_status TEXT,
+                    last_error TEXT
+                );
+                CREATE TABLE events (
+                    feed_id TEXT NOT NULL REFERENCES feeds(id),
+                    record_key TEXT NOT NULL,
+                    uid TEXT NOT NULL,
+                    recurrence_id TEXT,
+                    start TEXT NOT NULL,
+                    "end" TEXT NOT NULL,
+                    last_end TEXT,
+                    all_day INTEGER NOT NULL,
+                    summary TEXT,
+                    description TEXT,
+                    location TEXT,
+                    status TEXT,
+                    record_hash TEXT NOT NULL,
+                    start_ts INTEGER NOT NULL,
+                    last_end_ts INTEGER,
+                    first_seen_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    removed_at TEXT,
+                    PRIMARY KEY (feed_id, record_key)
+                ) WITHOUT ROWID;
+                CREATE INDEX events_uid ON events(feed_id, uid, recurrence_id);
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mode TEXT NOT NULL,
+                    now TEXT NOT NULL,
+                    dry_run INTEGER NOT NULL DEFAULT 0,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    status TEXT NOT NULL DEFAULT 'running',
+                    feeds_total INTEGER, feeds_unchanged INTEGER, feeds_changed INTEGER, feeds_failed INTEGER,
+                    events_added INTEGER, events_updated INTEGER, events_removed INTEGER, events_past_skipped INTEGER
+                );
+                CREATE TABLE changes (
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    feed_id TEXT NOT NULL,
+                    record_key TEXT NOT NULL,
+                    uid TEXT NOT NULL,
+                    recurrence_id TEXT,
+                    kind TEXT NOT NULL CHECK (kind IN ('added', 'updated', 'removed')),
+                    at TEXT NOT NULL
+                );
+                CREATE INDEX changes_run ON changes(run_id);
+                CREATE INDEX changes_feed ON changes(feed_id, record_key);
+                """)
+        }
+        return m
+    }
+
+    public func feedStates() throws -> [String: FeedState] {
+        try wrap("read feed states") {
+            try pool.read { db in
+                var result: [String: FeedState] = [:]
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT id, fingerprint, etag, last_modified, snapshot_generation, last_success_at,
+                           last_full_sync_at, last_status, last_error FROM feeds
+                    """)
+                while let row = try rows.next() {
+                    let id: String = row[0]
+                    result[id] = FeedState(
+                        id: id, fingerprint: row[1], etag: row[2], lastModified: row[3],
+                        snapshotGeneration: (row[4] as Int64?).map { UInt64($0) },
+                        lastSuccessAt: (row[5] as String?).flatMap(ISOTime.parse),
+                        lastFullSyncAt: (row[6] as String?).flatMap(ISOTime.parse),
+                        lastStatus: row[7], lastError: row[8])
+                }
+                return result
+            }
+        }
+    }
+
+    public func eventRows(feedID: String) throws -> [StoredEvent] {
+        try wrap("read the events of feed \(feedID)") {
+            try pool.read { db in
+                var result: [StoredEvent] = []
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT record_key, record_hash, last_end_ts, removed_at IS NOT NULL
+                    FROM events WHERE feed_id = ?
+                    """, arguments: [feedID])
+                while let row = try rows.next() {
+                    let hashText: String = row[1]
+                    result.append(StoredEvent(key: row[0], hash: UInt64(hashText, radix: 16) ?? 0,
+                                              lastEnd: row[2], removed: row[3]))
+                }
+                return result
+            }
+        }
+    }
+
+    public func beginRun(mode: String, startedAt: Int64, now: Int64, dryRun: Bool) throws -> Int64 {
+        try wrap("record the start of the run") {
+            try pool.write { db in
+                try db.execute(sql: "INSERT INTO runs (mode, now, dry_run, started_at) VALUES (?, ?, ?, ?)",
+                               arguments: [mode, ISOTime.format(now), dryRun, ISOTime.format(startedAt)])
+                return db.lastInsertedRowID
+            }
+        }
+    }
+
+    public func finishRun(id: Int64, finishedAt: Int64, status: String, summary s: RunSummary) throws {
+        try wrap("record the end of the run") {
+            try pool.write { db in
+                try db.execute(sql: """
+                    UPDATE runs SET finished_at = ?, status = ?, feeds_total = ?, feeds_unchanged = ?,
+                      feeds_changed = ?, feeds_failed = ?, events_added = ?, events_updated = ?,
+                      events_removed = ?, events_past_skipped = ? WHERE id = ?
+                    """, arguments: [ISOTime.format(finishedAt), status, s.feedsTotal, s.feedsUnchanged,
+                                     s.feedsChanged, s.feedsFailed, s.eventsAdded, s.eventsUpdated,
+                                     s.eventsRemoved, s.eventsPastSkipped, id])
+            }
+        }
+    }
+
+    public func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) throws {
+        guard !batch.isEmpty else { return }
+        let now = ISOTime.format(at)
+        try wrap("apply a batch of \(batch.count) feeds") {
+            try pool.write { db in
+                let upsertFeed = try db.cachedStatement(sql: """
+                    INSERT INTO feeds (id, url_redacted, property, last_status, last_error)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET url_redacted = excluded.url_redacted,
+                      property = excluded.property, last_status = excluded.last_status,
+                      last_error = excluded.last_error
+                    """)
+                let success = try db.cachedStatement(sql: """
+                    UPDATE feeds SET fingerprint = coalesce(?, fingerprint), etag = coalesce(?, etag),
+                      last_modified = coalesce(?, last_modified),
+                      snapshot_generation = coalesce(?, snapshot_generation),
+                      last_success_at = ?,
+                      last_full_sync_at = CASE WHEN ? THEN ? ELSE last_full_sync_at END
+                    WHERE id = ?
+                    """)
+                let insertEvent = try db.cachedStatement(sql: """
+                    INSERT INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
+                      summary, description, location, status, record_hash, start_ts, last_end_ts,
+                      first_seen_at, updated_at, removed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                    ON CONFLICT(feed_id, record_key) DO UPDATE SET uid = excluded.uid,
+                      recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
+                      last_end = excluded.last_end, all_day = excluded.all_day, summary = excluded.summary,
+                      description = excluded.description, location = excluded.location,
+                      status = excluded.status, record_hash = excluded.record_hash,
+                      start_ts = excluded.start_ts, last_end_ts = excluded.last_end_ts,
+                      updated_at = excluded.updated_at, removed_at = NULL
+                    """)
+                let removeEvent = try db.cachedStatement(sql: """
+                    UPDATE events SET removed_at = ?, updated_at = ?
+                    WHERE feed_id = ? AND record_key = ? AND removed_at IS NULL
+                    """)
+                let logChange = try db.cachedStatement(sql: """
+                    INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+                let logRemoval = try db.cachedStatement(sql: """
+                    INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at)
+                    SELECT ?, feed_id, record_key, uid, recurrence_id, 'removed', ? FROM events
+                    WHERE feed_id = ? AND record_key = ?
+                    """)
+                for u in batch {
+                    try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
+                    guard u.status != .failed else { continue }
+                    try success.execute(arguments: [
+                        u.fingerprint, u.etag, u.lastModified, u.snapshotGeneration.map { Int64($0) },
+                        now, u.fullSync, now, u.feedID,
+                    ])
+                    for (kind, records) in [("added", u.added), ("updated", u.updated)] {
+                        for r in records {
+                            let start = r.allDay ? (r.startDate ?? ISOTime.format(r.start)) : ISOTime.format(r.start)
+                            let end = r.allDay ? (r.endDate ?? ISOTime.format(r.end)) : ISOTime.format(r.end)
+                            try insertEvent.execute(arguments: [
+                                u.feedID, r.key, r.uid, r.recurrenceID, start, end,
+                                r.lastEnd.map(ISOTime.format), r.allDay, r.summary, r.description,
+                                r.location, r.status, hex64(r.hash), r.start, r.lastEnd, now, now,
+                            ])
+                            try logChange.execute(arguments: [runID, u.feedID, r.key, r.uid, r.recurrenceID, kind, now])
+                        }
+                    }
+                    for key in u.removed {
+                        try removeEvent.execute(arguments: [now, now, u.feedID, key])
+                        if db.changesCount > 0 {
+                            try logRemoval.execute(arguments: [runID, now, u.feedID, key])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError("SQLite store: cannot \(what): \(error)")
+        }
+    }
+}

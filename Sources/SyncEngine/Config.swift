@@ -1,0 +1,278 @@
+import Foundation
+public import FeedSources
+import Yams
+
+/// One feed of the configuration.
+public struct FeedConfig: Sendable, Equatable {
+    public var id: String
+    /// The URL as fetched: `file:///absolute/path` or `http(s)://…`.
+    public var url: String
+    public var property: String?
+    /// IANA time zone for this feed's floating times and dates (nil: the config's).
+    public var timeZone: String?
+    /// Line in the config file.
+    public var line: Int
+
+    public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0) {
+        self.id = id
+        self.url = url
+        self.property = property
+        self.timeZone = timeZone
+        self.line = line
+    }
+
+    public var isHTTP: Bool { url.hasPrefix("http://") || url.hasPrefix("https://") }
+}
+
+/// Where the store is.
+public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
+    case sqlite(path: String)
+
+    public var description: String {
+        switch self {
+        case .sqlite(let path): "sqlite:\(path)"
+        }
+    }
+}
+
+/// `feedsync.yml`, loaded and checked. Every path in it is absolute (relative ones are resolved
+/// against the config file's folder).
+public struct SyncConfig: Sendable {
+    public var path: String
+    public var store: StoreLocation
+    public var snapshots: String
+    public var incrementalDays: Int
+    public var concurrency: Int
+    public var timeZone: String
+    public var volatileProperties: [String]
+    public var limits: FetchLimits
+    public var feeds: [FeedConfig]
+
+    public init(path: String, store: StoreLocation, snapshots: String, incrementalDays: Int = 7,
+                concurrency: Int = SyncConfig.defaultConcurrency, timeZone: String = "UTC",
+                volatileProperties: [String] = ["DTSTAMP"], limits: FetchLimits = FetchLimits(),
+                feeds: [FeedConfig]) {
+        self.path = path
+        self.store = store
+        self.snapshots = snapshots
+        self.incrementalDays = incrementalDays
+        self.concurrency = concurrency
+        self.timeZone = timeZone
+        self.volatileProperties = volatileProperties
+        self.limits = limits
+        self.feeds = feeds
+    }
+
+    /// Fetch/parse tasks in flight at once by default: enough to hide I/O waits on a small machine.
+    public static let defaultConcurrency = max(4, ProcessInfo.processInfo.activeProcessorCount * 4)
+}
+
+/// A configuration problem: the file, the line (when known) and what is wrong.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var line: Int?
+    public var message: String
+
+    public init(path: String, line: Int?, message: String) {
+        self.path = path
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(path):\(line): \(message)" }
+        return "\(path): \(message)"
+    }
+}
+
+/// Reads `feedsync.yml`.
+public enum ConfigLoader {
+    static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
+                                       "volatile_properties", "feeds", "http"]
+    static let feedKeys: Set<String> = ["id", "url", "property", "timezone"]
+    static let httpKeys: Set<String> = ["timeout_seconds", "max_body_bytes", "user_agent"]
+
+    public static func load(path: String) throws(ConfigError) -> SyncConfig {
+        let absolute = absolutePath(path, relativeTo: FileManager.default.currentDirectoryPath)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            throw ConfigError(path: path, line: nil, message: "cannot read the configuration file (does it exist?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(path: path, line: nil, message: "the configuration file is not UTF-8 text")
+        }
+        return try parse(text, path: absolute, displayPath: path)
+    }
+
+    public static func parse(_ text: String, path: String, displayPath: String? = nil) throws(ConfigError) -> SyncConfig {
+        let shown = displayPath ?? path
+        func fail(_ node: Node?, _ message: String) -> ConfigError {
+            ConfigError(path: shown, line: node?.mark?.line, message: message)
+        }
+        let root: Node
+        do {
+            guard let r = try Yams.compose(yaml: text) else {
+                throw fail(nil, "the configuration is empty; it needs at least a `feeds:` list")
+            }
+            root = r
+        } catch let e as ConfigError {
+            throw e
+        } catch let e as YamlError {
+            throw yamlError(e, path: shown)
+        } catch {
+            throw fail(nil, "cannot read YAML: \(error)")
+        }
+        guard let top = root.mapping else { throw fail(root, "the configuration must be a mapping of settings") }
+        let folder = (path as NSString).deletingLastPathComponent
+
+        var storeText = "sqlite:feedsync.sqlite"
+        var snapshots = "snapshots"
+        var incrementalDays = 7
+        var concurrency = SyncConfig.defaultConcurrency
+        var timeZone = "UTC"
+        var volatile = ["DTSTAMP"]
+        var limits = FetchLimits()
+        var feeds: [FeedConfig] = []
+        var sawFeeds = false
+
+        for (keyNode, value) in top {
+            guard let key = keyNode.string else { throw fail(keyNode, "setting names must be text") }
+            switch key {
+            case "store":
+                storeText = try string(value, key, fail)
+            case "snapshots":
+                snapshots = try string(value, key, fail)
+            case "incremental_days":
+                incrementalDays = try int(value, key, min: 0, fail)
+            case "concurrency":
+                concurrency = try int(value, key, min: 1, fail)
+            case "timezone":
+                timeZone = try zone(value, key, fail)
+            case "volatile_properties":
+                guard let seq = value.sequence else { throw fail(value, "`volatile_properties` must be a list of property names") }
+                volatile = try seq.map { n throws(ConfigError) in
+                    let s = try string(n, "volatile_properties", fail)
+                    guard s.utf8.allSatisfy({ isNameByte($0) }) else {
+                        throw fail(n, "`\(s)` is not a property name (letters, digits and `-` only)")
+                    }
+                    return s.uppercased()
+                }
+            case "http":
+                guard let map = value.mapping else { throw fail(value, "`http` must be a mapping") }
+                for (k, v) in map {
+                    switch k.string ?? "" {
+                    case "timeout_seconds": limits.timeoutSeconds = Double(try int(v, "timeout_seconds", min: 1, fail))
+                    case "max_body_bytes": limits.maxBodyBytes = try int(v, "max_body_bytes", min: 1, fail)
+                    case "user_agent": limits.userAgent = try string(v, "user_agent", fail)
+                    default:
+                        throw fail(k, "unknown `http` setting `\(k.string ?? "?")` (known: \(httpKeys.sorted().joined(separator: ", ")))")
+                    }
+                }
+            case "feeds":
+                sawFeeds = true
+                guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
+                var seen: [String: Int] = [:]
+                for item in seq {
+                    let feed = try feedConfig(item, folder: folder, fail)
+                    if let first = seen[feed.id] {
+                        throw fail(item, "feed id `\(feed.id)` is used twice (first on line \(first))")
+                    }
+                    seen[feed.id] = feed.line
+                    feeds.append(feed)
+                }
+            default:
+                throw fail(keyNode, "unknown setting `\(key)` (known: \(topKeys.sorted().joined(separator: ", ")))")
+            }
+        }
+        guard sawFeeds else { throw fail(root, "no `feeds:` list") }
+
+        let store: StoreLocation
+        if storeText.hasPrefix("sqlite:") {
+            let p = String(storeText.dropFirst("sqlite:".count))
+            guard !p.isEmpty else { throw fail(top["store"], "`store: sqlite:` needs a path, e.g. `sqlite:feedsync.sqlite`") }
+            store = .sqlite(path: absolutePath(p, relativeTo: folder))
+        } else {
+            throw fail(top["store"], "unsupported store `\(storeText)`: use `sqlite:PATH`")
+        }
+        return SyncConfig(path: path, store: store, snapshots: absolutePath(snapshots, relativeTo: folder),
+                          incrementalDays: incrementalDays, concurrency: concurrency, timeZone: timeZone,
+                          volatileProperties: volatile, limits: limits, feeds: feeds)
+    }
+
+    private static func feedConfig(_ node: Node, folder: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> FeedConfig {
+        guard let map = node.mapping else { throw fail(node, "each feed must be a mapping with at least `id` and `url`") }
+        var id: String?
+        var url: String?
+        var property: String?
+        var tz: String?
+        for (k, v) in map {
+            switch k.string ?? "" {
+            case "id": id = try string(v, "id", fail)
+            case "url": url = try string(v, "url", fail)
+            case "property": property = try string(v, "property", fail)
+            case "timezone": tz = try zone(v, "timezone", fail)
+            default:
+                throw fail(k, "unknown feed setting `\(k.string ?? "?")` (known: \(feedKeys.sorted().joined(separator: ", ")))")
+            }
+        }
+        guard let id else { throw fail(node, "a feed has no `id`") }
+        guard !id.isEmpty, id.utf8.allSatisfy(isIDByte), id != ".", id != ".." else {
+            throw fail(map["id"], "feed id `\(id)` may hold only letters, digits, `.`, `_` and `-`")
+        }
+        guard let url, !url.isEmpty else { throw fail(node, "feed `\(id)` has no `url`") }
+        let resolved: String
+        if url.hasPrefix("http://") || url.hasPrefix("https://") {
+            resolved = url
+        } else if url.hasPrefix("file://") {
+            resolved = url
+        } else if url.contains("://") {
+            throw fail(map["url"], "feed `\(id)`: unsupported URL scheme in `\(redactURLForConfig(url))` (use file://, http:// or https://, or a path)")
+        } else {
+            resolved = "file://" + absolutePath(url, relativeTo: folder)
+        }
+        return FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0))
+    }
+
+    private static func redactURLForConfig(_ s: String) -> String { s.split(separator: "?").first.map(String.init) ?? s }
+
+    private static func string(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
+        guard let s = n.scalar?.string else { throw fail(n, "`\(key)` must be a single value") }
+        return s
+    }
+
+    private static func int(_ n: Node, _ key: String, min: Int, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> Int {
+        guard let s = n.scalar?.string, let v = Int(s) else { throw fail(n, "`\(key)` must be a whole number") }
+        guard v >= min else { throw fail(n, "`\(key)` must be at least \(min)") }
+        return v
+    }
+
+    private static func zone(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
+        let s = try string(n, key, fail)
+        guard TimeZone(identifier: s) != nil else {
+            throw fail(n, "`\(key)`: unknown time zone `\(s)` (use an IANA name such as Europe/Paris or UTC)")
+        }
+        return s
+    }
+
+    private static func yamlError(_ e: YamlError, path: String) -> ConfigError {
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ConfigError(path: path, line: mark.line, message: "invalid YAML: \(problem)")
+        default:
+            return ConfigError(path: path, line: nil, message: "invalid YAML: \(e)")
+        }
+    }
+
+    static func isIDByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+    }
+
+    static func isNameByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "-")
+    }
+
+    static func absolutePath(_ p: String, relativeTo folder: String) -> String {
+        let joined = p.hasPrefix("/") ? p : (folder as NSString).appendingPathComponent(p)
+        return (joined as NSString).standardizingPath
+    }
+}

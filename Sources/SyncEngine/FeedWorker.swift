@@ -1,0 +1,229 @@
+import FeedModel
+import FeedHash
+import FeedSources
+import ICalendar
+import Logging
+import Snapshots
+import Stores
+
+/// The result of one feed: what to tell the user and what to write.
+struct FeedOutcome: Sendable {
+    var report: FeedReport
+    var update: FeedUpdate
+    var phases: PhaseTimes
+}
+
+/// Does everything for one feed short of the store write: fetch, fingerprint, parse, plan, guard,
+/// and write the new snapshot under its new generation. Any failure becomes a failed outcome that
+/// changes nothing.
+struct FeedWorker: Sendable {
+    let config: SyncConfig
+    let options: SyncOptions
+    let store: any FeedStore
+    let snapshots: SnapshotDirectory
+    let fileSource: any FeedSource
+    let httpSource: (any FeedSource)?
+    let logger: Logger
+
+    struct Failure: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    func process(_ feed: FeedConfig, state: FeedState?) async -> FeedOutcome {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var phases = PhaseTimes()
+        let shownURL = redactURL(feed.url)
+        var report = FeedReport(id: feed.id, url: shownURL, status: .unchanged, syncType: .none, reason: "")
+        var update = FeedUpdate(feedID: feed.id, urlRedacted: shownURL, property: feed.property, status: .unchanged)
+        do {
+            try await run(feed, state: state, report: &report, update: &update, phases: &phases, clock: clock)
+        } catch {
+            report.status = .failed
+            report.syncType = .none
+            report.added = 0
+            report.updated = 0
+            report.removed = 0
+            report.error = error.message
+            update = FeedUpdate(feedID: feed.id, urlRedacted: shownURL, property: feed.property,
+                                status: .failed, error: error.message)
+            logger.error("feed failed", metadata: ["feed.id": "\(feed.id)", "feed.error": "\(error.message)"])
+        }
+        report.durationMs = seconds(clock.now - t0) * 1000
+        return FeedOutcome(report: report, update: update, phases: phases)
+    }
+
+    private func run(_ feed: FeedConfig, state: FeedState?, report: inout FeedReport, update: inout FeedUpdate,
+                     phases: inout PhaseTimes, clock: ContinuousClock) async throws(Failure) {
+        let now = options.now
+        let days = Int64(options.incrementalDays ?? config.incrementalDays)
+        let generation = state?.snapshotGeneration
+        let staleSince: Int64? = state?.lastSuccessAt.flatMap { now - $0 > days * 86_400 ? $0 : nil }
+
+        // 1. Why this feed might have to be synced in full, known before reading it.
+        var fullReason: String? = nil
+        if options.forceFull {
+            fullReason = "--force-full-sync"
+        } else if generation == nil {
+            fullReason = "first sync"
+        } else if let staleSince {
+            fullReason = "last successful sync \((now - staleSince) / 86_400) days ago (threshold \(days))"
+        }
+
+        // 2. Fetch.
+        var t = clock.now
+        let validators = fullReason == nil ? Validators(etag: state?.etag, lastModified: state?.lastModified) : .none
+        let source: any FeedSource
+        if feed.isHTTP {
+            guard let httpSource else { throw Failure("no HTTP source available") }
+            source = httpSource
+        } else {
+            source = fileSource
+        }
+        let fetched: FetchResult
+        do {
+            fetched = try await source.fetch(feed.url, validators: validators, limits: config.limits)
+        } catch {
+            throw Failure(error.message)
+        }
+        phases.fetch += seconds(clock.now - t)
+        let body: [UInt8]
+        var next: Validators
+        switch fetched {
+        case .notModified:
+            report.reason = "HTTP 304 Not Modified"
+            update.status = .unchanged
+            return
+        case .body(let b, let v):
+            body = b
+            next = v
+        }
+
+        // 3. Fingerprint; an unchanged body is not parsed.
+        t = clock.now
+        let fingerprint = BodyFingerprinter(volatileProperties: config.volatileProperties).fingerprint(body).description
+        phases.fingerprint += seconds(clock.now - t)
+        update.etag = next.etag
+        update.lastModified = next.lastModified
+        if fullReason == nil, fingerprint == state?.fingerprint, let generation,
+           snapshots.exists(feedID: feed.id, generation: generation) {
+            report.reason = "body fingerprint unchanged"
+            update.fingerprint = fingerprint
+            return
+        }
+
+        // 4. Parse.
+        t = clock.now
+        let parser = FeedParser(timeZone: feed.timeZone ?? config.timeZone, volatileProperties: config.volatileProperties)
+        var parsed: ParsedFeed
+        do {
+            parsed = try parser.parse(body)
+        } catch {
+            throw Failure("cannot parse the feed: \(error.description)")
+        }
+        phases.parse += seconds(clock.now - t)
+        report.records = parsed.records.count
+        report.warnings = parsed.warnings
+        for w in parsed.warnings {
+            logger.warning("\(w)", metadata: ["feed.id": "\(feed.id)"])
+        }
+
+        // 5. Decide the sync type and plan.
+        t = clock.now
+        var syncType: SyncType = .full
+        var previous: [PriorRecord]? = nil
+        if let fullReason {
+            report.reason = fullReason
+        } else if let generation {
+            do {
+                let snap = try snapshots.read(feedID: feed.id, generation: generation)
+                if snap.header.parserVersion != parserVersion {
+                    syncType = .fullFallback
+                    report.reason = "snapshot written by parser version \(snap.header.parserVersion), this is \(parserVersion)"
+                } else if now - snap.header.createdAt > days * 86_400 {
+                    report.reason = "snapshot is \((now - snap.header.createdAt) / 86_400) days old (threshold \(days))"
+                } else {
+                    syncType = .incremental
+                    report.reason = "body changed"
+                    previous = snap.records.map {
+                        PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd)
+                    }
+                }
+            } catch {
+                syncType = .fullFallback
+                report.reason = "snapshot unusable: \(error.description)"
+            }
+        }
+        let plan: ChangeSet
+        if let previous {
+            plan = Planner.incremental(previous: previous, records: parsed.records, now: now)
+        } else {
+            let rows: [StoredEvent]
+            do {
+                rows = try store.eventRows(feedID: feed.id)
+            } catch {
+                throw Failure("\(error)")
+            }
+            plan = Planner.full(stored: rows.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd, removed: $0.removed) },
+                                records: parsed.records, now: now)
+        }
+        phases.plan += seconds(clock.now - t)
+        if !options.allowMassRemoval, let why = Planner.suspicion(of: plan, recordCount: parsed.records.count) {
+            throw Failure("suspicious: \(why)")
+        }
+        report.syncType = syncType
+        report.added = plan.added.count
+        report.updated = plan.updated.count
+        report.removed = plan.removed.count
+        report.unchanged = plan.unchanged
+        report.pastSkipped = plan.pastSkipped
+        report.status = plan.isEmpty ? .unchanged : .changed
+
+        // 6. Write the new snapshot under a new generation; the store will point at it.
+        let newGeneration = (generation ?? 0) + 1
+        report.snapshotGeneration = newGeneration
+        if !options.dryRun {
+            t = clock.now
+            let header = SnapshotHeader(
+                feedID: feed.id, generation: newGeneration, createdAt: now, parserVersion: parserVersion,
+                bodyFingerprint: Fingerprint128(hex: fingerprint)!, etag: next.etag, lastModified: next.lastModified)
+            let records = parsed.records.map {
+                SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)
+            }
+            parsed.records.removeAll()
+            do {
+                let bytes = try SnapshotCodec.encode(header: header, records: records)
+                _ = try snapshots.write(bytes, feedID: feed.id, generation: newGeneration)
+            } catch {
+                throw Failure("cannot write the snapshot: \(error.description)")
+            }
+            phases.snapshot += seconds(clock.now - t)
+        }
+        update.status = plan.isEmpty ? .unchanged : .changed
+        update.fingerprint = fingerprint
+        update.snapshotGeneration = newGeneration
+        update.fullSync = syncType != .incremental
+        update.added = plan.added
+        update.updated = plan.updated
+        update.removed = plan.removed
+    }
+}
+
+extension SnapshotDirectory {
+    func exists(feedID: String, generation: UInt64) -> Bool {
+        access(path(feedID: feedID, generation: generation), F_OK) == 0
+    }
+}
+
+extension Error {
+    /// The message a user should read for this error.
+    var message: String {
+        if let e = self as? FeedWorker.Failure { return e.message }
+        return String(describing: self)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,52 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One run at a time: an exclusive `flock` on `<snapshots>/.feedsync.lock`, which also holds who
+/// took it (pid, host, start time) so a second run can say who is in the way. The kernel drops the
+/// lock when the process ends, however it ends, so a crash leaves no stale lock.
+public final class RunLock {
+    private let fd: Int32
+    public let path: String
+
+    public struct Held: Error, CustomStringConvertible {
+        public var path: String
+        public var holder: String
+        public var description: String {
+            "another feedsync run holds the lock \(path)" + (holder.isEmpty ? "" : " (\(holder))")
+        }
+    }
+
+    public init(folder: String, startedAt: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        path = (folder as NSString).appendingPathComponent(".feedsync.lock")
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw SyncError("cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            throw Held(path: path, holder: holder)
+        }
+        let host = ProcessInfo.processInfo.hostName
+        let text = "pid \(getpid()) on \(host), started \(startedAt)\n"
+        _ = ftruncate(fd, 0)
+        _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    deinit {
+        _ = ftruncate(fd, 0)
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}
+
+/// A run-level failure (exit 3): the run could not go on at all.
+public struct SyncError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,179 @@
+import Foundation
+public import FeedModel
+import FeedHash
+public import FeedSources
+public import Logging
+import ICalendar
+public import Snapshots
+public import Stores
+
+/// Options of one run (the CLI's flags).
+public struct SyncOptions: Sendable {
+    /// `--force-full-sync`: read every feed whatever its validators and fingerprint; reconcile all.
+    public var forceFull = false
+    /// `--incremental-days N`: overrides the config's `incremental_days`.
+    public var incrementalDays: Int?
+    /// `--feed ID`…: only these feeds (empty: all).
+    public var feedIDs: [String] = []
+    /// `--dry-run`: plan and report, write nothing.
+    public var dryRun = false
+    /// `--allow-mass-removal`: apply plans the mass-removal guard would refuse.
+    public var allowMassRemoval = false
+    /// `--now`: the instant that divides past from future (Unix seconds).
+    public var now: Int64
+    /// `--concurrency N`: overrides the config.
+    public var concurrency: Int?
+
+    public init(now: Int64) { self.now = now }
+}
+
+/// Feeds per store transaction, and records per transaction before it is flushed early.
+let batchFeeds = 256
+let batchEvents = 20_000
+
+/// Runs one sync: fetch and parse feeds concurrently (bounded), plan each one, write its new
+/// snapshot, and hand the store one transaction per batch of feeds from a single writer.
+public struct SyncRunner: Sendable {
+    public var config: SyncConfig
+    public var options: SyncOptions
+    public var store: any FeedStore
+    public var fileSource: any FeedSource
+    public var httpSource: (any FeedSource)?
+    public var logger: Logger
+    /// Wall clock for started/finished times (injected so tests control it).
+    public var wallClock: @Sendable () -> Int64
+
+    public init(config: SyncConfig, options: SyncOptions, store: any FeedStore,
+                fileSource: any FeedSource = FileSource(), httpSource: (any FeedSource)?,
+                logger: Logger, wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+        self.config = config
+        self.options = options
+        self.store = store
+        self.fileSource = fileSource
+        self.httpSource = httpSource
+        self.logger = logger
+        self.wallClock = wallClock
+    }
+
+    /// Runs the sync. `onFeed` is called once per feed, in completion order, from the writer.
+    /// Throws only when the run cannot go on at all (store unreadable or unwritable).
+    public func run(onFeed: @Sendable (FeedReport) -> Void = { _ in }) async throws -> RunReport {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let startedAt = wallClock()
+        var report = RunReport(mode: options.forceFull ? "full" : "incremental",
+                               now: ISOTime.format(options.now), startedAt: ISOTime.format(startedAt),
+                               dryRun: options.dryRun)
+        let feeds = try selectedFeeds()
+        let states = try store.feedStates()
+        let snapshots = SnapshotDirectory(path: config.snapshots)
+        if !options.dryRun {
+            try? snapshots.removeTemporaryFiles()
+        }
+        let runID: Int64? = options.dryRun ? nil
+            : try store.beginRun(mode: report.mode, startedAt: startedAt, now: options.now, dryRun: false)
+        logger.info("run started", metadata: ["run.mode": "\(report.mode)", "run.feeds": "\(feeds.count)",
+                                              "run.now": "\(report.now)"])
+
+        let worker = FeedWorker(config: config, options: options, store: store, snapshots: snapshots,
+                                fileSource: fileSource, httpSource: httpSource, logger: logger)
+        let limit = max(1, options.concurrency ?? config.concurrency)
+        var pending: [FeedOutcome] = []
+        var pendingEvents = 0
+        var reports: [String: FeedReport] = [:]
+
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let w0 = clock.now
+            if let runID {
+                try store.apply(pending.map(\.update), runID: runID, at: wallClock())
+                // The store now points at the new generations: the old snapshots can go.
+                for o in pending where o.update.status != .failed {
+                    if let gen = o.update.snapshotGeneration {
+                        do {
+                            try snapshots.remove(feedID: o.update.feedID, keepingGeneration: gen)
+                        } catch {
+                            logger.warning("cannot remove old snapshots", metadata: ["feed.id": "\(o.update.feedID)", "error": "\(error)"])
+                        }
+                    }
+                }
+            }
+            report.phases.store += seconds(clock.now - w0)
+            pending.removeAll(keepingCapacity: true)
+            pendingEvents = 0
+        }
+
+        try await withThrowingTaskGroup(of: FeedOutcome.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < feeds.count else { return }
+                let feed = feeds[next]
+                let state = states[feed.id]
+                next += 1
+                group.addTask { await worker.process(feed, state: state) }
+            }
+            for _ in 0..<min(limit, feeds.count) { startNext() }
+            while let outcome = try await group.next() {
+                startNext()
+                report.phases.add(outcome.phases)
+                reports[outcome.report.id] = outcome.report
+                onFeed(outcome.report)
+                pending.append(outcome)
+                pendingEvents += outcome.update.eventCount
+                if pending.count >= batchFeeds || pendingEvents >= batchEvents {
+                    try flush()
+                }
+            }
+            try flush()
+        }
+
+        for feed in feeds {
+            if let r = reports[feed.id] {
+                report.count(r)
+                report.feeds.append(r)
+            }
+        }
+        let finishedAt = wallClock()
+        report.finishedAt = ISOTime.format(finishedAt)
+        report.seconds = seconds(clock.now - t0)
+        if let runID {
+            var s = RunSummary()
+            s.feedsTotal = report.feedsTotal
+            s.feedsUnchanged = report.feedsUnchanged
+            s.feedsChanged = report.feedsChanged
+            s.feedsFailed = report.feedsFailed
+            s.eventsAdded = report.eventsAdded
+            s.eventsUpdated = report.eventsUpdated
+            s.eventsRemoved = report.eventsRemoved
+            s.eventsPastSkipped = report.eventsPastSkipped
+            try store.finishRun(id: runID, finishedAt: finishedAt,
+                                status: report.feedsFailed == 0 ? "ok" : "partial", summary: s)
+        }
+        logger.info("run finished", metadata: ["run.feeds.failed": "\(report.feedsFailed)",
+                                               "run.seconds": "\(report.seconds)"])
+        return report
+    }
+
+    private func selectedFeeds() throws -> [FeedConfig] {
+        guard !options.feedIDs.isEmpty else { return config.feeds }
+        let known = Set(config.feeds.map(\.id))
+        let unknown = options.feedIDs.filter { !known.contains($0) }
+        if !unknown.isEmpty {
+            throw UsageError("unknown feed id\(unknown.count == 1 ? "" : "s"): \(unknown.joined(separator: ", ")) (not in \(config.path))")
+        }
+        let wanted = Set(options.feedIDs)
+        return config.feeds.filter { wanted.contains($0.id) }
+    }
+}
+
+/// A usage problem found at run time (exit 2), e.g. `--feed` naming no configured feed.
+public struct UsageError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+func seconds(_ d: Duration) -> Double {
+    let c = d.components
+    return Double(c.seconds) + Double(c.attoseconds) / 1e18
+}

@@ -1,0 +1,155 @@
+import ArgumentParser
+import FeedModel
+import FeedSources
+import Foundation
+import Logging
+import Stores
+import SyncEngine
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Sync every configured feed (the nightly job).")
+
+    @Option(name: .long, help: "The configuration file.")
+    var config = "feedsync.yml"
+
+    @Flag(name: .long, help: "Read every feed and reconcile every record against the store.")
+    var forceFullSync = false
+
+    @Option(name: .long, help: "Sync a feed in full when its last success or snapshot is older than N days (default: the config's incremental_days).")
+    var incrementalDays: Int?
+
+    @Option(name: .customLong("feed"), help: "Only this feed (repeatable).")
+    var feeds: [String] = []
+
+    @Flag(name: .long, help: "Plan and report, but write nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Apply changes even when a feed would lose most of its future events.")
+    var allowMassRemoval = false
+
+    @Option(name: .long, help: "The instant that divides past from future, ISO-8601 (default: the current time).")
+    var now: String?
+
+    @Option(name: .long, help: "Write the JSON run report to this path.")
+    var report: String?
+
+    @Option(name: .long, help: "Feeds fetched and parsed at once (default: the config's concurrency).")
+    var concurrency: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "warning"
+
+    func validate() throws {
+        if let incrementalDays, incrementalDays < 0 { throw ValidationError("--incremental-days must be 0 or more") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let now, ISOTime.parse(now) == nil {
+            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
+        }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        var logger = Logger(label: "feedsync") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+
+        let cfg: SyncConfig
+        do {
+            cfg = try ConfigLoader.load(path: config)
+        } catch {
+            printError("feedsync: configuration error: \(error)")
+            throw Exit.usage
+        }
+        let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
+        var options = SyncOptions(now: nowInstant)
+        options.forceFull = forceFullSync
+        options.incrementalDays = incrementalDays
+        options.feedIDs = feeds
+        options.dryRun = dryRun
+        options.allowMassRemoval = allowMassRemoval
+        options.concurrency = concurrency
+
+        let lock: RunLock
+        do {
+            lock = try RunLock(folder: cfg.snapshots, startedAt: ISOTime.format(Int64(Date().timeIntervalSince1970)))
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        let store: any FeedStore
+        do {
+            switch cfg.store {
+            case .sqlite(let path):
+                store = try SQLiteStore(path: path)
+            }
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
+
+        let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource() : nil
+        let runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, logger: logger)
+        let result: RunReport
+        do {
+            result = try await runner.run { feed in print(Self.line(for: feed)) }
+        } catch let error as UsageError {
+            await http?.shutdown()
+            printError("feedsync: \(error)")
+            throw Exit.usage
+        } catch {
+            await http?.shutdown()
+            printError("feedsync: the run could not complete: \(error)")
+            throw Exit.couldNotRun
+        }
+        await http?.shutdown()
+
+        for line in Self.summary(result) { print(line) }
+        if let report {
+            do {
+                try ReportWriter.write(result, to: report)
+            } catch {
+                printError("feedsync: cannot write the report to \(report): \(error)")
+                throw Exit.couldNotRun
+            }
+        }
+        if result.feedsFailed > 0 { throw Exit.feedFailed }
+    }
+
+    static func line(for f: FeedReport) -> String {
+        let ms = String(format: "%.0f ms", f.durationMs)
+        switch f.status {
+        case .failed:
+            return "\(f.id): failed — \(f.error ?? "unknown error") (\(ms))"
+        case .unchanged where f.syncType == .none:
+            return "\(f.id): unchanged — \(f.reason) (\(ms))"
+        default:
+            var s = "\(f.id): \(f.status.rawValue), \(f.syncType.rawValue) (\(f.reason)): "
+            s += "+\(f.added) added, ~\(f.updated) updated, -\(f.removed) removed"
+            if f.pastSkipped > 0 { s += ", \(f.pastSkipped) past skipped" }
+            s += " (\(ms))"
+            return s
+        }
+    }
+
+    static func summary(_ r: RunReport) -> [String] {
+        var lines: [String] = []
+        if r.dryRun { lines.append("dry run: nothing was written") }
+        if r.feedsTotal > 0 && r.feedsUnchanged == r.feedsTotal {
+            lines.append("nothing changed: all \(r.feedsTotal) feeds unchanged")
+        }
+        lines.append("feeds: \(r.feedsTotal) total, \(r.feedsUnchanged) unchanged, \(r.feedsChanged) changed, \(r.feedsFailed) failed")
+        lines.append("events: \(r.eventsAdded) added, \(r.eventsUpdated) updated, \(r.eventsRemoved) removed, \(r.eventsPastSkipped) past skipped")
+        let p = r.phases
+        lines.append(String(format: "time: %.3f s (fetch %.3f, fingerprint %.3f, parse %.3f, plan %.3f, snapshot %.3f, store %.3f)",
+                            r.seconds, p.fetch, p.fingerprint, p.parse, p.plan, p.snapshot, p.store))
+        return lines
+    }
+}
+
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
