@@ -146,7 +146,7 @@ public final class TimeZoneResolver: @unchecked Sendable {
 }
 
 /// Offsets from a VTIMEZONE's STANDARD/DAYLIGHT observances (DTSTART, TZOFFSETFROM/TO, RRULE, RDATE).
-final class VTimeZoneRules: Sendable {
+final class VTimeZoneRules: @unchecked Sendable {
     struct Observance: Sendable {
         let from: Int
         let to: Int
@@ -155,9 +155,17 @@ final class VTimeZoneRules: Sendable {
         let rdates: [CivilDateTime]
     }
     let observances: [Observance]
-    /// Sorted transitions: (UTC instant, offset after).
-    let transitions: [(Int64, Int)]
     let initialOffset: Int
+    private let lock = NSLock()
+    private var _transitions: [(Int64, Int)]? = nil
+    /// Sorted transitions: (UTC instant, offset after); computed on first use, up to year 2200.
+    var transitions: [(Int64, Int)] {
+        lock.lock(); defer { lock.unlock() }
+        if let t = _transitions { return t }
+        let t = Self.computeTransitions(observances)
+        _transitions = t
+        return t
+    }
 
     init(_ c: ICalComponent) {
         var obs: [Observance] = []
@@ -173,6 +181,15 @@ final class VTimeZoneRules: Sendable {
             obs.append(Observance(from: from, to: to, start: dv.civil, rule: rule, rdates: rd))
         }
         observances = obs
+        // before the first transition: the "from" offset of the earliest observance
+        if let first = obs.min(by: { $0.start < $1.start }) {
+            initialOffset = first.from
+        } else {
+            initialOffset = 0
+        }
+    }
+
+    static func computeTransitions(_ obs: [Observance]) -> [(Int64, Int)] {
         var tr: [(Int64, Int)] = []
         let limitYear = 2200
         for o in obs {
@@ -196,16 +213,11 @@ final class VTimeZoneRules: Sendable {
             }
         }
         tr.sort { $0.0 < $1.0 }
-        transitions = tr
-        // before the first transition: the "from" offset of the earliest observance
-        if let first = obs.min(by: { $0.start < $1.start }) {
-            initialOffset = first.from
-        } else {
-            initialOffset = 0
-        }
+        return tr
     }
 
     func offset(atUTC t: Int64) -> Int {
+        let transitions = self.transitions
         var lo = 0, hi = transitions.count   // first index with instant > t
         while lo < hi {
             let mid = (lo + hi) / 2

@@ -367,6 +367,7 @@ public struct ICalDuration: Sendable, Hashable, CustomStringConvertible {
                     if inTime { return nil }
                     inTime = true
                     i += 1
+                    if i >= end { return nil }  // "P1DT"
                     continue
                 }
                 var v = 0

@@ -1,0 +1,66 @@
+import Testing
+@testable import ICalendar
+
+@Suite struct TimeZoneTests {
+    let empty = ICalComponent(name: "VCALENDAR")
+
+    @Test func ianaGapAndOverlap() {
+        let r = TimeZoneResolver(calendar: empty, defaultTimeZone: "UTC")
+        let ny = "America/New_York"
+        // DST gap: 02:30 does not exist → shifted forward by the gap (03:30 EDT = 07:30Z)
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 3, day: 8, hour: 2, minute: 30), tzid: ny)) == "2026-03-08T07:30:00Z")
+        // overlap: 01:30 happens twice → the first (EDT) = 05:30Z
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 11, day: 1, hour: 1, minute: 30), tzid: ny)) == "2026-11-01T05:30:00Z")
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 7, day: 1, hour: 12), tzid: ny)) == "2026-07-01T16:00:00Z")
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 1, day: 1, hour: 12), tzid: ny)) == "2026-01-01T17:00:00Z")
+        #expect(isoUTC(r.instant(.utc(CivilDateTime(year: 2026, month: 1, day: 1, hour: 12)))) == "2026-01-01T12:00:00Z")
+        #expect(r.warnings.isEmpty)
+    }
+
+    @Test func floatingAndDatesUseDefaultZone() {
+        let r = TimeZoneResolver(calendar: empty, defaultTimeZone: "Europe/Berlin")
+        #expect(isoUTC(r.instant(.local(CivilDateTime(year: 2026, month: 7, day: 1, hour: 12), tzid: nil))) == "2026-07-01T10:00:00Z")
+        #expect(isoUTC(r.instant(.date(CivilDate(year: 2026, month: 1, day: 1)))) == "2025-12-31T23:00:00Z")
+    }
+
+    @Test func windowsNames() {
+        let r = TimeZoneResolver(calendar: empty, defaultTimeZone: "UTC")
+        let summer = CivilDateTime(year: 2026, month: 7, day: 1, hour: 12)
+        #expect(isoUTC(r.instant(local: summer, tzid: "W. Europe Standard Time")) == "2026-07-01T10:00:00Z")
+        #expect(isoUTC(r.instant(local: summer, tzid: "Eastern Standard Time")) == "2026-07-01T16:00:00Z")
+        #expect(isoUTC(r.instant(local: summer, tzid: "Pacific Standard Time")) == "2026-07-01T19:00:00Z")
+        #expect(isoUTC(r.instant(local: summer, tzid: "GMT Standard Time")) == "2026-07-01T11:00:00Z")
+        #expect(isoUTC(r.instant(local: summer, tzid: "Tokyo Standard Time")) == "2026-07-01T03:00:00Z")
+        #expect(isoUTC(r.instant(local: summer, tzid: "AUS Eastern Standard Time")) == "2026-07-01T02:00:00Z")
+        #expect(isoUTC(r.instant(local: summer, tzid: "/mozilla.org/20050126_1/Europe/Paris")) == "2026-07-01T10:00:00Z")
+        #expect(r.warnings.isEmpty)
+    }
+
+    @Test func customVTimezone() throws {
+        let cal = try parse(calendar([], extra: [
+            "BEGIN:VTIMEZONE", "TZID:My Office Zone",
+            "BEGIN:STANDARD", "DTSTART:19701025T030000", "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "END:STANDARD",
+            "BEGIN:DAYLIGHT", "DTSTART:19700329T020000", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200", "END:DAYLIGHT",
+            "END:VTIMEZONE",
+        ]))
+        let r = TimeZoneResolver(calendar: cal, defaultTimeZone: "UTC")
+        let z = "My Office Zone"
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 7, day: 1, hour: 12), tzid: z)) == "2026-07-01T10:00:00Z")
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 1, day: 15, hour: 12), tzid: z)) == "2026-01-15T11:00:00Z")
+        // 2026-03-29 02:30 does not exist → 03:30 CEST = 01:30Z
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 3, day: 29, hour: 2, minute: 30), tzid: z)) == "2026-03-29T01:30:00Z")
+        // 2026-10-25 02:30 happens twice → first (CEST) = 00:30Z
+        #expect(isoUTC(r.instant(local: CivilDateTime(year: 2026, month: 10, day: 25, hour: 2, minute: 30), tzid: z)) == "2026-10-25T00:30:00Z")
+        #expect(r.offset(atUTC: instant("20260329T005959Z"), tzid: z) == 3600)
+        #expect(r.offset(atUTC: instant("20260329T010000Z"), tzid: z) == 7200)
+        #expect(r.warnings.isEmpty)
+    }
+
+    @Test func unknownTzidFallsBackWithWarning() {
+        let r = TimeZoneResolver(calendar: empty, defaultTimeZone: "Europe/London")
+        let t = r.instant(local: CivilDateTime(year: 2026, month: 7, day: 1, hour: 12), tzid: "Mars/Olympus_Mons")
+        #expect(isoUTC(t) == "2026-07-01T11:00:00Z")
+        #expect(r.warnings.count == 1)
+        #expect(r.warnings.first?.contains("Mars/Olympus_Mons") == true)
+    }
+}
