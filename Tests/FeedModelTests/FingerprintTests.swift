@@ -1,0 +1,87 @@
+import FeedHash
+import Testing
+@testable import FeedModel
+
+@Suite("Body fingerprint")
+struct FingerprintTests {
+    let fp = BodyFingerprinter(volatileProperties: ["DTSTAMP"])
+
+    func f(_ s: String) -> Fingerprint128 { fp.fingerprint(Array(s.utf8)) }
+
+    @Test("DTSTAMP lines, with parameters, lower case and folded continuations, do not count")
+    func volatileLinesIgnored() {
+        let a = "BEGIN:VEVENT\r\nDTSTAMP:20261101T000000Z\r\nUID:1\r\nEND:VEVENT\r\n"
+        let b = "BEGIN:VEVENT\r\nDTSTAMP:20261102T000000Z\r\nUID:1\r\nEND:VEVENT\r\n"
+        let c = "BEGIN:VEVENT\r\ndtstamp;X-A=1:20261103T000000Z\r\nUID:1\r\nEND:VEVENT\r\n"
+        let d = "BEGIN:VEVENT\r\nDTSTAMP:2026110\r\n 4T000000Z\r\nUID:1\r\nEND:VEVENT\r\n"
+        #expect(f(a) == f(b))
+        #expect(f(a) == f(c))
+        #expect(f(a) == f(d))
+    }
+
+    @Test("a real change changes the fingerprint")
+    func realChange() {
+        let a = "BEGIN:VEVENT\r\nDTSTAMP:1\r\nUID:1\r\nSUMMARY:A\r\nEND:VEVENT\r\n"
+        let b = "BEGIN:VEVENT\r\nDTSTAMP:1\r\nUID:1\r\nSUMMARY:B\r\nEND:VEVENT\r\n"
+        #expect(f(a) != f(b))
+    }
+
+    @Test("a property whose name only starts with DTSTAMP is not volatile")
+    func prefixIsNotEnough() {
+        let a = "X:1\nDTSTAMPX:1\n"
+        let b = "X:1\nDTSTAMPX:2\n"
+        #expect(f(a) != f(b))
+    }
+
+    @Test("a continuation of a non-volatile line that looks like DTSTAMP still counts")
+    func continuationOfOther() {
+        let a = "DESCRIPTION:abc\n DTSTAMP:1\n"
+        let b = "DESCRIPTION:abc\n DTSTAMP:2\n"
+        #expect(f(a) != f(b))
+    }
+
+    @Test("without volatile lines it is plain XXH3-128 of the body (xxhsum -H2 agrees)")
+    func plainHash() {
+        let body = Array("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".utf8)
+        let expected = body.withUnsafeBytes { XXH3.hash128($0) }
+        #expect(fp.fingerprint(body) == expected)
+        #expect(BodyFingerprinter(volatileProperties: []).fingerprint(body) == expected)
+        #expect(fp.fingerprint([]) == [UInt8]().withUnsafeBytes { XXH3.hash128($0) })
+    }
+
+    @Test("a body that ends inside a volatile line, or without a newline")
+    func edges() {
+        #expect(f("UID:1\nDTSTAMP:1") == f("UID:1\nDTSTAMP:2"))
+        #expect(f("UID:1") != f("UID:2"))
+    }
+}
+
+@Suite("Redaction")
+struct RedactionTests {
+    @Test("query values, user info and fragments are redacted", arguments: [
+        ("https://www.airbnb.com/calendar/ical/123.ics?s=abcdef", "https://www.airbnb.com/calendar/ical/123.ics?s=…"),
+        ("https://user:pw@host.example/cal.ics", "https://…@host.example/cal.ics"),
+        ("http://h/x.ics?a=1&b=2#frag", "http://h/x.ics?a=…&b=…"),
+        ("http://h/x.ics?token", "http://h/x.ics?…"),
+        ("file:///srv/feeds/a.ics", "file:///srv/feeds/a.ics"),
+    ])
+    func redact(url: String, shown: String) {
+        #expect(redactURL(url) == shown)
+    }
+}
+
+@Suite("ISO time")
+struct ISOTimeTests {
+    @Test func roundTrip() {
+        for t: Int64 in [0, 1_800_000_000, -86_400, 951_782_400 /* 2000-02-29 */, 4_102_444_799] {
+            #expect(ISOTime.parse(ISOTime.format(t)) == t)
+        }
+        #expect(ISOTime.format(1_795_399_200) == "2026-11-23T02:00:00Z")
+        #expect(ISOTime.parse("2026-11-23T03:00:00+01:00") == 1_795_399_200)
+        #expect(ISOTime.parse("2026-11-23T02:00:00.250Z") == 1_795_399_200)
+        #expect(ISOTime.parse("2026-11-23") == 1_795_392_000)
+        #expect(ISOTime.parse("2026-11-23T02:00:00") == nil)
+        #expect(ISOTime.parse("yesterday") == nil)
+        #expect(ISOTime.parse("2026-13-01") == nil)
+    }
+}
