@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "FeedModelTests", dependencies: ["FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
-        .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel"], swiftSettings: upcoming),
+        .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "Snapshots", "Stores"], swiftSettings: upcoming),
         .testTarget(
             name: "EndToEndTests",

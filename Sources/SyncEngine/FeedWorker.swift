@@ -11,6 +11,8 @@ struct FeedOutcome: Sendable {
     var report: FeedReport
     var update: FeedUpdate
     var phases: PhaseTimes
+    /// The generation the store pointed at before this run (deleted once the new one is committed).
+    var previousGeneration: UInt64?
 }
 
 /// Does everything for one feed short of the store write: fetch, fingerprint, parse, plan, guard,
@@ -51,7 +53,7 @@ struct FeedWorker: Sendable {
             logger.error("feed failed", metadata: ["feed.id": "\(feed.id)", "feed.error": "\(error.message)"])
         }
         report.durationMs = seconds(clock.now - t0) * 1000
-        return FeedOutcome(report: report, update: update, phases: phases)
+        return FeedOutcome(report: report, update: update, phases: phases, previousGeneration: state?.snapshotGeneration)
     }
 
     private func run(_ feed: FeedConfig, state: FeedState?, report: inout FeedReport, update: inout FeedUpdate,

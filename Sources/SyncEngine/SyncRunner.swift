@@ -6,6 +6,9 @@ public import Logging
 import ICalendar
 public import Snapshots
 public import Stores
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Options of one run (the CLI's flags).
 public struct SyncOptions: Sendable {
@@ -68,7 +71,7 @@ public struct SyncRunner: Sendable {
         let states = try store.feedStates()
         let snapshots = SnapshotDirectory(path: config.snapshots)
         if !options.dryRun {
-            try? snapshots.removeTemporaryFiles()
+            removeLeftovers(snapshots, feeds: feeds, states: states)
         }
         let runID: Int64? = options.dryRun ? nil
             : try store.beginRun(mode: report.mode, startedAt: startedAt, now: options.now, dryRun: false)
@@ -86,14 +89,15 @@ public struct SyncRunner: Sendable {
             guard !pending.isEmpty else { return }
             let w0 = clock.now
             if let runID {
-                try store.apply(pending.map(\.update), runID: runID, at: wallClock())
+                try store.apply(pending.map(\.update), runID: runID, at: options.now)
                 // The store now points at the new generations: the old snapshots can go.
                 for o in pending where o.update.status != .failed {
-                    if let gen = o.update.snapshotGeneration {
-                        do {
-                            try snapshots.remove(feedID: o.update.feedID, keepingGeneration: gen)
-                        } catch {
-                            logger.warning("cannot remove old snapshots", metadata: ["feed.id": "\(o.update.feedID)", "error": "\(error)"])
+                    if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {
+                        let path = snapshots.path(feedID: o.update.feedID, generation: old)
+                        if unlink(path) != 0 && errno != ENOENT {
+                            logger.warning("cannot remove the old snapshot", metadata: [
+                                "feed.id": "\(o.update.feedID)", "snapshot.path": "\(path)",
+                                "error": "\(String(cString: strerror(errno)))"])
                         }
                     }
                 }
@@ -152,6 +156,26 @@ public struct SyncRunner: Sendable {
         logger.info("run finished", metadata: ["run.feeds.failed": "\(report.feedsFailed)",
                                                "run.seconds": "\(report.seconds)"])
         return report
+    }
+
+    /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store
+    /// does not point at (written before a crash that lost the transaction, or an old generation
+    /// not yet deleted after it). Only configured feeds are touched; we hold the run lock.
+    private func removeLeftovers(_ snapshots: SnapshotDirectory, feeds: [FeedConfig], states: [String: FeedState]) {
+        do {
+            try snapshots.removeTemporaryFiles()
+            let configured = Set(feeds.map(\.id))
+            for file in try snapshots.files() where configured.contains(file.feedID) {
+                let current = states[file.feedID]?.snapshotGeneration
+                if file.generation != current {
+                    try snapshots.remove(feedID: file.feedID, keepingGeneration: current)
+                    logger.notice("removed a snapshot left by an interrupted run",
+                                  metadata: ["feed.id": "\(file.feedID)", "snapshot.path": "\(file.path)"])
+                }
+            }
+        } catch {
+            logger.warning("cannot clean the snapshot folder", metadata: ["error": "\(error)"])
+        }
     }
 
     private func selectedFeeds() throws -> [FeedConfig] {

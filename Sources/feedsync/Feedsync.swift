@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Feedsync: AsyncParsableCommand {
@@ -11,6 +12,25 @@ struct Feedsync: AsyncParsableCommand {
             """,
         subcommands: [RunCommand.self],
         defaultSubcommand: nil)
+
+    /// Like ArgumentParser's own `main`, but usage errors exit 2 (as documented), not 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(Exit.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes, as documented in README.md.

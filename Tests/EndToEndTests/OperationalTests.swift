@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Exit codes, lock, dry run, feed selection, damaged snapshots and crash leftovers.
+@Suite("Operations, end to end", .serialized)
+struct OperationalTests {
+    static let config = """
+        feeds:
+          - id: airbnb
+            url: feeds/airbnb.ics
+          - id: booking
+            url: feeds/booking.ics
+        """
+
+    func setUp(_ name: String) throws -> Harness {
+        let h = try Harness(name)
+        try h.write("feedsync.yml", Self.config)
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb().text())
+        try h.write("feeds/booking.ics", NightlyScenarioTests.booking().text())
+        return h
+    }
+
+    @Test("a bad configuration exits 2 naming the file and line, and touches nothing")
+    func badConfig() throws {
+        let h = try Harness("badconfig")
+        defer { h.cleanUp() }
+        try h.write("feedsync.yml", "feeds:\n  - id: a\n    url: a.ics\n  - id: a\n    url: b.ics\n")
+        let r = try h.run(["run", "--config", "feedsync.yml"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("feedsync.yml:4: feed id `a` is used twice"))
+        #expect(!FileManager.default.fileExists(atPath: h.dir.appendingPathComponent("feedsync.sqlite").path))
+        let missing = try h.run(["run", "--config", "nope.yml"])
+        #expect(missing.status == 2 && missing.stderr.contains("nope.yml"))
+        let badNow = try h.run(["run", "--now", "tomorrow"])
+        #expect(badNow.status == 2)
+    }
+
+    @Test("a second run while one holds the lock exits 3 naming the holder")
+    func lock() throws {
+        let h = try setUp("lock")
+        defer { h.cleanUp() }
+        try h.write("snapshots/.feedsync.lock", "pid 4242 on testhost, started 2026-11-23T02:00:00Z\n")
+        // Hold the lock from this process, as a running feedsync would.
+        let fd = open(h.dir.appendingPathComponent("snapshots/.feedsync.lock").path, O_RDWR)
+        #expect(fd >= 0)
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        defer { close(fd) }
+        let r = try h.run(["run", "--config", "feedsync.yml"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("another feedsync run holds the lock"))
+        #expect(r.stderr.contains("pid 4242 on testhost"))
+    }
+
+    @Test("--dry-run plans and reports but writes no snapshot and no row")
+    func dryRun() throws {
+        let h = try setUp("dryrun")
+        defer { h.cleanUp() }
+        let (r, rep) = try h.night("2026-11-01T02:00:00Z", ["--dry-run"])
+        #expect(r.status == 0)
+        #expect(rep.events_added == 8)
+        #expect(r.stdout.contains("dry run: nothing was written"))
+        #expect(try h.snapshotFiles().isEmpty)
+        #expect(try h.rows("SELECT * FROM events").isEmpty)
+        #expect(try h.rows("SELECT * FROM runs").isEmpty)
+        // The real run afterwards does the same work.
+        let (r2, rep2) = try h.night("2026-11-01T02:00:00Z")
+        #expect(r2.status == 0 && rep2.events_added == 8)
+    }
+
+    @Test("--feed limits the run; an unknown id is a usage error")
+    func feedSelection() throws {
+        let h = try setUp("select")
+        defer { h.cleanUp() }
+        let (r, rep) = try h.night("2026-11-01T02:00:00Z", ["--feed", "booking"])
+        #expect(r.status == 0)
+        #expect(rep.feeds.map(\.id) == ["booking"])
+        #expect(try h.snapshotFiles() == ["booking.1.fsnap"])
+        let bad = try h.run(["run", "--feed", "nosuch"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("unknown feed id: nosuch"))
+    }
+
+    @Test("a damaged or missing snapshot makes that feed full_fallback and is replaced by a sound one")
+    func damagedSnapshot() throws {
+        let h = try setUp("damaged")
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        // Flip a byte in the middle of airbnb's snapshot; delete booking's.
+        let snap = h.dir.appendingPathComponent("snapshots/airbnb.1.fsnap")
+        var bytes = [UInt8](try Data(contentsOf: snap))
+        bytes[bytes.count / 2] ^= 0x10
+        try Data(bytes).write(to: snap)
+        try h.remove("snapshots/booking.1.fsnap")
+        // airbnb changed upstream (so it is parsed); booking did not (but has no snapshot).
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb(withA6: true).text())
+        let (r, rep) = try h.night("2026-11-02T02:00:00Z")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(rep["airbnb"].sync_type == "full_fallback")
+        #expect(rep["airbnb"].reason.contains("snapshot unusable"))
+        #expect(rep["airbnb"].added == 1)
+        #expect(rep["booking"].sync_type == "full_fallback")
+        #expect(rep["booking"].status == "unchanged")
+        #expect(try h.snapshotFiles() == ["airbnb.2.fsnap", "booking.2.fsnap"])
+        // And the night after is a plain incremental one again.
+        let (_, rep3) = try h.night("2026-11-03T02:00:00Z")
+        #expect(rep3.feeds_unchanged == 2)
+    }
+
+    @Test("leftovers of an interrupted run are cleaned and the next run repairs the state")
+    func crashLeftovers() throws {
+        let h = try setUp("crash")
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        let snaps = h.dir.appendingPathComponent("snapshots")
+        // Crash before the store commit: a new generation and a temp file exist, the store points at 1.
+        try FileManager.default.copyItem(at: snaps.appendingPathComponent("airbnb.1.fsnap"),
+                                         to: snaps.appendingPathComponent("airbnb.2.fsnap"))
+        try h.write("snapshots/.tmp-booking-0123456789abcdef", "partial")
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb(withA6: true).text())
+        let (r, rep) = try h.night("2026-11-02T02:00:00Z")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(rep["airbnb"].sync_type == "incremental" && rep["airbnb"].added == 1)
+        #expect(try h.snapshotFiles() == ["airbnb.2.fsnap", "booking.1.fsnap"])
+        #expect(!FileManager.default.fileExists(atPath: snaps.appendingPathComponent(".tmp-booking-0123456789abcdef").path))
+        #expect(try h.rows("SELECT snapshot_generation FROM feeds WHERE id = 'airbnb'").first?["snapshot_generation"] == 2)
+        // Crash after the commit but before the old file was deleted: an old generation lingers.
+        try FileManager.default.copyItem(at: snaps.appendingPathComponent("airbnb.2.fsnap"),
+                                         to: snaps.appendingPathComponent("airbnb.1.fsnap"))
+        let (r2, rep2) = try h.night("2026-11-03T02:00:00Z")
+        #expect(r2.status == 0 && rep2.feeds_unchanged == 2)
+        #expect(try h.snapshotFiles() == ["airbnb.2.fsnap", "booking.1.fsnap"])
+    }
+
+    @Test("a feed not synced successfully for more than incremental_days is synced in full")
+    func incrementalDays() throws {
+        let h = try setUp("days")
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        let (_, rep) = try h.night("2026-11-09T02:00:00Z")
+        #expect(rep["airbnb"].sync_type == "full")
+        #expect(rep["airbnb"].reason.contains("8 days ago"))
+        let (_, rep2) = try h.night("2026-11-10T02:00:00Z", ["--incremental-days", "30"])
+        #expect(rep2["airbnb"].sync_type == "none")
+    }
+}

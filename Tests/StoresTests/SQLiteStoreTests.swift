@@ -1,0 +1,106 @@
+import FeedModel
+import Foundation
+import GRDB
+import Testing
+@testable import Stores
+
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    let path: String
+    let store: SQLiteStore
+
+    init() throws {
+        path = NSTemporaryDirectory() + "feedsync-store-\(UUID().uuidString).sqlite"
+        store = try SQLiteStore(path: path)
+    }
+
+    func record(_ key: String, hash: UInt64, summary: String = "S", lastEnd: Int64? = 2_000_000_000, allDay: Bool = false) -> FeedRecord {
+        FeedRecord(key: key, uid: key, recurrenceID: nil, hash: hash, start: 1_900_000_000, end: 1_900_003_600,
+                   lastEnd: lastEnd, allDay: allDay, startDate: allDay ? "2030-03-17" : nil,
+                   endDate: allDay ? "2030-03-18" : nil, summary: summary, body: [])
+    }
+
+    func rows(_ sql: String) throws -> [Row] {
+        try DatabaseQueue(path: path).read { try Row.fetchAll($0, sql: sql) }
+    }
+
+    @Test("apply writes events, feed state and the change log; applying twice changes nothing more")
+    func applyIsIdempotent() throws {
+        let run = try store.beginRun(mode: "incremental", startedAt: 1_800_000_000, now: 1_800_000_000, dryRun: false)
+        let update = FeedUpdate(feedID: "f", urlRedacted: "https://h/x.ics?s=…", property: "Flat", status: .changed,
+                                fingerprint: "00112233445566778899aabbccddeeff", etag: "\"e1\"", snapshotGeneration: 1,
+                                fullSync: true, added: [record("a", hash: 1), record("b", hash: 2, lastEnd: nil, allDay: true)])
+        try store.apply([update], runID: run, at: 1_800_000_010)
+        try store.apply([update], runID: run, at: 1_800_000_020)
+        let events = try rows("SELECT record_key, start, \"end\", last_end, all_day, record_hash, first_seen_at FROM events ORDER BY record_key")
+        #expect(events.count == 2)
+        #expect(events[0]["start"] == "2030-03-17T17:46:40Z")
+        #expect(events[0]["record_hash"] == "0000000000000001")
+        #expect(events[0]["first_seen_at"] == "2027-01-15T08:00:10Z")
+        #expect(events[1]["start"] == "2030-03-17" && events[1]["end"] == "2030-03-18")
+        #expect(events[1]["last_end"] == nil as String?)
+        let state = try #require(try store.feedStates()["f"])
+        #expect(state.snapshotGeneration == 1)
+        #expect(state.fingerprint == "00112233445566778899aabbccddeeff")
+        #expect(state.etag == "\"e1\"")
+        #expect(state.lastFullSyncAt == 1_800_000_020)
+        #expect(state.lastStatus == "changed")
+    }
+
+    @Test("removal sets removed_at and logs once; a reappearing row comes back; rows are never deleted")
+    func removalAndReturn() throws {
+        let run = try store.beginRun(mode: "incremental", startedAt: 0, now: 0, dryRun: false)
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+                                    added: [record("a", hash: 1), record("b", hash: 2)])], runID: run, at: 100)
+        let removal = FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 2, removed: ["a"])
+        try store.apply([removal], runID: run, at: 200)
+        try store.apply([removal], runID: run, at: 300)
+        #expect(try rows("SELECT removed_at FROM events WHERE record_key = 'a'").first?["removed_at"] == "1970-01-01T00:03:20Z")
+        #expect(try rows("SELECT * FROM changes WHERE kind = 'removed'").count == 1)
+        let stored = try store.eventRows(feedID: "f").sorted { $0.key < $1.key }
+        #expect(stored == [StoredEvent(key: "a", hash: 1, lastEnd: 2_000_000_000, removed: true),
+                           StoredEvent(key: "b", hash: 2, lastEnd: 2_000_000_000, removed: false)])
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 3,
+                                    added: [record("a", hash: 1)])], runID: run, at: 400)
+        #expect(try rows("SELECT removed_at FROM events WHERE record_key = 'a'").first?["removed_at"] == nil as String?)
+        #expect(try rows("SELECT count(*) AS n FROM events").first?["n"] == 2)
+    }
+
+    @Test("a failed feed records its error and keeps its state and rows")
+    func failedFeed() throws {
+        let run = try store.beginRun(mode: "incremental", startedAt: 0, now: 0, dryRun: false)
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, fingerprint: "aa",
+                                    snapshotGeneration: 4, added: [record("a", hash: 1)])], runID: run, at: 100)
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .failed, error: "boom")], runID: run, at: 200)
+        let state = try #require(try store.feedStates()["f"])
+        #expect(state.lastStatus == "failed" && state.lastError == "boom")
+        #expect(state.snapshotGeneration == 4 && state.fingerprint == "aa")
+        #expect(state.lastSuccessAt == 100)
+        #expect(try store.eventRows(feedID: "f").count == 1)
+    }
+
+    @Test("runs are recorded with their summary")
+    func runs() throws {
+        let run = try store.beginRun(mode: "full", startedAt: 10, now: 5, dryRun: false)
+        var s = RunSummary()
+        s.feedsTotal = 3
+        s.eventsAdded = 7
+        try store.finishRun(id: run, finishedAt: 20, status: "ok", summary: s)
+        let row = try #require(try rows("SELECT * FROM runs").first)
+        #expect(row["mode"] == "full" && row["status"] == "ok")
+        #expect(row["feeds_total"] == 3 && row["events_added"] == 7)
+        #expect(row["finished_at"] == "1970-01-01T00:00:20Z")
+    }
+
+    @Test("opening an existing database migrates nothing twice")
+    func reopen() throws {
+        _ = try SQLiteStore(path: path)
+        _ = try SQLiteStore(path: path)
+        #expect(try rows("SELECT identifier FROM grdb_migrations").count == 1)
+    }
+
+    @Test("a path that cannot be a database gives a clear error")
+    func badPath() {
+        #expect(throws: StoreError.self) { _ = try SQLiteStore(path: "/proc/nonexistent/dir/db.sqlite") }
+    }
+}
