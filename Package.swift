@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["feedsync", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["feed_server.py"],
             swiftSettings: upcoming),
     ]
 )

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import Testing
+
+/// HTTP feeds from a server on loopback: validators, 304, redaction, errors.
+@Suite("HTTP feeds, end to end", .serialized)
+struct HTTPFeedTests {
+    /// Starts `feed_server.py` on a free loopback port; stops it at the end of `body`.
+    func withServer(_ h: Harness, _ body: (Int, URL) throws -> Void) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("feed_server.py")
+        let log = h.dir.appendingPathComponent("requests.log")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script.path, h.dir.appendingPathComponent("served").path, log.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        // SIGKILL: the test process may run with SIGTERM blocked, and children inherit the mask.
+        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        try body(port, log)
+    }
+
+    func requests(_ log: URL) throws -> [[String: String?]] {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map {
+            try JSONDecoder().decode([String: String?].self, from: Data($0.utf8))
+        }
+    }
+
+    @Test("ETag round trip: 200, then 304 (unchanged, not parsed), then a change; secrets redacted")
+    func conditionalGet() throws {
+        let h = try Harness("http")
+        defer { h.cleanUp() }
+        try h.write("served/cal.ics", NightlyScenarioTests.airbnb().text())
+        try withServer(h) { port, log in
+            try h.write("feedsync.yml", """
+                feeds:
+                  - id: web
+                    url: http://127.0.0.1:\(port)/cal.ics?s=TOPSECRET
+                  - id: gone
+                    url: http://127.0.0.1:\(port)/missing.ics
+                """)
+            var (r, rep) = try h.night("2026-11-01T02:00:00Z")
+            #expect(r.status == 1)
+            #expect(rep["web"].status == "changed" && rep["web"].added == 5)
+            #expect(rep["gone"].status == "failed")
+            #expect(rep["gone"].error?.contains("HTTP 404") == true)
+            #expect(try requests(log).first?["if_none_match"] == .some(nil))
+
+            (r, rep) = try h.night("2026-11-02T02:00:00Z")
+            #expect(rep["web"].status == "unchanged" && rep["web"].reason == "HTTP 304 Not Modified")
+            let second = try requests(log).filter { $0["path"] == "/cal.ics?s=TOPSECRET" }
+            #expect(second.count == 2)
+            #expect(second[1]["if_none_match"]??.hasPrefix("\"") == true)
+
+            try h.write("served/cal.ics", NightlyScenarioTests.airbnb(withA6: true).text())
+            (r, rep) = try h.night("2026-11-03T02:00:00Z")
+            #expect(rep["web"].status == "changed" && rep["web"].sync_type == "incremental" && rep["web"].added == 1)
+
+            // --force-full-sync sends no validators.
+            (r, rep) = try h.night("2026-11-04T02:00:00Z", ["--force-full-sync"])
+            #expect(try requests(log).filter { $0["path"] == "/cal.ics?s=TOPSECRET" }.last?["if_none_match"] == .some(nil))
+            #expect(rep["web"].sync_type == "full")
+
+            // The secret is nowhere: report, stdout, database.
+            let reportText = try String(contentsOf: h.dir.appendingPathComponent("report.json"), encoding: .utf8)
+            #expect(!reportText.contains("TOPSECRET"))
+            #expect(reportText.contains("/cal.ics?s=…"))
+            #expect(!r.stdout.contains("TOPSECRET") && !r.stderr.contains("TOPSECRET"))
+            let urls = try h.rows("SELECT url_redacted FROM feeds").map { $0["url_redacted"] as String }
+            #expect(urls.allSatisfy { !$0.contains("TOPSECRET") })
+        }
+    }
+}
