@@ -75,7 +75,10 @@ struct FeedWorker: Sendable {
 
         // 2. Fetch.
         var t = clock.now
-        let validators = fullReason == nil ? Validators(etag: state?.etag, lastModified: state?.lastModified) : .none
+        // Validators only when a 304 could be trusted: no full sync due and the snapshot is there.
+        let snapshotPresent = generation.map { snapshots.exists(feedID: feed.id, generation: $0) } ?? false
+        let validators = fullReason == nil && snapshotPresent
+            ? Validators(etag: state?.etag, lastModified: state?.lastModified) : .none
         let source: any FeedSource
         if feed.isHTTP {
             guard let httpSource else { throw Failure("no HTTP source available") }
@@ -108,8 +111,7 @@ struct FeedWorker: Sendable {
         phases.fingerprint += seconds(clock.now - t)
         update.etag = next.etag
         update.lastModified = next.lastModified
-        if fullReason == nil, fingerprint == state?.fingerprint, let generation,
-           snapshots.exists(feedID: feed.id, generation: generation) {
+        if fullReason == nil, snapshotPresent, fingerprint == state?.fingerprint {
             report.reason = "body fingerprint unchanged"
             update.fingerprint = fingerprint
             return
