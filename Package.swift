@@ -32,7 +32,8 @@ let package = Package(
         .target(name: "ICalendar", swiftSettings: upcoming),
         .target(name: "FeedHash", dependencies: ["CXXHash"], swiftSettings: upcoming),
         .target(name: "FeedModel", dependencies: ["ICalendar", "FeedHash"], swiftSettings: upcoming),
-        .target(name: "Snapshots", dependencies: ["FeedHash", "CZlib"], swiftSettings: upcoming),
+        .target(name: "CSysShims"),
+        .target(name: "Snapshots", dependencies: ["FeedHash", "CZlib", "CSysShims"], swiftSettings: upcoming),
         .target(
             name: "FeedSources",
             dependencies: [

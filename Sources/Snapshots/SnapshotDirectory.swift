@@ -1,3 +1,4 @@
+import CSysShims
 import FeedHash
 #if canImport(Glibc)
 import Glibc
@@ -70,8 +71,15 @@ public struct SnapshotDirectory: Sendable {
     /// Writes `bytes` atomically as this feed's snapshot for `generation` and returns its path:
     /// temp file `.tmp-<feedID>-<random>` in the same folder, write, fsync, rename into place,
     /// fsync the folder. Creates the folder if missing. An existing file of that generation is replaced.
+    ///
+    /// With `durability: .deferred` the file is neither fsynced nor is the folder: the caller
+    /// writes many snapshots and then calls `flush()` once, before anything relies on them (the
+    /// sync engine does so before the store transaction that points at them). A crash before
+    /// `flush()` can leave a renamed but incomplete file; it belongs to no committed generation,
+    /// so readers never trust it and the next run deletes it.
     @discardableResult
-    public func write(_ bytes: [UInt8], feedID: String, generation: UInt64) throws(SnapshotError) -> String {
+    public func write(_ bytes: [UInt8], feedID: String, generation: UInt64,
+                      durability: Durability = .synced) throws(SnapshotError) -> String {
         guard Self.isValidFeedID(feedID) else {
             throw SnapshotError(.malformed, "invalid feed id \"\(feedID)\" (expected [A-Za-z0-9._-]+)")
         }
@@ -99,7 +107,9 @@ public struct SnapshotDirectory: Sendable {
                 return nil
             }
             if let failure { throw failure }
-            guard fsync(fd) == 0 else { throw Self.posixError("fsync", temp) }
+            if durability == .synced {
+                guard fsync(fd) == 0 else { throw Self.posixError("fsync", temp) }
+            }
         } catch {
             close(fd)
             throw error
@@ -107,8 +117,25 @@ public struct SnapshotDirectory: Sendable {
         guard close(fd) == 0 else { throw Self.posixError("close", temp) }
         guard rename(temp, final) == 0 else { throw Self.posixError("rename to \(final)", temp) }
         ok = true
-        try syncDirectory()
+        if durability == .synced { try syncDirectory() }
         return final
+    }
+
+    /// How `write` makes a snapshot durable.
+    public enum Durability: Sendable {
+        /// fsync the file before the rename and the folder after it.
+        case synced
+        /// Nothing yet: call `flush()` before relying on the file.
+        case deferred
+    }
+
+    /// Makes every earlier `.deferred` write durable: one `syncfs(2)` of the file system that
+    /// holds the folder (data, renames and all), instead of two fsyncs per file.
+    public func flush() throws(SnapshotError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Self.posixError("open", path) }
+        defer { close(fd) }
+        guard CSysShims_syncfs(fd) == 0 else { throw Self.posixError("syncfs", path) }
     }
 
     // MARK: - Reading

@@ -198,7 +198,8 @@ struct FeedWorker: Sendable {
             parsed.records.removeAll()
             do {
                 let bytes = try SnapshotCodec.encode(header: header, records: records)
-                _ = try snapshots.write(bytes, feedID: feed.id, generation: newGeneration)
+                // Made durable by one flush per batch, before the store points at it.
+                _ = try snapshots.write(bytes, feedID: feed.id, generation: newGeneration, durability: .deferred)
             } catch {
                 throw Failure("cannot write the snapshot: \(error.description)")
             }

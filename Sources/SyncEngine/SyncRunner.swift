@@ -89,6 +89,15 @@ public struct SyncRunner: Sendable {
             guard !pending.isEmpty else { return }
             let w0 = clock.now
             if let runID {
+                // Snapshots first (one syncfs for the whole batch), then the transaction that
+                // points the feeds at them, then the old generations go.
+                if pending.contains(where: { $0.update.status != .failed && $0.update.snapshotGeneration != nil }) {
+                    do {
+                        try snapshots.flush()
+                    } catch {
+                        throw SyncError("cannot make the new snapshots durable: \(error)")
+                    }
+                }
                 try store.apply(pending.map(\.update), runID: runID, at: options.now)
                 // The store now points at the new generations: the old snapshots can go.
                 for o in pending where o.update.status != .failed {
