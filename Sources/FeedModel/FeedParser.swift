@@ -105,15 +105,23 @@ public struct FeedParser: Sendable {
             // Order by content, so the key a copy gets does not depend on where the feed lists it.
             let group = groups[key]!.sorted { $0.hash != $1.hash ? $0.hash < $1.hash : $0.body.lexicographicallyPrecedes($1.body) }
             var kept = [group[0]]
+            var used: Set<String> = [key]
             var identical = 0
             for r in group.dropFirst() {
+                // Sorted by hash then body: an identical copy sits right after its twin.
                 if r.hash == kept.last!.hash && r.body == kept.last!.body {
                     identical += 1
                     continue
                 }
+                var ordinal = 0
+                var candidate = RecordKey.disambiguated(key, hash: r.hash, ordinal: 0)
+                while used.contains(candidate) {
+                    ordinal += 1
+                    candidate = RecordKey.disambiguated(key, hash: r.hash, ordinal: ordinal)
+                }
+                used.insert(candidate)
                 var copy = r
-                let ordinal = kept.filter { $0.hash == r.hash }.count - (kept[0].hash == r.hash ? 1 : 0)
-                copy.key = RecordKey.disambiguated(key, hash: r.hash, ordinal: ordinal)
+                copy.key = candidate
                 kept.append(copy)
             }
             result.append(contentsOf: kept)

@@ -1,3 +1,4 @@
+import FeedModel
 import Foundation
 public import FeedSources
 import Yams
@@ -225,14 +226,12 @@ public enum ConfigLoader {
         } else if url.hasPrefix("file://") {
             resolved = url
         } else if url.contains("://") {
-            throw fail(map["url"], "feed `\(id)`: unsupported URL scheme in `\(redactURLForConfig(url))` (use file://, http:// or https://, or a path)")
+            throw fail(map["url"], "feed `\(id)`: unsupported URL scheme in `\(redactURL(url))` (use file://, http:// or https://, or a path)")
         } else {
             resolved = "file://" + absolutePath(url, relativeTo: folder)
         }
         return FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0))
     }
-
-    private static func redactURLForConfig(_ s: String) -> String { s.split(separator: "?").first.map(String.init) ?? s }
 
     private static func string(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
         guard let s = n.scalar?.string else { throw fail(n, "`\(key)` must be a single value") }
