@@ -26,6 +26,19 @@ struct FeedWorker: Sendable {
     let fileSource: any FeedSource
     let httpSource: (any FeedSource)?
     let logger: Logger
+    let fingerprinter: BodyFingerprinter
+
+    init(config: SyncConfig, options: SyncOptions, store: any FeedStore, snapshots: SnapshotDirectory,
+         fileSource: any FeedSource, httpSource: (any FeedSource)?, logger: Logger) {
+        self.config = config
+        self.options = options
+        self.store = store
+        self.snapshots = snapshots
+        self.fileSource = fileSource
+        self.httpSource = httpSource
+        self.logger = logger
+        self.fingerprinter = BodyFingerprinter(volatileProperties: config.volatileProperties)
+    }
 
     struct Failure: Error {
         var message: String
@@ -107,7 +120,7 @@ struct FeedWorker: Sendable {
 
         // 3. Fingerprint; an unchanged body is not parsed.
         t = clock.now
-        let fingerprint = BodyFingerprinter(volatileProperties: config.volatileProperties).fingerprint(body).description
+        let fingerprint = fingerprinter.fingerprint(body).description
         phases.fingerprint += seconds(clock.now - t)
         update.etag = next.etag
         update.lastModified = next.lastModified
