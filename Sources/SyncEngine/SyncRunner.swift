@@ -116,28 +116,21 @@ public struct SyncRunner: Sendable {
             pendingEvents = 0
         }
 
-        try await withThrowingTaskGroup(of: FeedOutcome.self) { group in
-            var next = 0
-            func startNext() {
-                guard next < feeds.count else { return }
-                let feed = feeds[next]
-                let state = states[feed.id]
-                next += 1
-                group.addTask { await worker.process(feed, state: state) }
+        do {
+            try await syncAll(feeds: feeds, states: states, worker: worker, limit: limit, onFeed: onFeed,
+                              flush: flush, collect: { outcome in
+                                  report.phases.add(outcome.phases)
+                                  reports[outcome.report.id] = outcome.report
+                                  pending.append(outcome)
+                                  pendingEvents += outcome.update.eventCount
+                                  return pending.count >= batchFeeds || pendingEvents >= batchEvents
+                              })
+        } catch {
+            // Leave no run marked `running` forever; what was committed stays committed.
+            if let runID {
+                try? store.finishRun(id: runID, finishedAt: wallClock(), status: "failed", summary: RunSummary())
             }
-            for _ in 0..<min(limit, feeds.count) { startNext() }
-            while let outcome = try await group.next() {
-                startNext()
-                report.phases.add(outcome.phases)
-                reports[outcome.report.id] = outcome.report
-                onFeed(outcome.report)
-                pending.append(outcome)
-                pendingEvents += outcome.update.eventCount
-                if pending.count >= batchFeeds || pendingEvents >= batchEvents {
-                    try flush()
-                }
-            }
-            try flush()
+            throw error
         }
 
         for feed in feeds {
@@ -165,6 +158,32 @@ public struct SyncRunner: Sendable {
         logger.info("run finished", metadata: ["run.feeds.failed": "\(report.feedsFailed)",
                                                "run.seconds": "\(report.seconds)"])
         return report
+    }
+
+    /// Fetches and plans feeds concurrently (at most `limit` at once) and hands each outcome to
+    /// `collect` on this task, the single writer; `collect` says when a batch is due for `flush`.
+    private func syncAll(feeds: [FeedConfig], states: [String: FeedState], worker: FeedWorker, limit: Int,
+                         onFeed: (FeedReport) -> Void, flush: () throws -> Void,
+                         collect: (FeedOutcome) -> Bool) async throws {
+        try await withThrowingTaskGroup(of: FeedOutcome.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < feeds.count else { return }
+                let feed = feeds[next]
+                let state = states[feed.id]
+                next += 1
+                group.addTask { await worker.process(feed, state: state) }
+            }
+            for _ in 0..<min(limit, feeds.count) { startNext() }
+            while let outcome = try await group.next() {
+                startNext()
+                onFeed(outcome.report)
+                if collect(outcome) {
+                    try flush()
+                }
+            }
+            try flush()
+        }
     }
 
     /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store
