@@ -197,7 +197,17 @@ struct FeedWorker: Sendable {
         report.pastSkipped = plan.pastSkipped
         report.status = plan.isEmpty ? .unchanged : .changed
 
-        // 6. Write the new snapshot under a new generation; the store will point at it.
+        // 6. Write the new snapshot under a new generation; the store will point at it. A full
+        //    sync that found the same body and the same records keeps the sound snapshot it has.
+        if syncType == .full, plan.isEmpty, snapshotPresent, fingerprint == state?.fingerprint, let generation,
+           snapshotMatches(feed.id, generation: generation, records: parsed.records) {
+            report.snapshotGeneration = generation
+            update.status = .unchanged
+            update.fingerprint = fingerprint
+            update.snapshotGeneration = generation
+            update.fullSync = true
+            return
+        }
         let newGeneration = (generation ?? 0) + 1
         report.snapshotGeneration = newGeneration
         if !options.dryRun {
@@ -225,6 +235,22 @@ struct FeedWorker: Sendable {
         update.added = plan.added
         update.updated = plan.updated
         update.removed = plan.removed
+    }
+}
+
+extension FeedWorker {
+    /// True when the snapshot of `generation` is sound and holds exactly these records (keys,
+    /// hashes and ends), so rewriting it would change nothing.
+    func snapshotMatches(_ feedID: String, generation: UInt64, records: [FeedRecord]) -> Bool {
+        guard let snap = try? snapshots.read(feedID: feedID, generation: generation),
+              snap.header.parserVersion == parserVersion, snap.records.count == records.count else { return false }
+        var byKey: [String: (UInt64, Int64?)] = [:]
+        byKey.reserveCapacity(records.count)
+        for r in records { byKey[r.key] = (r.hash, r.lastEnd) }
+        return snap.records.allSatisfy { s in
+            guard let (hash, lastEnd) = byKey[s.key] else { return false }
+            return hash == s.hash && lastEnd == s.lastEnd
+        }
     }
 }
 

@@ -143,4 +143,22 @@ struct OperationalTests {
         let (_, rep2) = try h.night("2026-11-10T02:00:00Z", ["--incremental-days", "30"])
         #expect(rep2["airbnb"].sync_type == "none")
     }
+
+    @Test("--force-full-sync over unchanged feeds reconciles them but keeps their sound snapshots")
+    func forceFullKeepsSnapshots() throws {
+        let h = try setUp("forcefull")
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb(withA6: true).text())
+        let (r, rep) = try h.night("2026-11-02T02:00:00Z", ["--force-full-sync"])
+        #expect(r.status == 0)
+        #expect(rep["airbnb"].sync_type == "full" && rep["airbnb"].added == 1)
+        #expect(rep["booking"].sync_type == "full" && rep["booking"].status == "unchanged")
+        #expect(try h.snapshotFiles() == ["airbnb.2.fsnap", "booking.1.fsnap"])
+        // A row edited behind feedsync's back is put right by the full sync, and a new snapshot written.
+        try h.db().write { try $0.execute(sql: "UPDATE events SET record_hash = '0000000000000000' WHERE feed_id = 'booking' AND uid = 'b1@booking.com'") }
+        let (_, rep2) = try h.night("2026-11-03T02:00:00Z", ["--force-full-sync"])
+        #expect(rep2["booking"].updated == 1)
+        #expect(try h.snapshotFiles() == ["airbnb.2.fsnap", "booking.2.fsnap"])
+    }
 }
