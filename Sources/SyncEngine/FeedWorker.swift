@@ -108,8 +108,10 @@ struct FeedWorker: Sendable {
         phases.fingerprint += seconds(clock.now - t)
         update.etag = next.etag
         update.lastModified = next.lastModified
+        // The skip needs a sound snapshot (checksum and name checked, payload not inflated): a
+        // missing or damaged one is found here, and the feed goes on to a full_fallback sync.
         if fullReason == nil, fingerprint == state?.fingerprint, let generation,
-           snapshots.exists(feedID: feed.id, generation: generation) {
+           snapshots.isSound(feedID: feed.id, generation: generation) {
             report.reason = "body fingerprint unchanged"
             update.fingerprint = fingerprint
             return
@@ -213,8 +215,11 @@ struct FeedWorker: Sendable {
 }
 
 extension SnapshotDirectory {
-    func exists(feedID: String, generation: UInt64) -> Bool {
-        access(path(feedID: feedID, generation: generation), F_OK) == 0
+    /// The file exists, its checksum and header are sound and it names this feed and generation.
+    func isSound(feedID: String, generation: UInt64) -> Bool {
+        guard let bytes = try? Self.readFile(path(feedID: feedID, generation: generation)),
+              let header = try? SnapshotCodec.decodeHeader(bytes) else { return false }
+        return header.feedID == feedID && header.generation == generation
     }
 }
 
