@@ -50,3 +50,19 @@ public enum SnapshotLocator {
                        note: "the store has no current generation for feed \(feedID); showing the newest file on disk")
     }
 }
+
+extension SnapshotInspection {
+    /// Loads a located snapshot. With `checkName` (a snapshot found through its feed id) the file
+    /// must hold the feed and generation its name says, else `.feedMismatch`.
+    public static func load(_ located: SnapshotLocator.Located, now: Int64, checkName: Bool) throws(SnapshotError) -> SnapshotInspection {
+        let inspection = try load(path: located.path, now: now, storeGeneration: located.storeGeneration)
+        let name = located.path.split(separator: "/").last.map(String.init) ?? located.path
+        if checkName, let (feed, generation) = SnapshotDirectory.parseFileName(name),
+           inspection.header.feedID != feed || inspection.header.generation != generation {
+            throw SnapshotError(.feedMismatch, "file holds feed \"\(inspection.header.feedID)\" generation "
+                                + "\(inspection.header.generation), expected \"\(feed)\" generation \(generation)",
+                                path: located.path)
+        }
+        return inspection
+    }
+}

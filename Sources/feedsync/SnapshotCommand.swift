@@ -75,17 +75,8 @@ enum SnapshotCLI {
     /// Loads a snapshot for inspection; a damaged or missing file exits 1, a missing PATH argument 2.
     static func load(_ located: SnapshotLocator.Located, explicitPath: Bool, now: Int64) throws -> SnapshotInspection {
         do {
-            let inspection = try SnapshotInspection.load(path: located.path, now: now, storeGeneration: located.storeGeneration)
-            // Found through a feed id: the file must hold that feed and generation.
-            let name = located.path.split(separator: "/").last.map(String.init) ?? located.path
-            if !explicitPath, let (feed, generation) = SnapshotDirectory.parseFileName(name),
-               inspection.header.feedID != feed || inspection.header.generation != generation {
-                printError("feedsync: snapshot \(located.path): feed mismatch: file holds feed \"\(inspection.header.feedID)\" "
-                           + "generation \(inspection.header.generation), expected \"\(feed)\" generation \(generation)")
-                throw Exit.feedFailed
-            }
-            return inspection
-        } catch let error as SnapshotError {
+            return try SnapshotInspection.load(located, now: now, checkName: !explicitPath)
+        } catch {
             if error.code == .io && explicitPath && !FileManager.default.fileExists(atPath: located.path) {
                 printError("feedsync: no such snapshot file: \(located.path)")
                 throw Exit.usage

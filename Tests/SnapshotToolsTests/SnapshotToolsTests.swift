@@ -217,3 +217,29 @@ final class Folder {
         #expect(!fine.needsAttention)
     }
 }
+
+@Suite struct LocatorTests {
+    @Test func pathsFeedIDsAndTheStoreGeneration() throws {
+        #expect(SnapshotLocator.isPath("snapshots/a.1.fsnap") && SnapshotLocator.isPath("a.1.fsnap") && SnapshotLocator.isPath("./x"))
+        #expect(!SnapshotLocator.isPath("airbnb.sea-view"))
+        let f = try Folder()
+        try f.put("a.1.fsnap", try snapshotBytes("a", 1, []))
+        try f.put("a.3.fsnap", try snapshotBytes("a", 3, []))
+        try f.put("b.2.fsnap", try snapshotBytes("a", 2, []))   // holds another feed
+        let states = ["a": FeedState(id: "a", snapshotGeneration: 1), "b": FeedState(id: "b", snapshotGeneration: 2)]
+        let a = try SnapshotLocator.locate(feedID: "a", configuredFeeds: ["a", "b", "c"], configPath: "f.yml", folder: f.path, states: states)
+        #expect(a == .init(path: f.path + "/a.1.fsnap", storeGeneration: 1, note: nil))
+        let newest = try SnapshotLocator.locate(feedID: "a", configuredFeeds: ["a"], configPath: "f.yml", folder: f.path, states: nil)
+        #expect(newest.path == f.path + "/a.3.fsnap" && newest.storeGeneration == nil && newest.note != nil)
+        #expect(throws: SnapshotLocator.Failure.self) {
+            _ = try SnapshotLocator.locate(feedID: "x", configuredFeeds: ["a"], configPath: "f.yml", folder: f.path, states: states)
+        }
+        #expect(throws: SnapshotLocator.Failure.self) {
+            _ = try SnapshotLocator.locate(feedID: "c", configuredFeeds: ["c"], configPath: "f.yml", folder: f.path, states: states)
+        }
+        let b = try SnapshotLocator.locate(feedID: "b", configuredFeeds: ["b"], configPath: "f.yml", folder: f.path, states: states)
+        let error = #expect(throws: SnapshotError.self) { _ = try SnapshotInspection.load(b, now: 0, checkName: true) }
+        #expect(error?.code == .feedMismatch && error?.reason == "feed mismatch: file holds feed \"a\" generation 2, expected \"b\" generation 2")
+        #expect(try SnapshotInspection.load(b, now: 0, checkName: false).header.feedID == "a")
+    }
+}
