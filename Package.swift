@@ -35,6 +35,10 @@ let package = Package(
         .target(name: "CSysShims"),
         .target(name: "Snapshots", dependencies: ["FeedHash", "CZlib", "CSysShims"], swiftSettings: upcoming),
         .target(
+            name: "SnapshotTools",
+            dependencies: ["Snapshots", "FeedModel", "FeedHash", "ICalendar", "Stores"],
+            swiftSettings: upcoming),
+        .target(
             name: "FeedSources",
             dependencies: [
                 "FeedModel",
@@ -59,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "feedsync",
             dependencies: [
-                "SyncEngine", "Snapshots", "FeedModel",
+                "SyncEngine", "Snapshots", "SnapshotTools", "Stores", "FeedModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
@@ -68,6 +72,8 @@ let package = Package(
         .testTarget(name: "FeedModelTests", dependencies: ["FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores"],
+                    swiftSettings: upcoming),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "Snapshots", "Stores"], swiftSettings: upcoming),
         .testTarget(

@@ -192,7 +192,8 @@ public enum SnapshotCodec {
             if headerSize >= UInt32(minimumHeaderSize), headerSize <= maxHeaderSize {
                 let compressed = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: prefixSize + 52, as: UInt64.self))
                 let declared = UInt64(prefixSize) + UInt64(headerSize) &+ compressed &+ UInt64(trailerSize)
-                if declared > UInt64(count) && compressed <= UInt64(count) {
+                // Plausible sizes only (a zlib stream of at most 1 GiB of payload is below 2^31 bytes).
+                if declared > UInt64(count) && compressed < (1 << 31) {
                     throw SnapshotError(.truncated,
                                         "file is \(count) bytes but its header declares \(declared) (truncated or damaged)")
                 }

@@ -41,7 +41,7 @@ public struct SnapshotDirectory: Sendable {
     }
 
     /// Parses `<feedID>.<generation>.fsnap`; nil for any other name.
-    static func parseFileName(_ name: String) -> (feedID: String, generation: UInt64)? {
+    public static func parseFileName(_ name: String) -> (feedID: String, generation: UInt64)? {
         guard name.hasSuffix(fileExtension), !name.hasPrefix(tempPrefix) else { return nil }
         let stem = name.utf8.dropLast(fileExtension.utf8.count)
         guard let dot = stem.lastIndex(of: 0x2E) else { return nil }
@@ -55,7 +55,7 @@ public struct SnapshotDirectory: Sendable {
     }
 
     /// Parses `.tmp-<feedID>-<16 lowercase hex>`; returns the feed id, nil for any other name.
-    static func parseTempName(_ name: String) -> String? {
+    public static func parseTempName(_ name: String) -> String? {
         guard name.hasPrefix(tempPrefix) else { return nil }
         let rest = name.utf8.dropFirst(tempPrefix.utf8.count)
         guard let dash = rest.lastIndex(of: 0x2D) else { return nil }
@@ -165,7 +165,7 @@ public struct SnapshotDirectory: Sendable {
     }
 
     /// Reads a whole file.
-    static func readFile(_ file: String) throws(SnapshotError) -> [UInt8] {
+    public static func readFile(_ file: String) throws(SnapshotError) -> [UInt8] {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw posixError("open", file) }
         defer { close(fd) }
@@ -231,7 +231,7 @@ public struct SnapshotDirectory: Sendable {
 
     // MARK: - POSIX helpers
 
-    func join(_ name: String) -> String {
+    public func join(_ name: String) -> String {
         path.hasSuffix("/") ? path + name : path + "/" + name
     }
 
@@ -240,7 +240,7 @@ public struct SnapshotDirectory: Sendable {
     }
 
     /// Names in the folder (without "." and ".."); empty when the folder does not exist.
-    func entries() throws(SnapshotError) -> [String] {
+    public func entries() throws(SnapshotError) -> [String] {
         guard let dir = opendir(path) else {
             if errno == ENOENT { return [] }
             throw Self.posixError("opendir", path)

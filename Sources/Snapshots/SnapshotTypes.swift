@@ -103,6 +103,22 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
         case feedMismatch
         /// A file-system call failed (message carries the errno text).
         case io
+
+        /// A short human name: `checksum mismatch`, `truncated`, `bad magic`…
+        public var label: String {
+            switch self {
+            case .empty: "empty"
+            case .truncated: "truncated"
+            case .badMagic: "bad magic"
+            case .unsupportedVersion: "unsupported version"
+            case .checksumMismatch: "checksum mismatch"
+            case .decompressionFailed: "decompression failed"
+            case .malformed: "malformed"
+            case .recordOrder: "record order"
+            case .feedMismatch: "feed mismatch"
+            case .io: "I/O error"
+            }
+        }
     }
 
     public var code: Code
@@ -115,12 +131,17 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
         self.path = path
     }
 
-    public var description: String {
-        if let path { return "snapshot \(path): \(code): \(message)" }
-        return "snapshot: \(code): \(message)"
+    /// `<label>: <message>`, without repeating the label when the message already starts with it.
+    public var reason: String {
+        message.hasPrefix(code.label) ? message : "\(code.label): \(message)"
     }
 
-    func with(path: String) -> SnapshotError {
+    public var description: String {
+        if let path { return "snapshot \(path): \(reason)" }
+        return "snapshot: \(reason)"
+    }
+
+    public func with(path: String) -> SnapshotError {
         var copy = self
         if copy.path == nil { copy.path = path }
         return copy

@@ -1,6 +1,11 @@
 public import FeedModel
 import FeedHash
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The SQLite store (GRDB), in WAL mode so readers can query while a run writes.
 ///
@@ -90,24 +95,49 @@ public final class SQLiteStore: FeedStore {
 
     public func feedStates() throws -> [String: FeedState] {
         try wrap("read feed states") {
-            try pool.read { db in
-                var result: [String: FeedState] = [:]
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT id, fingerprint, etag, last_modified, snapshot_generation, last_success_at,
-                           last_full_sync_at, last_status, last_error FROM feeds
-                    """)
-                while let row = try rows.next() {
-                    let id: String = row[0]
-                    result[id] = FeedState(
-                        id: id, fingerprint: row[1], etag: row[2], lastModified: row[3],
-                        snapshotGeneration: (row[4] as Int64?).map { UInt64($0) },
-                        lastSuccessAt: (row[5] as String?).flatMap(ISOTime.parse),
-                        lastFullSyncAt: (row[6] as String?).flatMap(ISOTime.parse),
-                        lastStatus: row[7], lastError: row[8])
-                }
-                return result
-            }
+            try pool.read { db in try Self.feedStates(db) }
         }
+    }
+
+    /// Reads the feed states of the database at `path` without creating, migrating or writing
+    /// anything (a read-only connection): for tools that inspect a store a run may be using.
+    /// Returns nil when there is no database file at `path` yet.
+    public static func readFeedStates(path: String) throws -> [String: FeedState]? {
+        guard access(path, F_OK) == 0 else { return nil }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(30)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            return try queue.read { db in
+                guard try db.tableExists("feeds") else {
+                    throw StoreError("the SQLite store at \(path) has no `feeds` table (not a feedsync database?)")
+                }
+                return try feedStates(db)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError("cannot read the SQLite store at \(path): \(error)")
+        }
+    }
+
+    private static func feedStates(_ db: Database) throws -> [String: FeedState] {
+        var result: [String: FeedState] = [:]
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT id, fingerprint, etag, last_modified, snapshot_generation, last_success_at,
+                   last_full_sync_at, last_status, last_error FROM feeds
+            """)
+        while let row = try rows.next() {
+            let id: String = row[0]
+            result[id] = FeedState(
+                id: id, fingerprint: row[1], etag: row[2], lastModified: row[3],
+                snapshotGeneration: (row[4] as Int64?).map { UInt64($0) },
+                lastSuccessAt: (row[5] as String?).flatMap(ISOTime.parse),
+                lastFullSyncAt: (row[6] as String?).flatMap(ISOTime.parse),
+                lastStatus: row[7], lastError: row[8])
+        }
+        return result
     }
 
     public func eventRows(feedID: String) throws -> [StoredEvent] {

@@ -88,9 +88,10 @@ struct FeedWorker: Sendable {
 
         // 2. Fetch.
         var t = clock.now
-        // Validators only when a 304 could be trusted: no full sync due and the snapshot is there.
-        let snapshotPresent = generation.map { snapshots.exists(feedID: feed.id, generation: $0) } ?? false
-        let validators = fullReason == nil && snapshotPresent
+        // Validators only when a 304 could be trusted: no full sync due and a sound snapshot.
+        let snapshotSound = fullReason == nil
+            && (generation.map { snapshots.isSound(feedID: feed.id, generation: $0) } ?? false)
+        let validators = snapshotSound
             ? Validators(etag: state?.etag, lastModified: state?.lastModified) : .none
         let source: any FeedSource
         if feed.isHTTP {
@@ -124,7 +125,9 @@ struct FeedWorker: Sendable {
         phases.fingerprint += seconds(clock.now - t)
         update.etag = next.etag
         update.lastModified = next.lastModified
-        if fullReason == nil, snapshotPresent, fingerprint == state?.fingerprint {
+        // The skip needs a sound snapshot (checksum and name checked, payload not inflated): a
+        // missing or damaged one is found here, and the feed goes on to a full_fallback sync.
+        if fullReason == nil, snapshotSound, fingerprint == state?.fingerprint {
             report.reason = "body fingerprint unchanged"
             update.fingerprint = fingerprint
             return
@@ -199,7 +202,7 @@ struct FeedWorker: Sendable {
 
         // 6. Write the new snapshot under a new generation; the store will point at it. A full
         //    sync that found the same body and the same records keeps the sound snapshot it has.
-        if syncType == .full, plan.isEmpty, snapshotPresent, fingerprint == state?.fingerprint, let generation,
+        if syncType == .full, plan.isEmpty, fingerprint == state?.fingerprint, let generation,
            snapshotMatches(feed.id, generation: generation, records: parsed.records) {
             report.snapshotGeneration = generation
             update.status = .unchanged
@@ -255,8 +258,11 @@ extension FeedWorker {
 }
 
 extension SnapshotDirectory {
-    func exists(feedID: String, generation: UInt64) -> Bool {
-        access(path(feedID: feedID, generation: generation), F_OK) == 0
+    /// The file exists, its checksum and header are sound and it names this feed and generation.
+    func isSound(feedID: String, generation: UInt64) -> Bool {
+        guard let bytes = try? Self.readFile(path(feedID: feedID, generation: generation)),
+              let header = try? SnapshotCodec.decodeHeader(bytes) else { return false }
+        return header.feedID == feedID && header.generation == generation
     }
 }
 

@@ -1,0 +1,147 @@
+import FeedHash
+import FeedModel
+public import Snapshots
+
+/// What `feedsync snapshot inspect` shows: a decoded snapshot seen from an instant `now`.
+public struct SnapshotInspection: Sendable {
+    public var path: String
+    public var fileBytes: UInt64
+    public var snapshot: Snapshot
+    public var now: Int64
+    /// The generation the store points at for this feed, when the snapshot was found through it.
+    public var storeGeneration: UInt64?
+
+    public init(path: String, fileBytes: UInt64, snapshot: Snapshot, now: Int64, storeGeneration: UInt64? = nil) {
+        self.path = path
+        self.fileBytes = fileBytes
+        self.snapshot = snapshot
+        self.now = now
+        self.storeGeneration = storeGeneration
+    }
+
+    /// Reads and fully decodes `path`; errors carry the path.
+    public static func load(path: String, now: Int64, storeGeneration: UInt64? = nil) throws(SnapshotError) -> SnapshotInspection {
+        let bytes = try SnapshotDirectory.readFile(path)
+        do throws(SnapshotError) {
+            let snapshot = try SnapshotCodec.decode(bytes)
+            return SnapshotInspection(path: path, fileBytes: UInt64(bytes.count), snapshot: snapshot,
+                                      now: now, storeGeneration: storeGeneration)
+        } catch {
+            throw error.with(path: path)
+        }
+    }
+
+    public var header: SnapshotHeader { snapshot.header }
+
+    /// A record is future when it ends after `now` or never ends (as the planner decides).
+    public static func isFuture(_ r: SnapshotRecord, now: Int64) -> Bool { r.lastEnd.map { $0 > now } ?? true }
+
+    public var futureCount: Int { snapshot.records.reduce(0) { $0 + (Self.isFuture($1, now: now) ? 1 : 0) } }
+    public var pastCount: Int { snapshot.records.count - futureCount }
+
+    /// Raw payload bytes per compressed byte.
+    public var ratio: Double {
+        header.compressedPayloadBytes == 0 ? 0 : Double(header.rawPayloadBytes) / Double(header.compressedPayloadBytes)
+    }
+
+    public var versionText: String { "\(header.formatMajor).\(header.formatMinor)" }
+
+    // MARK: Text
+
+    public func textLines(records: Bool) -> [String] {
+        let h = header
+        var generation = "\(h.generation)"
+        if let storeGeneration {
+            generation += storeGeneration == h.generation ? " (the store's current generation)"
+                : " (the store points at generation \(storeGeneration))"
+        }
+        var rows: [[String]] = [
+            ["snapshot", path],
+            ["format", "\(versionText), parser version \(h.parserVersion)"],
+            ["feed", h.feedID],
+            ["generation", generation],
+            ["created", "\(ISOTime.format(h.createdAt)) (\(Show.age(now - h.createdAt)) old)"],
+            ["fingerprint", h.bodyFingerprint.description],
+            ["etag", h.etag ?? "(none)"],
+            ["last-modified", h.lastModified ?? "(none)"],
+            ["records", "\(h.recordCount) (\(futureCount) future, \(pastCount) past as of \(ISOTime.format(now)))"],
+            ["size", "\(fileBytes) bytes on disk; payload \(h.compressedPayloadBytes) bytes compressed, "
+                + "\(h.rawPayloadBytes) raw (ratio \(formatFixed(ratio, places: 2)))"],
+        ]
+        rows = rows.map { [$0[0] + ":", $0[1]] }
+        var lines = Show.table(rows)
+        if records {
+            lines.append("")
+            var table: [[String]] = [["KEY", "HASH", "START", "LAST END", "SUMMARY"]]
+            for r in snapshot.records {
+                table.append([
+                    r.key, hex64(r.hash), Show.instant(r.start, allDay: r.allDay),
+                    r.lastEnd.map { Show.instant($0, allDay: r.allDay) } ?? "never",
+                    oneLine(CanonicalBody.summary(r.body) ?? ""),
+                ])
+            }
+            lines += Show.table(table)
+        }
+        return lines
+    }
+
+    // MARK: JSON
+
+    public func json(records: Bool) -> JSONValue {
+        let h = header
+        var members: [(String, JSONValue)] = [
+            ("path", .string(path)),
+            ("format_version", .string(versionText)),
+            ("parser_version", .uint(UInt64(h.parserVersion))),
+            ("feed_id", .string(h.feedID)),
+            ("generation", .uint(h.generation)),
+            ("store_generation", .optional(storeGeneration)),
+            ("created_at", .string(ISOTime.format(h.createdAt))),
+            ("created_at_unix", .int(h.createdAt)),
+            ("now", .string(ISOTime.format(now))),
+            ("age_seconds", .int(now - h.createdAt)),
+            ("body_fingerprint", .string(h.bodyFingerprint.description)),
+            ("etag", .optional(h.etag)),
+            ("last_modified", .optional(h.lastModified)),
+            ("record_count", .uint(h.recordCount)),
+            ("future_records", .int(Int64(futureCount))),
+            ("past_records", .int(Int64(pastCount))),
+            ("file_bytes", .uint(fileBytes)),
+            ("compressed_bytes", .uint(h.compressedPayloadBytes)),
+            ("raw_bytes", .uint(h.rawPayloadBytes)),
+            ("compression_ratio", .decimal(ratio, places: 2)),
+        ]
+        if records {
+            members.append(("records", .array(snapshot.records.map { Self.recordJSON($0, now: now) })))
+        }
+        return .object(members)
+    }
+
+    public static func recordJSON(_ r: SnapshotRecord, now: Int64) -> JSONValue {
+        .object([
+            ("key", .string(r.key)),
+            ("hash", .string(hex64(r.hash))),
+            ("start", .string(ISOTime.format(r.start))),
+            ("start_unix", .int(r.start)),
+            ("last_end", .optional(r.lastEnd.map(ISOTime.format))),
+            ("last_end_unix", .optional(r.lastEnd)),
+            ("all_day", .bool(r.allDay)),
+            ("future", .bool(isFuture(r, now: now))),
+            ("summary", .optional(CanonicalBody.summary(r.body))),
+        ])
+    }
+}
+
+/// Newlines and tabs shown as `\n`/`\t` so a value stays on one line.
+func oneLine(_ s: String) -> String {
+    s.replacingAll("\n", "\\n").replacingAll("\r", "\\r").replacingAll("\t", "\\t")
+}
+
+extension String {
+    func replacingAll(_ a: Character, _ b: String) -> String {
+        guard contains(a) else { return self }
+        var out = ""
+        for c in self { if c == a { out += b } else { out.append(c) } }
+        return out
+    }
+}

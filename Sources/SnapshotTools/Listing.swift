@@ -1,0 +1,98 @@
+import FeedModel
+public import Snapshots
+public import Stores
+
+/// `feedsync snapshot list`: one row per configured feed (its current snapshot and what the store
+/// says of its last run) plus the snapshot files no configured feed owns.
+public struct FeedListing: Sendable {
+    public struct Row: Sendable {
+        public var feedID: String
+        public var state: FeedState?
+        /// The store's current generation's file, when the store names one.
+        public var path: String?
+        public var header: SnapshotHeader?
+        public var fileBytes: UInt64?
+        /// Why the snapshot could not be read (missing, damaged), if so.
+        public var problem: String?
+        /// Last success older than `incremental_days` (or never).
+        public var stale: Bool
+        public var notes: [String]
+    }
+
+    public var rows: [Row] = []
+    /// Snapshot files (and temp files) whose feed is not configured.
+    public var orphans: [String] = []
+    public var now: Int64
+    public var incrementalDays: Int
+
+    /// True when some feed is stale, never synced, or its current snapshot is missing or damaged.
+    public var needsAttention: Bool { rows.contains { $0.stale || $0.problem != nil } }
+
+    public init(feeds: [String], states: [String: FeedState], folder: String, incrementalDays: Int,
+                now: Int64) throws(SnapshotError) {
+        self.now = now
+        self.incrementalDays = incrementalDays
+        let dir = SnapshotDirectory(path: folder)
+        let configured = Set(feeds)
+        for feed in feeds {
+            let state = states[feed]
+            var row = Row(feedID: feed, state: state, stale: false, notes: [])
+            if let g = state?.snapshotGeneration {
+                let path = dir.path(feedID: feed, generation: g)
+                row.path = path
+                do throws(SnapshotError) {
+                    let bytes = try SnapshotDirectory.readFile(path)
+                    row.fileBytes = UInt64(bytes.count)
+                    let h = try SnapshotCodec.decodeHeader(bytes)
+                    row.header = h
+                    if h.feedID != feed || h.generation != g {
+                        row.problem = "feed mismatch: file holds \(h.feedID) generation \(h.generation)"
+                    }
+                } catch {
+                    row.problem = error.code == .io ? "missing: \(error.message)" : error.reason
+                }
+            }
+            let limit = Int64(incrementalDays) * 86_400
+            if let success = state?.lastSuccessAt {
+                if now - success > limit {
+                    row.stale = true
+                    row.notes.append("STALE: last success \((now - success) / 86_400) days ago (threshold \(incrementalDays))")
+                }
+            } else {
+                row.stale = true
+                row.notes.append(state == nil ? "never synced" : "STALE: never synced successfully")
+            }
+            if let problem = row.problem { row.notes.append("SNAPSHOT \(problem)") }
+            if state?.lastStatus == "failed", let e = state?.lastError { row.notes.append("last error: \(e)") }
+            rows.append(row)
+        }
+        for name in try dir.entries().sorted() {
+            let owner = SnapshotDirectory.parseFileName(name)?.feedID ?? SnapshotDirectory.parseTempName(name)
+            if let owner, !configured.contains(owner) { orphans.append(dir.join(name)) }
+        }
+    }
+
+    public func textLines() -> [String] {
+        var table: [[String]] = [["FEED", "GEN", "AGE", "RECORDS", "SIZE", "LAST STATUS", "LAST SUCCESS", "NOTES"]]
+        for r in rows {
+            table.append([
+                r.feedID,
+                r.state?.snapshotGeneration.map(String.init) ?? "-",
+                r.header.map { Show.age(now - $0.createdAt) } ?? "-",
+                r.header.map { String($0.recordCount) } ?? "-",
+                r.fileBytes.map(Show.bytes) ?? "-",
+                r.state?.lastStatus ?? "-",
+                r.state?.lastSuccessAt.map(ISOTime.format) ?? "-",
+                r.notes.joined(separator: "; "),
+            ])
+        }
+        var lines = Show.table(table)
+        let attention = rows.filter { !$0.notes.isEmpty }.count
+        lines.append("feeds: \(rows.count) configured, \(attention) need attention; orphan files: \(orphans.count)")
+        if !orphans.isEmpty {
+            lines.append("orphan files (no configured feed owns them):")
+            lines += orphans.map { "  " + $0 }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,68 @@
+import Snapshots
+public import Stores
+
+/// Finds the snapshot a command-line argument names: a path, or a feed id resolved through the
+/// configuration's snapshot folder and the store's current generation for that feed.
+public enum SnapshotLocator {
+    /// An argument is a path when it contains `/` or ends in `.fsnap`; otherwise it is a feed id.
+    public static func isPath(_ argument: String) -> Bool {
+        argument.contains("/") || argument.hasSuffix(".fsnap")
+    }
+
+    public struct Located: Sendable, Equatable {
+        public var path: String
+        /// The store's current generation for the feed (nil when the store names none).
+        public var storeGeneration: UInt64?
+        /// Something the user should know about how the file was chosen.
+        public var note: String?
+
+        public init(path: String, storeGeneration: UInt64?, note: String?) {
+            self.path = path
+            self.storeGeneration = storeGeneration
+            self.note = note
+        }
+    }
+
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case unknownFeed(feedID: String, config: String)
+        case noSnapshot(feedID: String, folder: String)
+
+        public var description: String {
+            switch self {
+            case .unknownFeed(let id, let config): "unknown feed id \(id) (not in \(config))"
+            case .noSnapshot(let id, let folder): "feed \(id) has no snapshot in \(folder) (never synced?)"
+            }
+        }
+    }
+
+    /// `states` is nil when there is no store yet. Without a store generation the newest file of
+    /// the feed on disk is used, with a note.
+    public static func locate(feedID: String, configuredFeeds: [String], configPath: String, folder: String,
+                              states: [String: FeedState]?) throws -> Located {
+        guard configuredFeeds.contains(feedID) else { throw Failure.unknownFeed(feedID: feedID, config: configPath) }
+        let dir = SnapshotDirectory(path: folder)
+        if let g = states?[feedID]?.snapshotGeneration {
+            return Located(path: dir.path(feedID: feedID, generation: g), storeGeneration: g, note: nil)
+        }
+        let onDisk = try dir.files().filter { $0.feedID == feedID }
+        guard let newest = onDisk.last else { throw Failure.noSnapshot(feedID: feedID, folder: folder) }
+        return Located(path: newest.path, storeGeneration: nil,
+                       note: "the store has no current generation for feed \(feedID); showing the newest file on disk")
+    }
+}
+
+extension SnapshotInspection {
+    /// Loads a located snapshot. With `checkName` (a snapshot found through its feed id) the file
+    /// must hold the feed and generation its name says, else `.feedMismatch`.
+    public static func load(_ located: SnapshotLocator.Located, now: Int64, checkName: Bool) throws(SnapshotError) -> SnapshotInspection {
+        let inspection = try load(path: located.path, now: now, storeGeneration: located.storeGeneration)
+        let name = located.path.split(separator: "/").last.map(String.init) ?? located.path
+        if checkName, let (feed, generation) = SnapshotDirectory.parseFileName(name),
+           inspection.header.feedID != feed || inspection.header.generation != generation {
+            throw SnapshotError(.feedMismatch, "file holds feed \"\(inspection.header.feedID)\" generation "
+                                + "\(inspection.header.generation), expected \"\(feed)\" generation \(generation)",
+                                path: located.path)
+        }
+        return inspection
+    }
+}

@@ -1,0 +1,142 @@
+import Dispatch
+public import Snapshots
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `feedsync snapshot verify`: checks every snapshot of a folder (or one file), and optionally the
+/// store's generation pointers against what is on disk.
+public enum SnapshotVerifier {
+    public struct Problem: Sendable, Equatable {
+        public var path: String
+        public var reason: String
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+        public var line: String { "\(path): \(reason)" }
+    }
+
+    public struct Result: Sendable {
+        /// Snapshot files decoded (sound or not).
+        public var snapshotsChecked = 0
+        public var snapshotsSound = 0
+        /// One per bad file (or missing one), sorted by path.
+        public var problems: [Problem] = []
+        public var isSound: Bool { problems.isEmpty }
+    }
+
+    /// Fully decodes the file and checks that its header names the feed and generation of its file
+    /// name (when the name parses). Returns nil when sound, else the reason.
+    public static func check(path: String) -> String? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let expected = SnapshotDirectory.parseFileName(name)
+        do throws(SnapshotError) {
+            let bytes = try SnapshotDirectory.readFile(path)
+            let snapshot = try SnapshotCodec.decode(bytes)
+            if let expected {
+                if snapshot.header.feedID != expected.feedID {
+                    return "feed mismatch: file holds feed \"\(snapshot.header.feedID)\", its name says \"\(expected.feedID)\""
+                }
+                if snapshot.header.generation != expected.generation {
+                    return "feed mismatch: file holds generation \(snapshot.header.generation), its name says \(expected.generation)"
+                }
+            }
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    /// Verifies a folder: every `<feed>.<generation>.fsnap` is decoded in full (in parallel over
+    /// `workers` threads); leftover temp files and `.fsnap` files with a name that does not parse
+    /// are reported; other files (the lock, reports) are ignored. With `pointers` (configured feed
+    /// id → the store's current generation, nil when never synced) it also reports a configured feed
+    /// whose current generation file is missing and files of a configured feed at another generation.
+    public static func verifyFolder(_ folder: String, pointers: [String: UInt64?]? = nil,
+                                    workers: Int = defaultWorkers) throws(SnapshotError) -> Result {
+        let dir = SnapshotDirectory(path: folder)
+        var st = stat()
+        if stat(folder, &st) != 0 {
+            throw SnapshotError(.io, "cannot open the snapshot folder: \(String(cString: strerror(errno)))", path: folder)
+        }
+        var names = try dir.entries()
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var problems: [Problem] = []
+        var toCheck: [String] = []
+        var onDisk: [String: [UInt64]] = [:]
+        for name in names {
+            let path = dir.join(name)
+            if let (feed, generation) = SnapshotDirectory.parseFileName(name) {
+                toCheck.append(path)
+                onDisk[feed, default: []].append(generation)
+            } else if let feed = SnapshotDirectory.parseTempName(name) {
+                problems.append(Problem(path: path, reason:
+                    "leftover temp file of feed \"\(feed)\" from an interrupted run (the next feedsync run removes it)"))
+            } else if name.hasSuffix(".fsnap") {
+                problems.append(Problem(path: path, reason:
+                    "foreign name: not <feed id>.<generation>.fsnap, so no feed owns this file"))
+            }
+        }
+
+        let reasons = checkAll(toCheck, workers: workers)
+        var result = Result()
+        result.snapshotsChecked = toCheck.count
+        for (path, reason) in zip(toCheck, reasons) {
+            if let reason { problems.append(Problem(path: path, reason: reason)) } else { result.snapshotsSound += 1 }
+        }
+
+        if let pointers {
+            for (feed, current) in pointers.sorted(by: { $0.key < $1.key }) {
+                let generations = onDisk[feed] ?? []
+                if let current, !generations.contains(current) {
+                    let also = generations.isEmpty ? "" : " (on disk: generation \(generations.map(String.init).joined(separator: ", ")))"
+                    problems.append(Problem(path: dir.path(feedID: feed, generation: current),
+                                            reason: "missing: the store points feed \"\(feed)\" at generation \(current)\(also)"))
+                }
+                for g in generations where g != current {
+                    let pointer = current.map { "the store points at generation \($0)" } ?? "the store has no generation for this feed"
+                    problems.append(Problem(path: dir.path(feedID: feed, generation: g),
+                                            reason: "stale generation: \(pointer) (left by an interrupted run; the next feedsync run removes it)"))
+                }
+            }
+        }
+        result.problems = problems.sorted { ($0.path.utf8.lexicographicallyPrecedes($1.path.utf8)) }
+        return result
+    }
+
+    public static var defaultWorkers: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// `check` over every path, `workers` threads at once; results in input order.
+    static func checkAll(_ paths: [String], workers: Int) -> [String?] {
+        let results = Slots(count: paths.count)
+        let n = max(1, min(workers, paths.count))
+        DispatchQueue.concurrentPerform(iterations: n) { w in
+            var i = w
+            while i < paths.count {
+                results.set(i, check(path: paths[i]))
+                i += n
+            }
+        }
+        return results.values
+    }
+}
+
+/// Result slots written from several threads, each index by exactly one of them.
+private final class Slots: @unchecked Sendable {
+    private let buffer: UnsafeMutableBufferPointer<String?>
+    init(count: Int) {
+        buffer = .allocate(capacity: count)
+        buffer.initialize(repeating: nil)
+    }
+    deinit {
+        buffer.deinitialize()
+        buffer.deallocate()
+    }
+    func set(_ i: Int, _ value: String?) { buffer[i] = value }
+    var values: [String?] { Array(buffer) }
+}

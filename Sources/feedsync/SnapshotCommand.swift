@@ -1,0 +1,96 @@
+import ArgumentParser
+import FeedModel
+import Foundation
+import SnapshotTools
+import Snapshots
+import Stores
+import SyncEngine
+
+/// `feedsync snapshot …`: look inside the snapshot files.
+struct SnapshotCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Inspect, verify, compare and list snapshot files.",
+        discussion: "See docs/snapshot-tools.md.",
+        subcommands: [SnapshotInspectCommand.self, SnapshotVerifyCommand.self,
+                      SnapshotDiffCommand.self, SnapshotListCommand.self])
+}
+
+/// What the snapshot subcommands share: loading the config and the store read-only, the clock,
+/// finding a snapshot, and mapping errors to exit codes.
+enum SnapshotCLI {
+    static func parseNow(_ now: String?) -> Int64 {
+        now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
+    }
+
+    static func validateNow(_ now: String?) throws {
+        if let now, ISOTime.parse(now) == nil {
+            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
+        }
+    }
+
+    /// The configuration, or exit 2 naming the file and the problem.
+    static func loadConfig(_ path: String) throws -> SyncConfig {
+        do {
+            return try ConfigLoader.load(path: path)
+        } catch {
+            printError("feedsync: configuration error: \(error)")
+            throw Exit.usage
+        }
+    }
+
+    /// The store's feed states, read-only (nil when the store file does not exist); exit 3 when unreadable.
+    static func readStates(_ cfg: SyncConfig) throws -> [String: FeedState]? {
+        do {
+            switch cfg.store {
+            case .sqlite(let path): return try SQLiteStore.readFeedStates(path: path)
+            }
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
+    }
+
+    /// A PATH or FEED_ID argument → the file to read (exit 2 for an unknown feed, 1 for a feed without snapshot).
+    static func locate(_ argument: String, configPath: String) throws -> SnapshotLocator.Located {
+        if SnapshotLocator.isPath(argument) {
+            return SnapshotLocator.Located(path: argument, storeGeneration: nil, note: nil)
+        }
+        let cfg = try loadConfig(configPath)
+        let states = try readStates(cfg)
+        do {
+            let located = try SnapshotLocator.locate(feedID: argument, configuredFeeds: cfg.feeds.map(\.id),
+                                                     configPath: configPath, folder: cfg.snapshots, states: states)
+            if let note = located.note { printError("feedsync: note: \(note)") }
+            return located
+        } catch SnapshotLocator.Failure.unknownFeed(let id, let config) {
+            printError("feedsync: unknown feed id \(id) (not in \(config)); give a feed id or a path to a .fsnap file")
+            throw Exit.usage
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.feedFailed
+        }
+    }
+
+    /// Loads a snapshot for inspection; a damaged or missing file exits 1, a missing PATH argument 2.
+    static func load(_ located: SnapshotLocator.Located, explicitPath: Bool, now: Int64) throws -> SnapshotInspection {
+        do {
+            return try SnapshotInspection.load(located, now: now, checkName: !explicitPath)
+        } catch {
+            if error.code == .io && explicitPath && !FileManager.default.fileExists(atPath: located.path) {
+                printError("feedsync: no such snapshot file: \(located.path)")
+                throw Exit.usage
+            }
+            if error.code == .io && located.storeGeneration != nil {
+                printError("feedsync: snapshot \(located.path): missing: the store points at generation \(located.storeGeneration!), but \(error.message)")
+                throw Exit.feedFailed
+            }
+            printError("feedsync: \(error)")
+            throw error.code == .io ? Exit.couldNotRun : Exit.feedFailed
+        }
+    }
+
+    static func printJSON(_ value: JSONValue) {
+        print(value.render())
+    }
+}

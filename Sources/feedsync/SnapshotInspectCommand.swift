@@ -1,0 +1,42 @@
+import ArgumentParser
+import SnapshotTools
+
+struct SnapshotInspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show a snapshot's header and, with --records, its records.",
+        discussion: """
+            The argument is a path (it contains / or ends in .fsnap) or a feed id, resolved through \
+            the configuration: its snapshot folder and the store's current generation for the feed \
+            (the store is opened read-only). Exit status: 0 sound, 1 damaged or missing, 2 usage or \
+            configuration error, 3 the store cannot be read.
+            """)
+
+    @Argument(help: "A feed id or the path of a .fsnap file.")
+    var target: String
+
+    @Flag(name: .long, help: "Also list every record: key, hash, start, last end, summary.")
+    var records = false
+
+    @Flag(name: .long, help: "Print JSON (fields in docs/snapshot-tools.md).")
+    var json = false
+
+    @Option(name: .long, help: "The configuration, used to resolve a feed id.")
+    var config = "feedsync.yml"
+
+    @Option(name: .long, help: "The instant that divides past from future records, ISO-8601 (default: the clock).")
+    var now: String?
+
+    func validate() throws { try SnapshotCLI.validateNow(now) }
+
+    func run() throws {
+        let located = try SnapshotCLI.locate(target, configPath: config)
+        let inspection = try SnapshotCLI.load(located, explicitPath: SnapshotLocator.isPath(target),
+                                              now: SnapshotCLI.parseNow(now))
+        if json {
+            SnapshotCLI.printJSON(inspection.json(records: records))
+        } else {
+            for line in inspection.textLines(records: records) { print(line) }
+        }
+    }
+}
