@@ -19,10 +19,12 @@ public enum Show {
         return formatFixed(Double(n) / (1024 * 1024), places: 1) + " MiB"
     }
 
-    /// An instant as ISO-8601 UTC; all-day instants (midnight UTC of the date) as the date alone.
+    /// An instant as ISO-8601 UTC. An all-day instant that falls at midnight UTC (the feed's
+    /// time zone is UTC) is shown as the date alone; in any other zone the local midnight is not a
+    /// UTC date, so the full instant is shown rather than a date that could be a day off.
     public static func instant(_ t: Int64, allDay: Bool = false) -> String {
         let iso = ISOTime.format(t)
-        return allDay ? String(iso.prefix(10)) : iso
+        return allDay && t % 86_400 == 0 ? String(iso.prefix(10)) : iso
     }
 
     /// Left-aligned columns separated by two spaces; the last column is not padded.
