@@ -10,8 +10,8 @@ struct ParseCommand: AsyncParsableCommand {
         abstract: "List the records of one feed as feedsync sees them.",
         discussion: "Exit status: 0 read, 1 the feed cannot be read (the reason on stderr), 2 usage error.")
 
-    @Argument(help: "A feed file, file:// or http(s):// URL.")
-    var feed: String
+    @Argument(help: "A feed file, file:// or http(s):// URL (several: each is read on its own, records one after the other).")
+    var feeds: [String]
 
     @Option(name: .long, help: "The instant dividing past from future, ISO-8601 (default: the current time).")
     var now: String?
@@ -29,6 +29,7 @@ struct ParseCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
+        if feeds.isEmpty { throw ValidationError("give a feed file or URL") }
         if let now, ISOTime.parse(now) == nil {
             throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
         }
@@ -48,15 +49,19 @@ struct ParseCommand: AsyncParsableCommand {
         var window: (from: Int64, to: Int64)? = nil
         if between.count == 2, let a = ISOTime.parse(between[0]), let b = ISOTime.parse(between[1]) { window = (a, b) }
         let inspection = FeedInspection(now: nowInstant, window: window, timeZone: timezone)
-        do {
-            let out = try await ParseTool.run(location: feed, inspection: inspection, json: json)
-            if !quiet { for w in out.warnings { printError("warning: \(w)") } }
-            var text = out.lines.joined(separator: "\n")
-            if !text.isEmpty { text += "\n" }
-            FileHandle.standardOutput.write(Data(text.utf8))
-        } catch {
-            printError("feedsync: \(error.description)")
-            throw Exit.feedFailed
+        var failed = false
+        for feed in feeds {
+            do {
+                let out = try await ParseTool.run(location: feed, inspection: inspection, json: json)
+                if !quiet { for w in out.warnings { printError("warning: \(feeds.count > 1 ? feed + ": " : "")\(w)") } }
+                var text = out.lines.joined(separator: "\n")
+                if !text.isEmpty { text += "\n" }
+                FileHandle.standardOutput.write(Data(text.utf8))
+            } catch {
+                printError("feedsync: \(error.description)")
+                failed = true
+            }
         }
+        if failed { throw Exit.feedFailed }
     }
 }
