@@ -10,20 +10,44 @@ public let parserVersion: UInt32 = 1
 public struct ParsedFeed: Sendable {
     public var records: [FeedRecord]
     public var warnings: [String]
+    /// The zone floating times and all-day dates were read in (see `FeedParser.effectiveTimeZone`).
+    public var timeZone: String = "UTC"
 }
 
 /// Turns an iCalendar body into `FeedRecord`s: one per VEVENT (masters and RECURRENCE-ID overrides
 /// alike), each keyed and hashed in canonical form.
 public struct FeedParser: Sendable {
+    /// The fallback zone for floating times and all-day dates (the top-level config `timezone`).
     public var timeZone: String
+    /// The feed's own configured zone; wins over the calendar's `X-WR-TIMEZONE` and `timeZone`.
+    public var feedTimeZone: String?
+    /// When set, every record gets its occurrences overlapping [from, to).
+    public var occurrenceWindow: (from: Int64, to: Int64)? = nil
     private let volatile: Set<String>
 
     /// - Parameters:
-    ///   - timeZone: IANA name used for floating times and all-day dates.
+    ///   - timeZone: IANA name used for floating times and all-day dates when neither `feedTimeZone`
+    ///     nor the calendar's `X-WR-TIMEZONE` names a zone.
+    ///   - feedTimeZone: the zone configured for this feed, if any (wins over everything).
     ///   - volatileProperties: property names left out of record hashes (e.g. DTSTAMP).
-    public init(timeZone: String, volatileProperties: [String]) {
+    public init(timeZone: String, feedTimeZone: String? = nil, volatileProperties: [String]) {
         self.timeZone = timeZone
+        self.feedTimeZone = feedTimeZone
         self.volatile = Set(volatileProperties.map { $0.uppercased() })
+    }
+
+    /// The zone floating times and dates of `calendar` are read in: the feed's configured zone, else
+    /// the calendar's `X-WR-TIMEZONE` when it names a known zone, else `timeZone`.
+    public func effectiveTimeZone(for calendar: ICalComponent, warnings: inout [String]) -> String {
+        if let feedTimeZone { return feedTimeZone }
+        if let x = calendar.first("X-WR-TIMEZONE") {
+            let name = ICalText.unescape(x.value).trimmingCharacters(in: .whitespaces)
+            if !name.isEmpty {
+                if TimeZoneResolver.isKnownZone(name) { return name }
+                warnings.append("line \(x.line): X-WR-TIMEZONE \"\(name.prefix(60))\" is not a known zone; using \(timeZone)")
+            }
+        }
+        return timeZone
     }
 
     public func parse(_ body: [UInt8]) throws(ICalParseError) -> ParsedFeed {
@@ -32,12 +56,19 @@ public struct FeedParser: Sendable {
     }
 
     public func records(from calendar: ICalComponent) throws(ICalParseError) -> ParsedFeed {
-        let resolver = TimeZoneResolver(calendar: calendar, defaultTimeZone: timeZone)
         var warnings: [String] = []
+        let zone = effectiveTimeZone(for: calendar, warnings: &warnings)
+        let resolver = TimeZoneResolver(calendar: calendar, defaultTimeZone: zone)
         var records: [FeedRecord] = []
         records.reserveCapacity(calendar.components.count)
+        // Overrides (RECURRENCE-ID) by UID, so a series' last end takes moved and cancelled occurrences into account.
+        var overridesByUID: [String: [ICalComponent]] = [:]
+        for event in calendar.components where event.name == "VEVENT" && event.first("RECURRENCE-ID") != nil {
+            if let u = event.first("UID"), !u.value.isEmpty { overridesByUID[u.value, default: []].append(event) }
+        }
         for event in calendar.components where event.name == "VEVENT" {
-            let timing = try EventTiming.compute(event: event, resolver: resolver)
+            let overrides = event.first("RECURRENCE-ID") == nil ? event.first("UID").flatMap { overridesByUID[$0.value] } ?? [] : []
+            let timing = try EventTiming.compute(event: event, resolver: resolver, overrides: overrides)
             for w in timing.warnings { warnings.append("line \(event.line): \(w)") }
             let body = CanonicalForm.bytes(of: event, excluding: volatile)
             let hash = XXH3.hash64(body)
@@ -70,6 +101,14 @@ public struct FeedParser: Sendable {
                     endDate = CivilDate(daysSinceEpoch: d.daysSinceEpoch + Int(days)).iso
                 }
             }
+            var occurrences: [FeedOccurrence]? = nil
+            if let w = occurrenceWindow {
+                var cancelled = false
+                if rid != nil, event.first("STATUS")?.value.uppercased() == "CANCELLED" { cancelled = true }
+                occurrences = cancelled ? [] : try EventTiming.occurrences(
+                    event: event, resolver: resolver, overrides: overrides, between: w.from, and: w.to
+                ).map { FeedOccurrence(start: $0.start, end: $0.end) }
+            }
             records.append(FeedRecord(
                 key: RecordKey.make(uid: uid, recurrenceID: rid),
                 uid: uid, recurrenceID: rid, hash: hash,
@@ -79,10 +118,10 @@ public struct FeedParser: Sendable {
                 description: event.first("DESCRIPTION").map { ICalText.unescape($0.value) },
                 location: event.first("LOCATION").map { ICalText.unescape($0.value) },
                 status: event.first("STATUS").map { $0.value.uppercased() },
-                body: body))
+                body: body, occurrences: occurrences))
         }
         disambiguate(&records, warnings: &warnings)
-        return ParsedFeed(records: records, warnings: warnings)
+        return ParsedFeed(records: records, warnings: warnings, timeZone: zone)
     }
 
     /// Gives records that share a key distinct, deterministic keys; identical copies are kept once.

@@ -25,12 +25,14 @@ public struct FeedRecord: Sendable, Equatable {
     public var status: String?
     /// The canonical form (see `CanonicalForm`).
     public var body: [UInt8]
+    /// Occurrences in the parser's `occurrenceWindow` (nil when no window was asked for); not stored.
+    public var occurrences: [FeedOccurrence]?
 
     public init(
         key: String, uid: String, recurrenceID: String?, hash: UInt64, start: Int64, end: Int64,
         lastEnd: Int64?, allDay: Bool, startDate: String? = nil, endDate: String? = nil,
         summary: String? = nil, description: String? = nil, location: String? = nil,
-        status: String? = nil, body: [UInt8]
+        status: String? = nil, body: [UInt8], occurrences: [FeedOccurrence]? = nil
     ) {
         self.key = key
         self.uid = uid
@@ -47,11 +49,22 @@ public struct FeedRecord: Sendable, Equatable {
         self.location = location
         self.status = status
         self.body = body
+        self.occurrences = occurrences
     }
 
     /// True when the record (for a series: its last occurrence) ends after `now`.
     @inlinable
     public func isFuture(now: Int64) -> Bool { endsAfter(lastEnd, now: now) }
+}
+
+/// One occurrence of a record, UTC instants.
+public struct FeedOccurrence: Sendable, Equatable {
+    public var start: Int64
+    public var end: Int64
+    public init(start: Int64, end: Int64) {
+        self.start = start
+        self.end = end
+    }
 }
 
 /// True when an end instant (nil = never ends) is after `now`.

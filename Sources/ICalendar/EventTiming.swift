@@ -25,8 +25,13 @@ public struct EventTiming: Sendable, Equatable {
         self.warnings = warnings
     }
 
-    public static func compute(event: ICalComponent, resolver: TimeZoneResolver, maxOccurrences: Int = 100_000) throws(ICalParseError) -> EventTiming {
+    /// - Parameter overrides: the events of the same UID that carry a RECURRENCE-ID. For a series,
+    ///   an overridden occurrence counts with the override's times (a moved one where it moved to,
+    ///   a STATUS:CANCELLED one not at all); RANGE=THISANDFUTURE shifts every later occurrence.
+    public static func compute(event: ICalComponent, resolver: TimeZoneResolver, overrides: [ICalComponent] = [],
+                               maxOccurrences: Int = 100_000) throws(ICalParseError) -> EventTiming {
         var x = try Expansion(event: event, resolver: resolver)
+        if x.isRecurring && event.first("RECURRENCE-ID") == nil { x.addOverrides(overrides) }
         var lastEnd: Int64? = nil
         if !x.isRecurring {
             lastEnd = x.end
@@ -34,7 +39,7 @@ public struct EventTiming: Sendable, Equatable {
             lastEnd = nil
         } else {
             var maxEnd: Int64? = nil
-            let hit = x.forEachOccurrence(maxCandidates: maxOccurrences, stopAfter: nil) { _, e in
+            let hit = x.forEachOccurrence(maxCandidates: maxOccurrences, stopAfter: nil, includeOverrides: true) { _, e in
                 if maxEnd == nil || e > maxEnd! { maxEnd = e }
                 return true
             }
@@ -44,7 +49,7 @@ public struct EventTiming: Sendable, Equatable {
             } else if let m = maxEnd {
                 lastEnd = m
             } else {
-                x.warnings.append("all occurrences are excluded (EXDATE) or the rule yields none; lastEnd = end of DTSTART instance")
+                x.warnings.append("all occurrences are excluded (EXDATE, cancelled) or the rule yields none; lastEnd = end of DTSTART instance")
                 lastEnd = x.end
             }
         }
@@ -53,16 +58,20 @@ public struct EventTiming: Sendable, Equatable {
     }
 
     /// Occurrences (start, end as UTC instants) that overlap [from, to), sorted by start, at most `limit`.
-    /// Includes the DTSTART instance and RDATEs, honours EXDATE.
-    public static func occurrences(event: ICalComponent, resolver: TimeZoneResolver, between from: Int64, and to: Int64,
+    /// Includes the DTSTART instance and RDATEs, honours EXDATE. With `overrides` (events of the same
+    /// UID with a RECURRENCE-ID), overridden occurrences are left out (the override lists its own),
+    /// and RANGE=THISANDFUTURE overrides shift the later ones.
+    public static func occurrences(event: ICalComponent, resolver: TimeZoneResolver, overrides: [ICalComponent] = [],
+                                   between from: Int64, and to: Int64,
                                    limit: Int = 10_000, maxCandidates: Int = 100_000) throws(ICalParseError) -> [(start: Int64, end: Int64)] {
         var x = try Expansion(event: event, resolver: resolver)
+        if x.isRecurring && event.first("RECURRENCE-ID") == nil { x.addOverrides(overrides) }
         var out: [(start: Int64, end: Int64)] = []
         if !x.isRecurring {
             if x.end > from && x.start < to || x.start == x.end && x.start >= from && x.start < to { out.append((x.start, x.end)) }
             return out
         }
-        _ = x.forEachOccurrence(maxCandidates: maxCandidates, stopAfter: to) { s, e in
+        _ = x.forEachOccurrence(maxCandidates: maxCandidates, stopAfter: to, includeOverrides: false) { s, e in
             if (e > from || (s == e && s >= from)) && s < to { out.append((s, e)) }
             return true
         }
@@ -92,6 +101,77 @@ struct Expansion {
     var exDates: Set<CivilDate> = []
     var warnings: [String] = []
     var isRecurring: Bool { !rules.isEmpty || !rdates.isEmpty }
+
+    struct Override {
+        var rid: Int64
+        var ridDate: CivilDate?     // RECURRENCE-ID given as a DATE for a timed series: matched by date
+        var thisAndFuture: Bool
+        var cancelled: Bool
+        var start: Int64
+        var end: Int64
+    }
+    var overrideByInstant: [Int64: Override] = [:]
+    var overrideByDate: [CivilDate: Override] = [:]
+    var singleOverrides: [Override] = []
+    /// RANGE=THISANDFUTURE overrides, sorted by rid
+    var futureOverrides: [Override] = []
+    var maxShift: Int64 = 0
+
+    mutating func addOverrides(_ events: [ICalComponent]) {
+        for ev in events {
+            guard let rp = ev.first("RECURRENCE-ID") else { continue }
+            guard let rv = try? ICalDateValue.parse(rp) else {
+                warnings.append("line \(rp.line): invalid RECURRENCE-ID; override ignored for the series")
+                continue
+            }
+            var rid: Int64
+            var ridDate: CivilDate? = nil
+            switch rv {
+            case .local(let dt, nil):
+                rid = tzid != nil ? resolver.instant(local: dt, tzid: tzid) : resolver.instant(rv)
+            case .date(let d):
+                rid = resolver.instant(rv)
+                if !startValue.isDate { ridDate = d }
+            default:
+                rid = resolver.instant(rv)
+            }
+            guard let ox = try? Expansion(event: ev, resolver: resolver) else {
+                // no DTSTART of its own: the occurrence keeps its time (RFC 5545 allows omitting it only
+                // in practice); it still replaces the occurrence
+                warnings.append("line \(ev.line): override without a readable DTSTART; its occurrence keeps the series' time")
+                continue
+            }
+            let cancelled = ev.first("STATUS")?.value.uppercased() == "CANCELLED"
+            let thisAndFuture = rp.parameter("RANGE")?.uppercased() == "THISANDFUTURE"
+            let o = Override(rid: rid, ridDate: ridDate, thisAndFuture: thisAndFuture, cancelled: cancelled,
+                             start: ox.start, end: ox.end)
+            if thisAndFuture {
+                futureOverrides.append(o)
+                maxShift = max(maxShift, abs(o.start - rid))
+            } else {
+                singleOverrides.append(o)
+            }
+            if let d = ridDate { overrideByDate[d] = o } else { overrideByInstant[rid] = o }
+        }
+        futureOverrides.sort { $0.rid < $1.rid }
+    }
+
+    /// Applies overrides to a generated occurrence: nil = replaced by a single override or cancelled.
+    @inline(__always)
+    func applyOverrides(_ s: Int64, _ e: Int64, _ local: CivilDateTime) -> (Int64, Int64)? {
+        if overrideByInstant.isEmpty && overrideByDate.isEmpty { return (s, e) }
+        if let o = overrideByInstant[s] ?? (overrideByDate.isEmpty ? nil : overrideByDate[local.date]), !o.thisAndFuture {
+            return nil
+        }
+        if futureOverrides.isEmpty { return (s, e) }
+        var f: Override? = nil
+        for o in futureOverrides where o.rid <= s { f = o }
+        guard let f else { return (s, e) }
+        if f.cancelled { return nil }
+        if s == f.rid { return nil }   // the override itself stands for this one
+        let ns = s + (f.start - f.rid)
+        return (ns, ns + (f.end - f.start))
+    }
 
     init(event: ICalComponent, resolver: TimeZoneResolver) throws(ICalParseError) {
         self.resolver = resolver
@@ -231,10 +311,24 @@ struct Expansion {
 
     /// Calls `body(start, end)` for every non-excluded occurrence (DTSTART instance, RRULE instances, RDATEs).
     /// Stops a rule's expansion once starts exceed `stopAfter`. Returns true if the candidate bound was hit.
-    mutating func forEachOccurrence(maxCandidates: Int, stopAfter: Int64?, _ body: (Int64, Int64) -> Bool) -> Bool {
+    /// With `includeOverrides`, non-cancelled single overrides are reported too (where they moved to);
+    /// without, overridden occurrences are just left out.
+    mutating func forEachOccurrence(maxCandidates: Int, stopAfter stopAt: Int64?, includeOverrides: Bool,
+                                    _ outerBody: (Int64, Int64) -> Bool) -> Bool {
         var hit = false
         var seen = Set<Int64>()
+        let stopAfter = stopAt.map { $0 + maxShift }
         let startLocal = startValue.civil
+        var currentLocal = startLocal
+        func body(_ s: Int64, _ e: Int64) -> Bool {
+            guard let (ns, ne) = applyOverrides(s, e, currentLocal) else { return true }
+            return outerBody(ns, ne)
+        }
+        if includeOverrides {
+            for o in singleOverrides + futureOverrides where !o.cancelled {
+                if !outerBody(o.start, o.end) { return false }
+            }
+        }
         if !excluded(startLocal, start) {
             seen.insert(start)
             if !body(start, end) { return false }
@@ -270,6 +364,7 @@ struct Expansion {
                 if seen.contains(si) { continue }
                 if excluded(occ, si) { continue }
                 seen.insert(si)
+                currentLocal = occ
                 if !body(si, occurrenceEnd(startLocal: occ, startInstant: si)) { return hit }
             }
             if it.hitBound { hit = true }
@@ -293,6 +388,7 @@ struct Expansion {
                 ei = occurrenceEnd(startLocal: p.start.civil, startInstant: si)
             }
             if ei < si { ei = si }
+            currentLocal = p.start.civil
             if !body(si, ei) { return hit }
         }
         return hit

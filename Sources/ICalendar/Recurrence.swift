@@ -149,6 +149,7 @@ public struct RecurrenceIterator: IteratorProtocol, Sequence {
     private var bufIndex = 0
     private var period: Int = 0
     private var finished = false
+    private var skipBefore: CivilDateTime? = nil
     // prepared rule data
     private let hours: [Int]
     private let minutes: [Int]
@@ -238,7 +239,38 @@ public struct RecurrenceIterator: IteratorProtocol, Sequence {
         if let c = rule.count, c <= 0 { finished = true }
     }
 
+    /// Starts the iteration at `from` (libical's `icalrecur_iterator_set_start`): occurrences before it
+    /// are not returned but still count towards COUNT. Without COUNT, whole periods before `from` are
+    /// skipped without being expanded.
+    public mutating func skip(before from: CivilDateTime) {
+        skipBefore = from
+        guard rule.count == nil, from > start else { return }
+        let f = rule.frequency
+        let target: Int
+        switch f {
+        case .yearly: target = weekYearMode ? from.date.year - 1 : from.date.year
+        case .monthly: target = from.date.year * 12 + from.date.month - 1
+        case .weekly: target = from.date.daysSinceEpoch - floorMod(from.date.weekday - rule.weekStart, 7)
+        case .daily: target = from.date.daysSinceEpoch
+        case .hourly: target = floorDiv(Int(from.secondsSinceEpochAsUTC), 3600)
+        case .minutely: target = floorDiv(Int(from.secondsSinceEpochAsUTC), 60)
+        case .secondly: target = Int(from.secondsSinceEpochAsUTC)
+        }
+        let step = f == .weekly ? 7 * rule.interval : rule.interval
+        if target > period {
+            period += (target - period) / step * step
+        }
+    }
+
     public mutating func next() -> CivilDateTime? {
+        while true {
+            guard let c = nextCandidate() else { return nil }
+            if let s = skipBefore, c < s { continue }
+            return c
+        }
+    }
+
+    private mutating func nextCandidate() -> CivilDateTime? {
         while true {
             if finished { return nil }
             if bufIndex < buffer.count {

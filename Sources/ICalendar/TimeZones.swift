@@ -28,25 +28,25 @@ public final class TimeZoneResolver: @unchecked Sendable {
             vt[id] = VTimeZoneRules(c)
         }
         vtimezones = vt
-        if let tz = TimeZone(identifier: defaultTimeZone) {
-            defaultZone = .foundation(tz)
-        } else if let w = windowsZoneNames[defaultTimeZone], let tz = TimeZone(identifier: w) {
-            defaultZone = .foundation(tz)
+        if let t = ZoneTable.named(defaultTimeZone) {
+            defaultZone = .table(t)
+        } else if let w = windowsZoneNames[defaultTimeZone], let t = ZoneTable.named(w) {
+            defaultZone = .table(t)
         } else {
-            defaultZone = .foundation(TimeZone(identifier: "UTC")!)
+            defaultZone = .fixed(0)
             _warnings.append("default time zone \"\(defaultTimeZone)\" is unknown; using UTC")
         }
     }
 
     enum Zone: @unchecked Sendable {
-        case foundation(TimeZone)
+        case table(ZoneTable)
         case vtimezone(VTimeZoneRules)
         case fixed(Int)
         case unknown   // fall back to default
 
         func offset(atUTC t: Int64) -> Int {
             switch self {
-            case .foundation(let tz): return tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))
+            case .table(let z): return z.offset(atUTC: t)
             case .vtimezone(let v): return v.offset(atUTC: t)
             case .fixed(let o): return o
             case .unknown: return 0
@@ -75,19 +75,43 @@ public final class TimeZoneResolver: @unchecked Sendable {
 
     private func lookup(_ tzid: String) -> Zone {
         if tzid.uppercased() == "UTC" || tzid.uppercased() == "Z" || tzid == "GMT" { return .fixed(0) }
-        if let tz = TimeZone(identifier: tzid), isIANALike(tzid) { return .foundation(tz) }
-        if let w = windowsZoneNames[tzid] ?? windowsZoneNamesUpper[tzid.uppercased()], let tz = TimeZone(identifier: w) { return .foundation(tz) }
+        if isIANALike(tzid), let t = ZoneTable.named(tzid) { return preferCalendar(tzid, over: t) }
+        if let w = windowsZoneNames[tzid] ?? windowsZoneNamesUpper[tzid.uppercased()], let t = ZoneTable.named(w) { return preferCalendar(tzid, over: t) }
         if let v = vtimezones[tzid], !v.observances.isEmpty { return .vtimezone(v) }
         // "/mozilla.org/20050126_1/Europe/Berlin", "/freeassociation.sourceforge.net/Tzfile/Europe/London"
         let comps = tzid.split(separator: "/")
         if comps.count >= 2 {
             for k in [3, 2] where comps.count >= k {
                 let cand = comps.suffix(k).joined(separator: "/")
-                if let tz = TimeZone(identifier: cand), isIANALike(cand) { return .foundation(tz) }
+                if isIANALike(cand), let t = ZoneTable.named(cand) { return .table(t) }
             }
         }
         // "(UTC+01:00) Amsterdam, Berlin, ..." style Outlook names: fixed offset would be wrong in summer; unknown.
         return .unknown
+    }
+
+    /// True when `name` is a tzdata or Windows zone name this resolver understands.
+    public static func isKnownZone(_ name: String) -> Bool {
+        if name == "UTC" || name == "GMT" { return true }
+        if ZoneTable.named(name) != nil && (name.contains("/") || name.count > 4) { return true }
+        if let w = windowsZoneNames[name] ?? windowsZoneNamesUpper[name.uppercased()] { return ZoneTable.named(w) != nil }
+        return false
+    }
+
+    /// A known zone name whose VTIMEZONE in the calendar says something else (other offsets or
+    /// other transition dates in 2015–2035, sampled twice a month) is taken from the VTIMEZONE: the
+    /// feed's own definition is what its author's software used.
+    private func preferCalendar(_ tzid: String, over t: ZoneTable) -> Zone {
+        guard let v = vtimezones[tzid], !v.observances.isEmpty else { return .table(t) }
+        var day = Int64(daysFromCivil(2015, 1, 1)) * 86_400
+        let end = Int64(daysFromCivil(2036, 1, 1)) * 86_400
+        while day < end {
+            for t0 in [day + 43_200, day + 14 * 86_400 + 43_200] where v.offset(atUTC: t0) != t.offset(atUTC: t0) {
+                return .vtimezone(v)
+            }
+            day += 30 * 86_400
+        }
+        return .table(t)
     }
 
     /// Foundation accepts some abbreviations ("EST"); accept only Area/Location names and a few plain ones.
@@ -142,6 +166,83 @@ public final class TimeZoneResolver: @unchecked Sendable {
         case .local(let dt, let tz): return instant(local: dt, tzid: tz)
         case .date(let d): return instant(local: CivilDateTime(date: d), tzid: nil)
         }
+    }
+}
+
+/// The UTC offsets of one tzdata zone as a sorted transition table, built once per process and zone
+/// (Foundation is asked once per week of 1970–2100 and the exact second of each change is found by
+/// bisection), so a local→UTC conversion is a few binary searches instead of 3–4 Foundation calls.
+/// Instants outside the table's range ask Foundation directly.
+final class ZoneTable: @unchecked Sendable {
+    let timeZone: TimeZone
+    let lowerBound: Int64
+    let upperBound: Int64
+    /// instants at which the offset changes, and the offset from that instant on
+    let instants: [Int64]
+    let offsets: [Int]
+    let initialOffset: Int
+
+    private nonisolated(unsafe) static var cache: [String: ZoneTable?] = [:]
+    private static let cacheLock = NSLock()
+
+    static let rangeStart: Int64 = 0                 // 1970-01-01
+    static let rangeEnd: Int64 = 4_102_444_800       // 2100-01-01
+
+    /// The table of an IANA zone known to Foundation (nil when unknown); shared by all resolvers.
+    static func named(_ name: String) -> ZoneTable? {
+        cacheLock.lock()
+        if let t = cache[name] { cacheLock.unlock(); return t }
+        cacheLock.unlock()
+        let t = TimeZone(identifier: name).map { ZoneTable($0) }
+        cacheLock.lock()
+        cache[name] = t
+        cacheLock.unlock()
+        return t
+    }
+
+    init(_ tz: TimeZone) {
+        timeZone = tz
+        lowerBound = Self.rangeStart
+        upperBound = Self.rangeEnd
+        func off(_ t: Int64) -> Int { tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t))) }
+        var ins: [Int64] = []
+        var offs: [Int] = []
+        let step: Int64 = 7 * 86_400
+        var t = lowerBound
+        var o = off(t)
+        initialOffset = o
+        while t < upperBound {
+            let n = min(t + step, upperBound)
+            let on = off(n)
+            if on != o {
+                // bisect: first second in (t, n] with offset != o
+                var lo = t, hi = n
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2
+                    if off(mid) == o { lo = mid } else { hi = mid }
+                }
+                ins.append(hi)
+                offs.append(off(hi))
+                o = off(hi)
+                if o != on { t = hi; continue }   // another change inside this week: scan on from hi
+            }
+            t = n
+        }
+        instants = ins
+        offsets = offs
+    }
+
+    @inline(__always)
+    func offset(atUTC t: Int64) -> Int {
+        if t < lowerBound || t >= upperBound {
+            return timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))
+        }
+        var lo = 0, hi = instants.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if instants[mid] <= t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo == 0 ? initialOffset : offsets[lo - 1]
     }
 }
 

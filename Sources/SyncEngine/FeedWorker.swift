@@ -135,7 +135,7 @@ struct FeedWorker: Sendable {
 
         // 4. Parse.
         t = clock.now
-        let parser = FeedParser(timeZone: feed.timeZone ?? config.timeZone, volatileProperties: config.volatileProperties)
+        let parser = FeedParser(timeZone: config.timeZone, feedTimeZone: feed.timeZone, volatileProperties: config.volatileProperties)
         var parsed: ParsedFeed
         do {
             parsed = try parser.parse(body)

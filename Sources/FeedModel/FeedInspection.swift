@@ -1,0 +1,123 @@
+public import ICalendar
+import FeedHash
+
+/// What `feedsync parse` prints: the records of one feed body as the sync engine sees them.
+public struct FeedInspection: Sendable {
+    public var now: Int64
+    public var window: (from: Int64, to: Int64)?
+    /// The zone for floating times and all-day dates (`--timezone`); nil = `X-WR-TIMEZONE`, else UTC.
+    public var timeZone: String?
+    public var volatileProperties: [String]
+
+    public init(now: Int64, window: (from: Int64, to: Int64)? = nil, timeZone: String? = nil,
+                volatileProperties: [String] = ["DTSTAMP"]) {
+        self.now = now
+        self.window = window
+        self.timeZone = timeZone
+        self.volatileProperties = volatileProperties
+    }
+
+    public struct Output: Sendable {
+        /// One line per record (JSON objects or text).
+        public var lines: [String]
+        public var warnings: [String]
+    }
+
+    /// Parses `body` and renders its records; throws what makes the feed unreadable.
+    public func run(_ body: [UInt8], json: Bool) throws(ICalParseError) -> Output {
+        var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
+        parser.occurrenceWindow = window
+        let parsed = try parser.parse(body)
+        let resolver = TimeZoneResolver(calendar: ICalComponent(name: "VCALENDAR", line: 1), defaultTimeZone: parsed.timeZone)
+        func date(_ t: Int64) -> String { resolver.localDateTime(utc: t, tzid: nil).date.iso }
+        func moment(_ t: Int64, _ allDay: Bool) -> String { allDay ? date(t) : ISOTime.format(t) }
+        var lines: [String] = []
+        lines.reserveCapacity(parsed.records.count)
+        for r in parsed.records {
+            let start = r.startDate ?? ISOTime.format(r.start)
+            let end = r.endDate ?? ISOTime.format(r.end)
+            let lastEnd = r.lastEnd.map { moment($0, r.allDay) }
+            let future = r.isFuture(now: now)
+            if json {
+                var o = JSONLine()
+                o.add("key", r.key)
+                o.add("uid", r.uid)
+                o.add("recurrence_id", r.recurrenceID)
+                o.add("start", start)
+                o.add("end", end)
+                o.add("all_day", r.allDay)
+                o.add("last_end", lastEnd)
+                o.add("future", future)
+                o.add("hash", hex64(r.hash))
+                o.add("status", r.status)
+                o.add("summary", r.summary)
+                if let occ = r.occurrences {
+                    o.addRaw("occurrences", "[" + occ.map { x in
+                        "{\"start\":\"\(moment(x.start, r.allDay))\",\"end\":\"\(moment(x.end, r.allDay))\"}"
+                    }.joined(separator: ",") + "]")
+                }
+                lines.append(o.text + "}")
+            } else {
+                var s = "\(r.key)  \(start) → \(end)  last end \(lastEnd ?? "never")  \(future ? "future" : "past")"
+                if let summary = r.summary { s += "  " + summary.replacingNewlines() }
+                if let occ = r.occurrences {
+                    s += "\n" + occ.map { "    \(moment($0.start, r.allDay)) → \(moment($0.end, r.allDay))" }.joined(separator: "\n")
+                }
+                lines.append(s)
+            }
+        }
+        return Output(lines: lines, warnings: parsed.warnings)
+    }
+}
+
+extension String {
+    fileprivate func replacingNewlines() -> String {
+        String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+    }
+}
+
+/// A tiny JSON object writer (keys in insertion order).
+struct JSONLine {
+    var text = "{"
+    private var first = true
+
+    private mutating func key(_ k: String) {
+        if !first { text += "," }
+        first = false
+        text += JSONLine.quote(k) + ":"
+    }
+    mutating func add(_ k: String, _ v: String?) {
+        key(k)
+        text += v.map(JSONLine.quote) ?? "null"
+    }
+    mutating func add(_ k: String, _ v: Bool) {
+        key(k)
+        text += v ? "true" : "false"
+    }
+    mutating func addRaw(_ k: String, _ raw: String) {
+        key(k)
+        text += raw
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,46 @@
+import FeedModel
+import FeedSources
+import ICalendar
+
+/// `feedsync parse`: reads one feed (a path, `file://` or `http(s)://` URL) and renders its records.
+public enum ParseTool {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads the body of `location`.
+    public static func load(_ location: String, limits: FetchLimits = FetchLimits()) async throws(Failure) -> [UInt8] {
+        let isHTTP = location.hasPrefix("http://") || location.hasPrefix("https://")
+        let result: FetchResult
+        if isHTTP {
+            let http = HTTPSource()
+            do {
+                result = try await http.fetch(location, validators: .none, limits: limits)
+            } catch {
+                await http.shutdown()
+                throw Failure(description: "cannot fetch \(redactURL(location)): \(error.description)")
+            }
+            await http.shutdown()
+        } else {
+            do {
+                result = try await FileSource().fetch(location, validators: .none, limits: limits)
+            } catch {
+                throw Failure(description: error.description)
+            }
+        }
+        switch result {
+        case .body(let b, _): return b
+        case .notModified: throw Failure(description: "\(redactURL(location)): 304 Not Modified without validators")
+        }
+    }
+
+    /// Loads and renders: the output lines, the parser's warnings; a feed that cannot be read throws.
+    public static func run(location: String, inspection: FeedInspection, json: Bool) async throws(Failure) -> FeedInspection.Output {
+        let body = try await load(location)
+        do {
+            return try inspection.run(body, json: json)
+        } catch {
+            throw Failure(description: "cannot parse \(redactURL(location)): \(error.description)")
+        }
+    }
+}

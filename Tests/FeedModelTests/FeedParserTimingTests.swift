@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import FeedModel
+import ICalendar
+
+@Suite("FeedParser: zones, overrides, damaged feeds, corpus")
+struct FeedParserTimingTests {
+    func feed(_ lines: [String], header: [String] = []) -> [UInt8] {
+        Array((["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN"] + header + lines + ["END:VCALENDAR"]).joined(separator: "\r\n").utf8)
+    }
+    let floating = ["BEGIN:VEVENT", "UID:f", "DTSTART:20260701T120000", "DTEND:20260701T130000", "END:VEVENT"]
+
+    @Test("feed timezone wins, then X-WR-TIMEZONE, then the top-level timezone")
+    func zonePrecedence() throws {
+        let body = feed(floating, header: ["X-WR-TIMEZONE:America/New_York"])
+        let top = FeedParser(timeZone: "Europe/Berlin", volatileProperties: [])
+        #expect(ISOTime.format(try top.parse(body).records[0].start) == "2026-07-01T16:00:00Z")
+        let own = FeedParser(timeZone: "Europe/Berlin", feedTimeZone: "Asia/Tokyo", volatileProperties: [])
+        #expect(ISOTime.format(try own.parse(body).records[0].start) == "2026-07-01T03:00:00Z")
+        let none = try top.parse(feed(floating))
+        #expect(ISOTime.format(none.records[0].start) == "2026-07-01T10:00:00Z")
+        let bad = try top.parse(feed(floating, header: ["X-WR-TIMEZONE:Mars/Base"]))
+        #expect(ISOTime.format(bad.records[0].start) == "2026-07-01T10:00:00Z")
+        #expect(bad.warnings.contains { $0.contains("X-WR-TIMEZONE") })
+    }
+
+    @Test("a master's last end follows its overrides")
+    func masterLastEndWithOverrides() throws {
+        let p = FeedParser(timeZone: "UTC", volatileProperties: [])
+        let body = feed(["BEGIN:VEVENT", "UID:s", "DTSTART:20260105T090000Z", "DTEND:20260105T100000Z", "RRULE:FREQ=DAILY;COUNT=3", "END:VEVENT",
+                         "BEGIN:VEVENT", "UID:s", "RECURRENCE-ID:20260107T090000Z", "DTSTART:20260301T090000Z", "DTEND:20260301T100000Z", "END:VEVENT"])
+        let recs = try p.parse(body).records
+        let master = try #require(recs.first { $0.recurrenceID == nil })
+        #expect(ISOTime.format(try #require(master.lastEnd)) == "2026-03-01T10:00:00Z")
+        #expect(master.isFuture(now: ISOTime.parse("2026-02-01T00:00:00Z")!))
+        let cancelled = feed(["BEGIN:VEVENT", "UID:s", "DTSTART:20260105T090000Z", "DTEND:20260105T100000Z", "RRULE:FREQ=DAILY;COUNT=3", "END:VEVENT",
+                              "BEGIN:VEVENT", "UID:s", "RECURRENCE-ID:20260107T090000Z", "DTSTART:20260107T090000Z", "STATUS:CANCELLED", "END:VEVENT"])
+        let m2 = try #require(try p.parse(cancelled).records.first { $0.recurrenceID == nil })
+        #expect(ISOTime.format(try #require(m2.lastEnd)) == "2026-01-06T10:00:00Z")
+    }
+
+    @Test("real-world damage is read with warnings")
+    func damage() throws {
+        var bytes: [UInt8] = [0xEF, 0xBB, 0xBF]
+        bytes += Array("begin:vcalendar\n\nbegin:vevent  \nuid:a\nsummary:Caf".utf8) + [0xE9]
+        bytes += Array("\nsummary:dup\ndtstart:20260101T100000Z\nend:vevent\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20260102\nEND:VEVENT\nend:vcalendar\n".utf8)
+        let parsed = try FeedParser(timeZone: "UTC", volatileProperties: []).parse(bytes)
+        #expect(parsed.records.count == 2)
+        #expect(parsed.records[0].summary == "Café")
+        #expect(parsed.records[1].uid.hasPrefix("nouid-"))
+    }
+
+    @Test("every corpus file is read or rejected with a line-numbered reason, through FeedParser")
+    func corpusThroughFeedParser() throws {
+        let root = try #require(sharedCorpus())
+        let en = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
+        var read = 0, rejected = 0, records = 0
+        let parser = FeedParser(timeZone: "Europe/Lisbon", volatileProperties: ["DTSTAMP"])
+        let t0 = Date()
+        for case let url as URL in en {
+            let ext = url.pathExtension.lowercased()
+            guard ext == "ics" || ext.isEmpty, (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+            let bytes = try [UInt8](Data(contentsOf: url))
+            do {
+                let p = try parser.parse(bytes)
+                read += 1
+                records += p.records.count
+                for r in p.records { if let le = r.lastEnd { #expect(le >= r.start || r.recurrenceID != nil, "\(url.lastPathComponent) \(r.key)") } }
+            } catch {
+                rejected += 1
+                #expect(!error.message.isEmpty)
+            }
+        }
+        print("corpus through FeedParser: \(read) read, \(rejected) rejected, \(records) records, \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
+        #expect(read > 200)
+    }
+}
+
+func sharedCorpus(file: String = #filePath) -> URL? {
+    let pkg = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    for c in [pkg.deletingLastPathComponent().appendingPathComponent("shared/corpus"), URL(fileURLWithPath: "/work/shared/corpus")]
+    where FileManager.default.fileExists(atPath: c.path) { return c }
+    return nil
+}
