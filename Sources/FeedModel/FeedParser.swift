@@ -4,7 +4,10 @@ import FeedHash
 /// Version of the record extraction and canonical form. Snapshots record it; a snapshot written by
 /// another parser version is not trusted (its hashes may differ for the same content), so the feed
 /// is reconciled in full instead.
-public let parserVersion: UInt32 = 1
+///
+/// History: 1 — first release; 2 — overrides move a series' last end, X-WR-TIMEZONE applies to
+/// floating times, per-zone transition tables (starts and last ends may differ from version 1).
+public let parserVersion: UInt32 = 2
 
 /// A feed body turned into records.
 public struct ParsedFeed: Sendable {

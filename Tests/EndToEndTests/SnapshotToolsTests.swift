@@ -139,7 +139,7 @@ struct SnapshotToolsEndToEndTests {
         #expect(t.status == 0, "\(t.stderr)")
         let lines = t.stdout.split(separator: "\n").map(String.init)
         #expect(lines[0] == "snapshot:       \(h.dir.path)/snapshots/airbnb.1.fsnap")
-        #expect(lines[1] == "format:         1.0, parser version 1")
+        #expect(lines[1] == "format:         1.0, parser version 2")
         #expect(lines[2] == "feed:           airbnb")
         #expect(lines[3] == "generation:     1 (the store's current generation)")
         #expect(lines[4] == "created:        2026-11-01T02:00:00Z (1 d old)")
