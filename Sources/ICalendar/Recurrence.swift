@@ -228,7 +228,20 @@ public struct RecurrenceIterator: IteratorProtocol, Sequence {
         let sd = start.date.daysSinceEpoch
         let secs = Int(start.secondsSinceEpochAsUTC)
         switch f {
-        case .yearly: period = weekYearMode ? YearContext(year: start.date.year, wkst: rule.weekStart).weekNumber(sd).0 : start.date.year
+        case .yearly:
+            period = start.date.year
+            if weekYearMode {
+                // INTERVAL counts ISO week-years. When DTSTART lies in the previous week-year (early
+                // January), libical counts from that week-year only if DTSTART itself is an instance
+                // of the rule, and from the calendar year otherwise (icalrecur_test.txt, github
+                // issues 1223 and the BYWEEKNO=53 vectors); we do the same.
+                let ctx = YearContext(year: start.date.year, wkst: rule.weekStart)
+                let weekYear = ctx.weekNumber(sd).0
+                if weekYear >= start.date.year
+                    || dayMatches(sd, start.date.year, start.date.month, start.date.day, ctx) {
+                    period = weekYear
+                }
+            }
         case .monthly: period = start.date.year * 12 + start.date.month - 1
         case .weekly: period = sd - floorMod(start.date.weekday - rule.weekStart, 7)
         case .daily: period = sd

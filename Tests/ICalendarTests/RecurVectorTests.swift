@@ -39,13 +39,6 @@ func runVector(_ v: RecurVector) -> VectorOutcome {
     guard let rule = try? RecurrenceRule.parse(v.rrule) else { return .fail("rule did not parse") }
     if !rule.unknownParts.isEmpty { return .skipped("unknown parts \(rule.unknownParts.keys.sorted())") }
     guard let sv = ICalDateValue.parseText(Substring(v.dtstart), tzid: nil) else { return .fail("bad DTSTART") }
-    if !rule.byWeekNo.isEmpty && rule.interval > 1 {
-        // ambiguous: which year INTERVAL counts from when DTSTART lies in the previous ISO week-year
-        let jan = CivilDate(year: sv.civil.date.year, month: 1, day: 1).daysSinceEpoch
-        let d = sv.civil.date.daysSinceEpoch
-        let w1 = jan - ((CivilDate(daysSinceEpoch: jan).weekday - rule.weekStart + 7) % 7) + (((CivilDate(daysSinceEpoch: jan).weekday - rule.weekStart + 7) % 7) <= 3 ? 0 : 7)
-        if d < w1 { return .skipped("BYWEEKNO+INTERVAL with DTSTART in previous week-year") }
-    }
     var it = RecurrenceIterator(rule: rule, start: sv.civil, dateOnly: sv.isDate, maxCandidates: 200_000)
     var got: [String] = []
     let want = v.instances.count
