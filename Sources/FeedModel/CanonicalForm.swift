@@ -39,28 +39,38 @@ public enum CanonicalForm {
     }
 
     static func line(_ p: ICalProperty) -> [UInt8] {
-        var s = p.name
+        var out: [UInt8] = []
+        out.reserveCapacity(p.name.utf8.count + p.value.utf8.count + 16)
+        out.append(contentsOf: p.name.utf8)
         if !p.parameters.isEmpty {
-            for param in p.parameters.sorted(by: { $0.name < $1.name }) {
-                s += ";" + param.name + "="
-                s += param.values.map(quoteIfNeeded).joined(separator: ",")
+            let params = p.parameters.count == 1 ? p.parameters : p.parameters.sorted(by: { $0.name < $1.name })
+            for param in params {
+                out.append(UInt8(ascii: ";"))
+                out.append(contentsOf: param.name.utf8)
+                out.append(UInt8(ascii: "="))
+                for (k, v) in param.values.enumerated() {
+                    if k > 0 { out.append(UInt8(ascii: ",")) }
+                    appendQuotedIfNeeded(v, to: &out)
+                }
             }
         }
-        s += ":"
+        out.append(UInt8(ascii: ":"))
         if singleText.contains(p.name) {
-            s += ICalText.escape(ICalText.unescape(p.value))
+            ICalText.appendNormalized(p.value, to: &out)
         } else {
-            s += p.value
+            out.append(contentsOf: p.value.utf8)
         }
-        var bytes = Array(s.utf8)
-        bytes.append(0x0A)
-        return bytes
+        out.append(0x0A)
+        return out
     }
 
-    private static func quoteIfNeeded(_ v: String) -> String {
+    private static func appendQuotedIfNeeded(_ v: String, to out: inout [UInt8]) {
         if v.utf8.contains(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: ",") }) {
-            return "\"" + v + "\""
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: v.utf8)
+            out.append(UInt8(ascii: "\""))
+        } else {
+            out.append(contentsOf: v.utf8)
         }
-        return v
     }
 }

@@ -28,7 +28,7 @@ public struct ICalProperty: Sendable, Hashable {
 
     /// First value of the first parameter with this name (case-insensitive).
     public func parameter(_ name: String) -> String? {
-        let upper = name.uppercased()
+        let upper = asciiUpper(name)
         for p in parameters where p.name == upper {
             return p.values.first
         }
@@ -37,11 +37,18 @@ public struct ICalProperty: Sendable, Hashable {
 
     /// All values of all parameters with this name (case-insensitive).
     public func parameterValues(_ name: String) -> [String] {
-        let upper = name.uppercased()
+        let upper = asciiUpper(name)
         var out: [String] = []
         for p in parameters where p.name == upper { out.append(contentsOf: p.values) }
         return out
     }
+}
+
+/// `name` upper-cased; names are almost always upper-case already, so this usually allocates nothing.
+@inline(__always)
+func asciiUpper(_ name: String) -> String {
+    for c in name.utf8 where c >= 0x61 && c <= 0x7A || c >= 0x80 { return name.uppercased() }
+    return name
 }
 
 public struct ICalComponent: Sendable, Hashable {
@@ -64,20 +71,20 @@ public struct ICalComponent: Sendable, Hashable {
     /// First property with this name (case-insensitive).
     public func first(_ name: String) -> ICalProperty? {
         if let p = properties.first(where: { $0.name == name }) { return p }
-        let upper = name.uppercased()
+        let upper = asciiUpper(name)
         if upper == name { return nil }
         return properties.first(where: { $0.name == upper })
     }
 
     /// All properties with this name (case-insensitive).
     public func all(_ name: String) -> [ICalProperty] {
-        let upper = name.uppercased()
+        let upper = asciiUpper(name)
         return properties.filter { $0.name == upper }
     }
 
     /// Direct child components with this name (case-insensitive).
     public func children(_ name: String) -> [ICalComponent] {
-        let upper = name.uppercased()
+        let upper = asciiUpper(name)
         return components.filter { $0.name == upper }
     }
 
@@ -217,7 +224,8 @@ public enum ICalParser {
             if c >= 0x61 && c <= 0x7A { hasLower = true }
             if c >= 0x80 { ascii = false }
         }
-        if !hasLower || !ascii { return makeString(b, s, e).uppercased() }
+        if !ascii { return makeString(b, s, e).uppercased() }
+        if !hasLower { return makeString(b, s, e) }
         return String(unsafeUninitializedCapacity: e - s) { out in
             for k in s..<e {
                 let c = b[k]

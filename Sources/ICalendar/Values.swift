@@ -30,15 +30,53 @@ public enum ICalText {
             if prevCR && c == 0x0A { prevCR = false; continue }
             prevCR = false
             switch c {
-            case 0x5C: out += [0x5C, 0x5C]
-            case UInt8(ascii: ";"): out += [0x5C, UInt8(ascii: ";")]
-            case UInt8(ascii: ","): out += [0x5C, UInt8(ascii: ",")]
-            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: out += [0x5C, UInt8(ascii: "n")]; prevCR = true
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case UInt8(ascii: ";"): out.append(0x5C); out.append(UInt8(ascii: ";"))
+            case UInt8(ascii: ","): out.append(0x5C); out.append(UInt8(ascii: ","))
+            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "n")); prevCR = true
             default: out.append(c)
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `escape(unescape(raw))` in one pass, appended to `out`: the one normal escaped spelling of a
+    /// TEXT value (`\N` becomes `\n`, a bare `,` or `;` gets its backslash). A value with nothing
+    /// to escape is copied as it is.
+    public static func appendNormalized(_ raw: String, to out: inout [UInt8]) {
+        var utf8 = raw.utf8
+        let copied: Void? = utf8.withContiguousStorageIfAvailable { b in
+            var plain = true
+            for c in b where c == 0x5C || c == 0x3B || c == 0x2C || c == 0x0A || c == 0x0D { plain = false; break }
+            if plain { out.append(contentsOf: b); return }
+            // Decode one character at a time (as `unescape` would) and encode it (as `escape`
+            // would); a CR swallows the newline that follows it, however that newline was spelled.
+            var i = 0
+            var afterCR = false
+            while i < b.count {
+                var c = b[i]
+                i += 1
+                if c == 0x5C {
+                    guard i < b.count else { out.append(0x5C); out.append(0x5C); afterCR = false; continue }
+                    c = b[i]
+                    i += 1
+                    if c == UInt8(ascii: "n") || c == UInt8(ascii: "N") { c = 0x0A }
+                }
+                if afterCR && c == 0x0A { afterCR = false; continue }
+                afterCR = false
+                switch c {
+                case 0x5C, 0x3B, 0x2C: out.append(0x5C); out.append(c)
+                case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "n")); afterCR = true
+                default: out.append(c)
+                }
+            }
+        }
+        if copied == nil {
+            utf8 = escape(unescape(raw)).utf8
+            out.append(contentsOf: utf8)
+        }
     }
 }
 

@@ -98,3 +98,23 @@ import Testing
         #expect(it2.next() == nil)
     }
 }
+
+@Suite("TEXT normalisation")
+struct TextNormalisationTests {
+    /// `appendNormalized` is the one-pass form of `escape(unescape(_:))`: compare them on every
+    /// string of up to four characters over an alphabet of the interesting bytes.
+    @Test func appendNormalizedEqualsEscapeOfUnescape() {
+        let alphabet: [String] = ["\\", ";", ",", "n", "N", "\n", "\r", "a", "é"]
+        var strings: [String] = [""]
+        var frontier: [String] = [""]
+        for _ in 0..<4 {
+            frontier = frontier.flatMap { s in alphabet.map { s + $0 } }
+            strings += frontier
+        }
+        for s in strings {
+            var out: [UInt8] = []
+            ICalText.appendNormalized(s, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == ICalText.escape(ICalText.unescape(s)), "\(s.debugDescription)")
+        }
+    }
+}
