@@ -81,6 +81,9 @@ struct HTTPProductionTests {
             #expect(http(f["r429long"])["attempts"] as? Int == 1)
             failed("drip", ["timed out"])
             failed("hang", ["timed out"])
+            // Their own `http: {retries: 0}` overrides the top-level `retries: 2`.
+            #expect(http(f["hang"])["attempts"] as? Int == 1 && http(f["drip"])["attempts"] as? Int == 1)
+            #expect(http(f["drip"])["status"] as? Int == 200, "the drip's head came; its body never ended")
             failed("loop", ["redirect loop"])
             failed("bomb", ["over the limit of 1000000 bytes once decompressed"])
             failed("html", ["HTTP 200", "text/html", "not an iCalendar feed", "<!DOCTYPE html>"])
