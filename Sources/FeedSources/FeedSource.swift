@@ -81,12 +81,15 @@ public struct FetchLimits: Sendable, Equatable {
     public var maxRetryAfterSeconds: Double
     /// Redirects followed before the feed fails (per run).
     public var maxRedirects: Int
+    /// Feeds of one host in a row that got no response (after their retries) before the host's
+    /// remaining feeds fail at once without being tried (0: never) (per run).
+    public var hostFailureLimit: Int
     public var userAgent: String
 
     public init(timeoutSeconds: Double = 60, connectTimeoutSeconds: Double = 10, readTimeoutSeconds: Double = 30,
                 maxBodyBytes: Int = 50 * 1024 * 1024, retries: Int = 3, perHostConcurrency: Int = 4,
                 perHostRate: Double = 5, backoffBaseMs: Int = 500, maxRetryAfterSeconds: Double = 60,
-                maxRedirects: Int = 5, userAgent: String = "feedsync/0.1") {
+                maxRedirects: Int = 5, hostFailureLimit: Int = 3, userAgent: String = "feedsync/0.1") {
         self.timeoutSeconds = timeoutSeconds
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.readTimeoutSeconds = readTimeoutSeconds
@@ -97,13 +100,14 @@ public struct FetchLimits: Sendable, Equatable {
         self.backoffBaseMs = backoffBaseMs
         self.maxRetryAfterSeconds = maxRetryAfterSeconds
         self.maxRedirects = maxRedirects
+        self.hostFailureLimit = hostFailureLimit
         self.userAgent = userAgent
     }
 }
 
 /// A fetch failure: which feed location, and why.
 public struct FetchError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case notFound, io, http, tooLarge, timeout, badURL, notCalendar, redirect }
+    public enum Code: String, Sendable { case notFound, io, http, tooLarge, timeout, badURL, notCalendar, redirect, hostUnreachable }
     public var code: Code
     public var message: String
     /// For HTTP feeds: what happened on the wire before the failure.

@@ -70,6 +70,37 @@ public final class HTTPSource: FeedSource {
         let clock = ContinuousClock()
         let t0 = clock.now
         var facts = HTTPFacts()
+        func failed(_ e: FetchError) -> FetchError {
+            var e = e
+            facts.ms = Self.ms(clock.now - t0)
+            e.http = facts
+            return e
+        }
+        // A host that did not answer the last `hostFailureLimit` feeds at all is not tried again
+        // this run: its feeds fail at once instead of each waiting out its timeouts and retries.
+        guard let firstHost = URL(string: url)?.host, !firstHost.isEmpty else {
+            throw failed(FetchError(.badURL, "GET \(redactURL(url)): not a valid http(s) URL"))
+        }
+        let firstGate = await gates.gate(for: firstHost)
+        if settings.hostFailureLimit > 0 {
+            let streak = await firstGate.unreachable
+            if streak >= settings.hostFailureLimit {
+                throw failed(FetchError(.hostUnreachable,
+                    "GET \(redactURL(url)): not tried: \(firstHost) did not answer the last \(streak) feeds (host_failure_limit \(settings.hostFailureLimit))"))
+            }
+        }
+        do {
+            let fetched = try await follow(url, validators: validators, limits: limits, facts: &facts, clock: clock, t0: t0)
+            await firstGate.record(reached: true)
+            return fetched
+        } catch {
+            await firstGate.record(reached: error.http?.status != nil || !(error.code == .timeout || error.code == .io))
+            throw error
+        }
+    }
+
+    private func follow(_ url: String, validators: Validators, limits: FetchLimits, facts: inout HTTPFacts,
+                        clock: ContinuousClock, t0: ContinuousClock.Instant) async throws(FetchError) -> Fetched {
         var current = url
         var visited: Set<String> = [url]
         var redirects = 0

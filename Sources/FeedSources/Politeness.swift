@@ -49,6 +49,16 @@ public actor HostGate {
     /// Generic cell rate algorithm: the theoretical arrival time of the next request.
     private var nextStart: ContinuousClock.Instant
     private let clock = ContinuousClock()
+    /// Feeds of this host in a row that got no response at all (connection errors, timeouts).
+    private var unreachableStreak = 0
+
+    /// Records how a feed's fetch ended: `reached` when any HTTP response came back.
+    func record(reached: Bool) {
+        unreachableStreak = reached ? 0 : unreachableStreak + 1
+    }
+
+    /// Feeds in a row that could not reach the host.
+    var unreachable: Int { unreachableStreak }
 
     init(concurrency: Int, rate: Double) {
         self.concurrency = concurrency

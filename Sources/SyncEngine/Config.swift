@@ -95,7 +95,8 @@ public enum ConfigLoader {
     static let feedKeys: Set<String> = ["id", "url", "property", "timezone", "http"]
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
                                         "max_body_bytes", "retries", "per_host_concurrency", "per_host_rate",
-                                        "backoff_base_ms", "max_retry_after_seconds", "max_redirects", "user_agent"]
+                                        "backoff_base_ms", "max_retry_after_seconds", "max_redirects", "host_failure_limit",
+                                        "user_agent"]
     /// The `http` settings a feed may override; the others configure the run's shared client and hosts.
     static let feedHTTPKeys: Set<String> = ["timeout_seconds", "max_body_bytes", "retries", "user_agent"]
 
@@ -265,6 +266,7 @@ public enum ConfigLoader {
             case "backoff_base_ms": limits.backoffBaseMs = try int(v, key, min: 0, fail)
             case "max_retry_after_seconds": limits.maxRetryAfterSeconds = try number(v, key, allowZero: true, fail)
             case "max_redirects": limits.maxRedirects = try int(v, key, min: 0, fail)
+            case "host_failure_limit": limits.hostFailureLimit = try int(v, key, min: 0, fail)
             default: limits.userAgent = try string(v, key, fail)
             }
         }

@@ -44,6 +44,7 @@ struct HTTPProductionTests {
                   max_retry_after_seconds: 2
                   per_host_concurrency: 32
                   per_host_rate: 1000
+                  host_failure_limit: 0
                 feeds:
 
                 """
@@ -112,6 +113,36 @@ struct HTTPProductionTests {
             #expect(r2.stdout.contains("good: unchanged — HTTP 304 Not Modified"))
             #expect(!r2.stdout.contains("TOPSECRET") && !r2.stderr.contains("TOPSECRET"))
         }
+    }
+
+    @Test("a host that does not answer: after host_failure_limit feeds, its other feeds fail at once")
+    func unreachableHost() throws {
+        let h = try Harness("http-down")
+        defer { h.cleanUp() }
+        try h.write("feeds/local.ics", NightlyScenarioTests.airbnb().text())
+        var yaml = """
+            concurrency: 1
+            http:
+              connect_timeout_seconds: 0.3
+              timeout_seconds: 1
+              retries: 1
+              backoff_base_ms: 10
+              host_failure_limit: 2
+            feeds:
+              - {id: local, url: feeds/local.ics}
+
+            """
+        for i in 0..<8 { yaml += "  - {id: down\(i), url: \"http://127.0.0.1:1/cal.ics?s=TOPSECRET&n=\(i)\"}\n" }
+        try h.write("feedsync.yml", yaml)
+        let t0 = Date()
+        let (r, rep) = try h.night("2026-11-01T02:00:00Z")
+        #expect(Date().timeIntervalSince(t0) < 5)
+        #expect(r.status == 1)
+        #expect(rep["local"].status == "changed")
+        let down = rep.feeds.filter { $0.id.hasPrefix("down") }
+        #expect(down.allSatisfy { $0.status == "failed" })
+        #expect(down.filter { $0.error?.contains("not tried: 127.0.0.1 did not answer the last 2 feeds") == true }.count == 6)
+        #expect(!r.stdout.contains("TOPSECRET"))
     }
 
     @Test("per-host limits hold while 200 feeds are fetched from three hosts")

@@ -102,7 +102,7 @@ struct ConfigTests {
         let d = try load("feeds: []\n").limits
         #expect(d.timeoutSeconds == 60 && d.connectTimeoutSeconds == 10 && d.readTimeoutSeconds == 30)
         #expect(d.maxBodyBytes == 50 * 1024 * 1024 && d.retries == 3 && d.perHostConcurrency == 4 && d.perHostRate == 5)
-        #expect(d.backoffBaseMs == 500 && d.maxRetryAfterSeconds == 60 && d.maxRedirects == 5 && d.userAgent == "feedsync/0.1")
+        #expect(d.backoffBaseMs == 500 && d.maxRetryAfterSeconds == 60 && d.maxRedirects == 5 && d.hostFailureLimit == 3 && d.userAgent == "feedsync/0.1")
         let c = try load("""
             feeds:
               - id: a
@@ -123,12 +123,13 @@ struct ConfigTests {
               backoff_base_ms: 10
               max_retry_after_seconds: 0
               max_redirects: 1
+              host_failure_limit: 0
               user_agent: test/1
             """)
         let l = c.limits
         #expect(l.timeoutSeconds == 20 && l.connectTimeoutSeconds == 2.5 && l.readTimeoutSeconds == 7)
         #expect(l.maxBodyBytes == 1000 && l.retries == 5 && l.perHostConcurrency == 2 && l.perHostRate == 0.5)
-        #expect(l.backoffBaseMs == 10 && l.maxRetryAfterSeconds == 0 && l.maxRedirects == 1 && l.userAgent == "test/1")
+        #expect(l.backoffBaseMs == 10 && l.maxRetryAfterSeconds == 0 && l.maxRedirects == 1 && l.hostFailureLimit == 0 && l.userAgent == "test/1")
         var a = l
         a.timeoutSeconds = 0.5
         a.retries = 0
