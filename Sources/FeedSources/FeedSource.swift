@@ -58,7 +58,7 @@ public struct HTTPFacts: Sendable, Equatable, Codable {
 }
 
 /// Fetch settings (`http:` in feedsync.yml; docs/http.md). Per-feed values may override
-/// `timeoutSeconds`, `readTimeoutSeconds`, `maxBodyBytes`, `retries` and `userAgent`; the others
+/// `timeoutSeconds`, `maxBodyBytes`, `retries` and `userAgent`; the others
 /// are per run (they configure the shared client and the per-host limits).
 public struct FetchLimits: Sendable, Equatable {
     /// Whole-request time limit of one attempt, body streaming included.
