@@ -10,4 +10,8 @@ static inline int CZlib_deflateInit(z_streamp stream, int level) {
 static inline int CZlib_inflateInit(z_streamp stream) {
     return inflateInit(stream);
 }
+/* windowBits 15+32: zlib or gzip, detected from the header; -15: raw deflate. */
+static inline int CZlib_inflateInit2(z_streamp stream, int windowBits) {
+    return inflateInit2(stream, windowBits);
+}
 #endif

@@ -8,8 +8,8 @@ import Darwin
 public struct FileSource: FeedSource {
     public init() {}
 
-    public func fetch(_ url: String, validators: Validators, limits: FetchLimits) async throws(FetchError) -> FetchResult {
-        try Self.read(path: Self.path(of: url), limit: limits.maxBodyBytes)
+    public func fetch(_ url: String, validators: Validators, limits: FetchLimits) async throws(FetchError) -> Fetched {
+        Fetched(try Self.read(path: Self.path(of: url), limit: limits.maxBodyBytes))
     }
 
     static func path(of url: String) -> String {

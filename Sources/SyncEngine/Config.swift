@@ -13,6 +13,8 @@ public struct FeedConfig: Sendable, Equatable {
     public var timeZone: String?
     /// Line in the config file.
     public var line: Int
+    /// This feed's fetch settings when it has its own `http:` (nil: the config's).
+    public var limits: FetchLimits?
 
     public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0) {
         self.id = id
@@ -90,8 +92,13 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http"]
-    static let feedKeys: Set<String> = ["id", "url", "property", "timezone"]
-    static let httpKeys: Set<String> = ["timeout_seconds", "max_body_bytes", "user_agent"]
+    static let feedKeys: Set<String> = ["id", "url", "property", "timezone", "http"]
+    static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
+                                        "max_body_bytes", "retries", "per_host_concurrency", "per_host_rate",
+                                        "backoff_base_ms", "max_retry_after_seconds", "max_redirects", "host_failure_limit",
+                                        "user_agent"]
+    /// The `http` settings a feed may override; the others configure the run's shared client and hosts.
+    static let feedHTTPKeys: Set<String> = ["timeout_seconds", "max_body_bytes", "retries", "user_agent"]
 
     public static func load(path: String) throws(ConfigError) -> SyncConfig {
         let absolute = absolutePath(path, relativeTo: FileManager.default.currentDirectoryPath)
@@ -133,6 +140,7 @@ public enum ConfigLoader {
         var volatile = ["DTSTAMP"]
         var limits = FetchLimits()
         var feeds: [FeedConfig] = []
+        var feedHTTP: [(Int, Node.Mapping)] = []
         var sawFeeds = false
 
         for (keyNode, value) in top {
@@ -159,21 +167,17 @@ public enum ConfigLoader {
                 }
             case "http":
                 guard let map = value.mapping else { throw fail(value, "`http` must be a mapping") }
-                for (k, v) in map {
-                    switch k.string ?? "" {
-                    case "timeout_seconds": limits.timeoutSeconds = Double(try int(v, "timeout_seconds", min: 1, fail))
-                    case "max_body_bytes": limits.maxBodyBytes = try int(v, "max_body_bytes", min: 1, fail)
-                    case "user_agent": limits.userAgent = try string(v, "user_agent", fail)
-                    default:
-                        throw fail(k, "unknown `http` setting `\(k.string ?? "?")` (known: \(httpKeys.sorted().joined(separator: ", ")))")
-                    }
-                }
+                try applyHTTP(map, to: &limits, perFeed: false, fail)
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
                 var seen: [String: Int] = [:]
                 for item in seq {
                     let feed = try feedConfig(item, folder: folder, fail)
+                    if let http = item.mapping?["http"] {
+                        guard let m = http.mapping else { throw fail(http, "feed `\(feed.id)`: `http` must be a mapping") }
+                        feedHTTP.append((feeds.count, m))
+                    }
                     if let first = seen[feed.id] {
                         throw fail(item, "feed id `\(feed.id)` is used twice (first on line \(first))")
                     }
@@ -185,6 +189,12 @@ public enum ConfigLoader {
             }
         }
         guard sawFeeds else { throw fail(root, "no `feeds:` list") }
+        // Per-feed `http:` settings override the top-level ones, wherever those are in the file.
+        for (index, map) in feedHTTP {
+            var own = limits
+            try applyHTTP(map, to: &own, perFeed: true, fail)
+            feeds[index].limits = own
+        }
 
         let store: StoreLocation
         if storeText.hasPrefix("sqlite:") {
@@ -211,6 +221,7 @@ public enum ConfigLoader {
             case "url": url = try string(v, "url", fail)
             case "property": property = try string(v, "property", fail)
             case "timezone": tz = try zone(v, "timezone", fail)
+            case "http": break  // applied once the top-level `http` is known
             default:
                 throw fail(k, "unknown feed setting `\(k.string ?? "?")` (known: \(feedKeys.sorted().joined(separator: ", ")))")
             }
@@ -231,6 +242,42 @@ public enum ConfigLoader {
             resolved = "file://" + absolutePath(url, relativeTo: folder)
         }
         return FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0))
+    }
+
+    private static func applyHTTP(_ map: Node.Mapping, to limits: inout FetchLimits, perFeed: Bool,
+                                  _ fail: (Node?, String) -> ConfigError) throws(ConfigError) {
+        for (k, v) in map {
+            let key = k.string ?? "?"
+            guard httpKeys.contains(key) else {
+                let known = perFeed ? feedHTTPKeys : httpKeys
+                throw fail(k, "unknown `http` setting `\(key)` (known: \(known.sorted().joined(separator: ", ")))")
+            }
+            if perFeed && !feedHTTPKeys.contains(key) {
+                throw fail(k, "`\(key)` applies to the whole run: set it in the top-level `http`, not in a feed's (a feed may set \(feedHTTPKeys.sorted().joined(separator: ", ")))")
+            }
+            switch key {
+            case "timeout_seconds": limits.timeoutSeconds = try number(v, key, fail)
+            case "connect_timeout_seconds": limits.connectTimeoutSeconds = try number(v, key, fail)
+            case "read_timeout_seconds": limits.readTimeoutSeconds = try number(v, key, fail)
+            case "max_body_bytes": limits.maxBodyBytes = try int(v, key, min: 1, fail)
+            case "retries": limits.retries = try int(v, key, min: 0, fail)
+            case "per_host_concurrency": limits.perHostConcurrency = try int(v, key, min: 1, fail)
+            case "per_host_rate": limits.perHostRate = try number(v, key, fail)
+            case "backoff_base_ms": limits.backoffBaseMs = try int(v, key, min: 0, fail)
+            case "max_retry_after_seconds": limits.maxRetryAfterSeconds = try number(v, key, allowZero: true, fail)
+            case "max_redirects": limits.maxRedirects = try int(v, key, min: 0, fail)
+            case "host_failure_limit": limits.hostFailureLimit = try int(v, key, min: 0, fail)
+            default: limits.userAgent = try string(v, key, fail)
+            }
+        }
+    }
+
+    /// A positive number of seconds or requests (decimals allowed: `0.5`).
+    private static func number(_ n: Node, _ key: String, allowZero: Bool = false,
+                               _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> Double {
+        guard let s = n.scalar?.string, let v = Double(s), v.isFinite else { throw fail(n, "`\(key)` must be a number") }
+        guard allowZero ? v >= 0 : v > 0 else { throw fail(n, "`\(key)` must be \(allowZero ? "0 or more" : "more than 0")") }
+        return v
     }
 
     private static func string(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {

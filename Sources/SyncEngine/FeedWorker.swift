@@ -102,8 +102,11 @@ struct FeedWorker: Sendable {
         }
         let fetched: FetchResult
         do {
-            fetched = try await source.fetch(feed.url, validators: validators, limits: config.limits)
+            let got = try await source.fetch(feed.url, validators: validators, limits: feed.limits ?? config.limits)
+            report.http = got.http
+            fetched = got.result
         } catch {
+            report.http = error.http
             throw Failure(error.message)
         }
         phases.fetch += seconds(clock.now - t)

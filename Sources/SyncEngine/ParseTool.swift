@@ -15,7 +15,7 @@ public enum ParseTool {
         if isHTTP {
             let http = HTTPSource()
             do {
-                result = try await http.fetch(location, validators: .none, limits: limits)
+                result = try await http.fetch(location, validators: .none, limits: limits).result
             } catch {
                 await http.shutdown()
                 throw Failure(description: "cannot fetch \(redactURL(location)): \(error.description)")
@@ -23,7 +23,7 @@ public enum ParseTool {
             await http.shutdown()
         } else {
             do {
-                result = try await FileSource().fetch(location, validators: .none, limits: limits)
+                result = try await FileSource().fetch(location, validators: .none, limits: limits).result
             } catch {
                 throw Failure(description: error.description)
             }

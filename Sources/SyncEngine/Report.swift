@@ -1,3 +1,4 @@
+public import FeedSources
 /// What happened to one feed in a run. Field names are the JSON report's (docs/report.md).
 public struct FeedReport: Sendable, Codable, Equatable {
     public enum Status: String, Sendable, Codable { case unchanged, changed, failed }
@@ -19,6 +20,8 @@ public struct FeedReport: Sendable, Codable, Equatable {
     public var error: String?
     public var warnings: [String] = []
     public var durationMs: Double = 0
+    /// HTTP facts (status, bytes, attempts, time) for an HTTP feed; absent for files.
+    public var http: HTTPFacts?
 
     public init(id: String, url: String, status: Status, syncType: SyncType, reason: String) {
         self.id = id
@@ -29,7 +32,7 @@ public struct FeedReport: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, url, status, reason, added, updated, removed, unchanged, records, error, warnings
+        case id, url, status, reason, added, updated, removed, unchanged, records, error, warnings, http
         case syncType = "sync_type"
         case pastSkipped = "past_skipped"
         case snapshotGeneration = "snapshot_generation"

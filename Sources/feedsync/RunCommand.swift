@@ -91,7 +91,7 @@ struct RunCommand: AsyncParsableCommand {
             throw Exit.couldNotRun
         }
 
-        let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource() : nil
+        let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits) : nil
         let runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, logger: logger)
         let result: RunReport
         do {

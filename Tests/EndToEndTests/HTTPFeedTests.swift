@@ -5,33 +5,12 @@ import Testing
 /// HTTP feeds from a server on loopback: validators, 304, redaction, errors.
 @Suite("HTTP feeds, end to end", .serialized)
 struct HTTPFeedTests {
-    /// Starts `feed_server.py` on a free loopback port; stops it at the end of `body`.
     func withServer(_ h: Harness, _ body: (Int, URL) throws -> Void) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("feed_server.py")
-        let log = h.dir.appendingPathComponent("requests.log")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script.path, h.dir.appendingPathComponent("served").path, log.path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        // SIGKILL: the test process may run with SIGTERM blocked, and children inherit the mask.
-        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
-        var line = Data()
-        while !line.contains(0x0A) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        try body(port, log)
+        try FeedServer.with(h, body)
     }
 
     func requests(_ log: URL) throws -> [[String: String?]] {
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return try text.split(separator: "\n").map {
-            try JSONDecoder().decode([String: String?].self, from: Data($0.utf8))
-        }
+        try FeedServer.requests(log).map { r in r.mapValues { $0 as? String } }
     }
 
     @Test("ETag round trip: 200, then 304 (unchanged, not parsed), then a change; secrets redacted")

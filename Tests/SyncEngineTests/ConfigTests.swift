@@ -80,12 +80,61 @@ struct ConfigTests {
         ("feeds:\n  - id: a\n    url: ftp://x/a.ics\n", 3, "unsupported URL scheme"),
         ("feeds:\n  - id: a\n    url: a.ics\n    colour: red\n", 4, "unknown feed setting"),
         ("feeds: [\n", 2, "invalid YAML"),
+        ("http:\n  timeout_secs: 3\nfeeds: []\n", 2, "unknown `http` setting `timeout_secs`"),
+        ("http:\n  timeout_seconds: 0\nfeeds: []\n", 2, "must be more than 0"),
+        ("http:\n  per_host_rate: fast\nfeeds: []\n", 2, "must be a number"),
+        ("http:\n  retries: -1\nfeeds: []\n", 2, "at least 0"),
+        ("http:\n  per_host_concurrency: 0\nfeeds: []\n", 2, "at least 1"),
+        ("http: 5\nfeeds: []\n", 1, "`http` must be a mapping"),
+        ("feeds:\n  - id: a\n    url: a.ics\n    http:\n      per_host_rate: 2\n", 5, "applies to the whole run"),
+        ("feeds:\n  - id: a\n    url: a.ics\n    http:\n      retries: many\n", 5, "whole number"),
+        ("feeds:\n  - id: a\n    url: a.ics\n    http: [1]\n", 4, "`http` must be a mapping"),
     ] as [(String, Int, String)])
     func badConfig(yaml: String, line: Int, text: String) {
         let e = error(yaml)
         #expect(e?.line == line, "\(String(describing: e))")
         #expect(e?.message.contains(text) == true, "\(String(describing: e))")
         #expect(e?.description.hasPrefix("feedsync.yml:\(line): ") == true)
+    }
+
+    @Test("http settings: defaults, every one, and per-feed overrides of the top level wherever it is")
+    func httpSettings() throws {
+        let d = try load("feeds: []\n").limits
+        #expect(d.timeoutSeconds == 60 && d.connectTimeoutSeconds == 10 && d.readTimeoutSeconds == 30)
+        #expect(d.maxBodyBytes == 50 * 1024 * 1024 && d.retries == 3 && d.perHostConcurrency == 4 && d.perHostRate == 5)
+        #expect(d.backoffBaseMs == 500 && d.maxRetryAfterSeconds == 60 && d.maxRedirects == 5 && d.hostFailureLimit == 3 && d.userAgent == "feedsync/0.1")
+        let c = try load("""
+            feeds:
+              - id: a
+                url: https://h.example/a.ics
+                http:
+                  timeout_seconds: 0.5
+                  retries: 0
+              - id: b
+                url: https://h.example/b.ics
+            http:
+              timeout_seconds: 20
+              connect_timeout_seconds: 2.5
+              read_timeout_seconds: 7
+              max_body_bytes: 1000
+              retries: 5
+              per_host_concurrency: 2
+              per_host_rate: 0.5
+              backoff_base_ms: 10
+              max_retry_after_seconds: 0
+              max_redirects: 1
+              host_failure_limit: 0
+              user_agent: test/1
+            """)
+        let l = c.limits
+        #expect(l.timeoutSeconds == 20 && l.connectTimeoutSeconds == 2.5 && l.readTimeoutSeconds == 7)
+        #expect(l.maxBodyBytes == 1000 && l.retries == 5 && l.perHostConcurrency == 2 && l.perHostRate == 0.5)
+        #expect(l.backoffBaseMs == 10 && l.maxRetryAfterSeconds == 0 && l.maxRedirects == 1 && l.hostFailureLimit == 0 && l.userAgent == "test/1")
+        var a = l
+        a.timeoutSeconds = 0.5
+        a.retries = 0
+        #expect(c.feeds[0].limits == a)
+        #expect(c.feeds[1].limits == nil)
     }
 
     @Test("a config without feeds is refused")

@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+
+/// `feed_server.py` on loopback (127.0.0.1 and 127.0.0.2, one port), for the HTTP tests.
+enum FeedServer {
+    /// Starts the server serving `<harness>/served`; stops it (SIGKILL) at the end of `body`.
+    static func with(_ h: Harness, _ body: (Int, URL) throws -> Void) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("feed_server.py")
+        let log = h.dir.appendingPathComponent("requests.log")
+        try FileManager.default.createDirectory(at: h.dir.appendingPathComponent("served"), withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script.path, h.dir.appendingPathComponent("served").path, log.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        // SIGKILL: the test process may run with SIGTERM blocked, and children inherit the mask.
+        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        try body(port, log)
+    }
+
+    /// Every logged line (requests have `path`, closed connections have `conn`).
+    static func lines(_ log: URL) throws -> [[String: Any]] {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    /// The logged requests, in arrival order of their completion.
+    static func requests(_ log: URL) throws -> [[String: Any]] {
+        try lines(log).filter { $0["path"] != nil }
+    }
+}
