@@ -181,8 +181,22 @@ public enum JCal {
         return parts
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
+    static func quote(_ s: String) -> String { JSONText.quoted(s) }
+}
+
+/// JSON string literals, shared by every JSON writer of the package (jCal, `feedsync parse --json`,
+/// the snapshot tools).
+public enum JSONText {
+    /// `s` as a JSON string literal, quotes included; control characters as `\uXXXX`.
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        append(s, to: &out)
+        return out
+    }
+
+    /// Appends `s` as a JSON string literal.
+    public static func append(_ s: String, to out: inout String) {
+        out += "\""
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""
@@ -199,6 +213,6 @@ public enum JCal {
                 }
             }
         }
-        return out + "\""
+        out += "\""
     }
 }

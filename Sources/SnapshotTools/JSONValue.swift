@@ -1,3 +1,4 @@
+import ICalendar
 /// A JSON value with object keys in a fixed order (so the output reads like the documentation)
 /// and explicit nulls. `render()` gives pretty-printed JSON that `jq` reads.
 public indirect enum JSONValue: Sendable, Equatable {
@@ -63,24 +64,7 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     static func escape(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONText.append(s, to: &out)
     }
 }
 
