@@ -94,3 +94,17 @@ enum SnapshotCLI {
         print(value.render())
     }
 }
+
+/// Options shared by the snapshot commands that read one or two snapshots.
+struct SnapshotReadOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON (fields in docs/snapshot-tools.md).")
+    var json = false
+
+    @Option(name: .long, help: "The configuration, used to resolve a feed id.")
+    var config = "feedsync.yml"
+
+    @Option(name: .long, help: "The instant that divides past from future records, ISO-8601 (default: the clock).")
+    var now: String?
+
+    func validate() throws { try SnapshotCLI.validateNow(now) }
+}

@@ -17,25 +17,16 @@ struct SnapshotDiffCommand: ParsableCommand {
     @Argument(help: "The newer snapshot: a feed id or a path.")
     var b: String
 
-    @Flag(name: .long, help: "Print JSON (fields in docs/snapshot-tools.md).")
-    var json = false
-
-    @Option(name: .long, help: "The configuration, used to resolve a feed id.")
-    var config = "feedsync.yml"
-
-    @Option(name: .long, help: "The instant that divides past from future records, ISO-8601 (default: the clock).")
-    var now: String?
-
-    func validate() throws { try SnapshotCLI.validateNow(now) }
+    @OptionGroup var options: SnapshotReadOptions
 
     func run() throws {
-        let t = SnapshotCLI.parseNow(now)
-        let old = try SnapshotCLI.load(try SnapshotCLI.locate(a, configPath: config),
+        let t = SnapshotCLI.parseNow(options.now)
+        let old = try SnapshotCLI.load(try SnapshotCLI.locate(a, configPath: options.config),
                                        explicitPath: SnapshotLocator.isPath(a), now: t)
-        let new = try SnapshotCLI.load(try SnapshotCLI.locate(b, configPath: config),
+        let new = try SnapshotCLI.load(try SnapshotCLI.locate(b, configPath: options.config),
                                        explicitPath: SnapshotLocator.isPath(b), now: t)
         let diff = SnapshotDiff(old, new)
-        if json {
+        if options.json {
             SnapshotCLI.printJSON(diff.json())
         } else {
             for line in diff.textLines() { print(line) }

@@ -18,22 +18,13 @@ struct SnapshotInspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Also list every record: key, hash, start, last end, summary.")
     var records = false
 
-    @Flag(name: .long, help: "Print JSON (fields in docs/snapshot-tools.md).")
-    var json = false
-
-    @Option(name: .long, help: "The configuration, used to resolve a feed id.")
-    var config = "feedsync.yml"
-
-    @Option(name: .long, help: "The instant that divides past from future records, ISO-8601 (default: the clock).")
-    var now: String?
-
-    func validate() throws { try SnapshotCLI.validateNow(now) }
+    @OptionGroup var options: SnapshotReadOptions
 
     func run() throws {
-        let located = try SnapshotCLI.locate(target, configPath: config)
+        let located = try SnapshotCLI.locate(target, configPath: options.config)
         let inspection = try SnapshotCLI.load(located, explicitPath: SnapshotLocator.isPath(target),
-                                              now: SnapshotCLI.parseNow(now))
-        if json {
+                                              now: SnapshotCLI.parseNow(options.now))
+        if options.json {
             SnapshotCLI.printJSON(inspection.json(records: records))
         } else {
             for line in inspection.textLines(records: records) { print(line) }
