@@ -88,10 +88,15 @@ struct FeedWorker: Sendable {
 
         // 2. Fetch.
         var t = clock.now
-        // Validators only when a 304 could be trusted: no full sync due and a sound snapshot.
-        let snapshotSound = fullReason == nil
-            && (generation.map { snapshots.isSound(feedID: feed.id, generation: $0) } ?? false)
-        let validators = snapshotSound
+        // A skip (304 or equal fingerprint) needs a sound snapshot: checksum and name checked,
+        // payload not inflated. Checked once, and only where a skip is possible: before the fetch
+        // for HTTP (validators are sent only then), after the fingerprint matched for files — so a
+        // changed feed reads its snapshot once, to decode it.
+        func soundSnapshot() -> Bool {
+            fullReason == nil && (generation.map { snapshots.isSound(feedID: feed.id, generation: $0) } ?? false)
+        }
+        let soundBeforeFetch: Bool? = feed.isHTTP ? soundSnapshot() : nil
+        let validators = soundBeforeFetch == true
             ? Validators(etag: state?.etag, lastModified: state?.lastModified) : .none
         let source: any FeedSource
         if feed.isHTTP {
@@ -128,9 +133,8 @@ struct FeedWorker: Sendable {
         phases.fingerprint += seconds(clock.now - t)
         update.etag = next.etag
         update.lastModified = next.lastModified
-        // The skip needs a sound snapshot (checksum and name checked, payload not inflated): a
-        // missing or damaged one is found here, and the feed goes on to a full_fallback sync.
-        if fullReason == nil, snapshotSound, fingerprint == state?.fingerprint {
+        // A missing or damaged snapshot is found here, and the feed goes on to a full_fallback sync.
+        if fullReason == nil, fingerprint == state?.fingerprint, soundBeforeFetch ?? soundSnapshot() {
             report.reason = "body fingerprint unchanged"
             update.fingerprint = fingerprint
             return
