@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "FeedModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ], swiftSettings: upcoming),
         .target(
             name: "SyncEngine",

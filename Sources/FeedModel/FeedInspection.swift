@@ -23,6 +23,25 @@ public struct FeedInspection: Sendable {
         public var warnings: [String]
     }
 
+    /// Counts of one feed, for `feedsync parse --summary`.
+    public struct Summary: Sendable, Equatable {
+        public var records: Int
+        /// Records whose last end is after `now` (what a nightly run diffs).
+        public var future: Int
+        public var warnings: [String]
+    }
+
+    /// Parses `body` exactly as `run` does (same records, keys, hashes and timing) but renders
+    /// nothing: the counts only.
+    public func summary(_ body: [UInt8]) throws(ICalParseError) -> Summary {
+        var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
+        parser.occurrenceWindow = window
+        let parsed = try parser.parse(body)
+        var future = 0
+        for r in parsed.records where r.isFuture(now: now) { future += 1 }
+        return Summary(records: parsed.records.count, future: future, warnings: parsed.warnings)
+    }
+
     /// Parses `body` and renders its records; throws what makes the feed unreadable.
     public func run(_ body: [UInt8], json: Bool) throws(ICalParseError) -> Output {
         var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)

@@ -5,6 +5,22 @@ public enum ISOTime {
         let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
         let secs = t - days * 86_400
         let (y, m, d) = civil(days)
+        if y >= 0 && y <= 9999 {
+            // Fixed width: written into one 20-byte string (this runs for every stored event).
+            return String(unsafeUninitializedCapacity: 20) { b in
+                func put(_ v: Int64, _ at: Int, _ width: Int) {
+                    var v = v
+                    for i in stride(from: at + width - 1, through: at, by: -1) {
+                        b[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                        v /= 10
+                    }
+                }
+                put(y, 0, 4); b[4] = 45; put(m, 5, 2); b[7] = 45; put(d, 8, 2); b[10] = 84
+                put(secs / 3600, 11, 2); b[13] = 58; put(secs % 3600 / 60, 14, 2); b[16] = 58
+                put(secs % 60, 17, 2); b[19] = 90
+                return 20
+            }
+        }
         return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(secs / 3600, 2) + ":"
             + pad(secs % 3600 / 60, 2) + ":" + pad(secs % 60, 2) + "Z"
     }

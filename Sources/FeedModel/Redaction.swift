@@ -2,10 +2,16 @@
 /// config — logs, reports, the store — shows them redacted: user info and every query value are
 /// replaced by `…`, the fragment is dropped.
 public func redactURL(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://") else {
-        // A path: nothing secret in it by our rules.
-        return url
+    // A path, or a URL without user info, query or fragment: nothing to hide (the common case;
+    // checked on the bytes, since this runs for every feed of every night).
+    var hasScheme = false, mayHide = false
+    var previous: (UInt8, UInt8) = (0, 0)
+    for b in url.utf8 {
+        if b == UInt8(ascii: "/") && previous == (UInt8(ascii: ":"), UInt8(ascii: "/")) { hasScheme = true }
+        if b == UInt8(ascii: "?") || b == UInt8(ascii: "#") || b == UInt8(ascii: "@") { mayHide = true }
+        previous = (previous.1, b)
     }
+    guard hasScheme && mayHide, let schemeEnd = url.range(of: "://") else { return url }
     var rest = url[schemeEnd.upperBound...]
     let scheme = url[..<schemeEnd.upperBound]
     if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }

@@ -37,24 +37,25 @@ public struct FileSource: FeedSource {
         if size > limit {
             throw FetchError(.tooLarge, "\(path) is \(size) bytes, more than the limit of \(limit)")
         }
-        var buffer = [UInt8](repeating: 0, count: size)
-        var filled = 0
-        let failure: Int32? = buffer.withUnsafeMutableBytes { raw in
+        // Read straight into uninitialised storage: no zeroing of a buffer about to be overwritten.
+        var failure: Int32? = nil
+        let buffer = [UInt8](unsafeUninitializedCapacity: size) { raw, count in
+            var filled = 0
             while filled < size {
                 let n = Glibc.read(fd, raw.baseAddress! + filled, size - filled)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return errno
+                    failure = errno
+                    break
                 }
                 if n == 0 { break }
                 filled += n
             }
-            return nil
+            count = filled
         }
         if let failure {
             throw FetchError(.io, "cannot read \(path): \(String(cString: strerror(failure)))")
         }
-        if filled < size { buffer.removeSubrange(filled...) }
         return .body(buffer, .none)
     }
 }

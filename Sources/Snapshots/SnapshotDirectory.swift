@@ -171,17 +171,38 @@ public struct SnapshotDirectory: Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw posixError("fstat", file) }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(Int(st.st_size) + 1)
-        var chunk = [UInt8](repeating: 0, count: Swift.max(64 * 1024, Int(st.st_size) + 1))
-        while true {
-            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw posixError("read", file)
+        // One read into uninitialised storage of the file's size; a file that grew meanwhile is
+        // read on in chunks (it will then fail its checksum, as it should).
+        let size = Int(st.st_size)
+        var failed = false
+        var bytes = [UInt8](unsafeUninitializedCapacity: size) { raw, count in
+            var filled = 0
+            while filled < size {
+                let n = systemRead(fd, raw.baseAddress! + filled, size - filled)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = true
+                    break
+                }
+                if n == 0 { break }
+                filled += n
             }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+            count = filled
+        }
+        if failed { throw posixError("read", file) }
+        if bytes.count == size {
+            let readFailed: Bool = withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 8) { chunk in
+                while true {
+                    let n = systemRead(fd, chunk.baseAddress!, chunk.count)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return true
+                    }
+                    if n == 0 { return false }
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                }
+            }
+            if readFailed { throw posixError("read", file) }
         }
         return bytes
     }

@@ -1,6 +1,7 @@
 public import FeedModel
 import FeedHash
 import GRDB
+import GRDBSQLite
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -228,6 +229,10 @@ public final class SQLiteStore: FeedStore {
                     SELECT ?, feed_id, record_key, uid, recurrence_id, 'removed', ? FROM events
                     WHERE feed_id = ? AND record_key = ?
                     """)
+                // Events are bound straight to SQLite (no per-value boxing): a first run writes
+                // a million of them.
+                var event = Binder(insertEvent, db)
+                var change = Binder(logChange, db)
                 for u in batch {
                     try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
                     guard u.status != .failed else { continue }
@@ -237,14 +242,22 @@ public final class SQLiteStore: FeedStore {
                     ])
                     for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                         for r in records {
-                            let start = r.allDay ? (r.startDate ?? ISOTime.format(r.start)) : ISOTime.format(r.start)
-                            let end = r.allDay ? (r.endDate ?? ISOTime.format(r.end)) : ISOTime.format(r.end)
-                            try insertEvent.execute(arguments: [
-                                u.feedID, r.key, r.uid, r.recurrenceID, start, end,
-                                r.lastEnd.map(ISOTime.format), r.allDay, r.summary, r.description,
-                                r.location, r.status, hex64(r.hash), r.start, r.lastEnd, now, now,
-                            ])
-                            try logChange.execute(arguments: [runID, u.feedID, r.key, r.uid, r.recurrenceID, kind, now])
+                            if r.allDay {
+                                event.bind(u.feedID, r.key, r.uid, r.recurrenceID, r.startDate ?? ISOTime.format(r.start),
+                                           r.endDate ?? ISOTime.format(r.end))
+                            } else {
+                                event.bind(u.feedID, r.key, r.uid, r.recurrenceID, ISOTime.format(r.start), ISOTime.format(r.end))
+                            }
+                            event.bind(r.lastEnd.map(ISOTime.format))
+                            event.bind(r.allDay ? 1 : 0)
+                            event.bind(r.summary, r.description, r.location, r.status, hex64(r.hash))
+                            event.bind(r.start)
+                            event.bind(r.lastEnd)
+                            event.bind(now, now)
+                            try event.step()
+                            change.bind(runID)
+                            change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now)
+                            try change.step()
                         }
                     }
                     for key in u.removed {
@@ -266,5 +279,47 @@ public final class SQLiteStore: FeedStore {
         } catch {
             throw StoreError("SQLite store: cannot \(what): \(error)")
         }
+    }
+}
+
+/// Binds parameters of a prepared GRDB statement in order, straight through the SQLite C API, and
+/// steps it. Text is copied by SQLite (`SQLITE_TRANSIENT`), so the Swift strings need not outlive
+/// the call.
+private struct Binder {
+    private let statement: SQLiteStatement
+    private let connection: SQLiteConnection?
+    private var index: Int32 = 0
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    init(_ statement: Statement, _ db: Database) {
+        self.statement = statement.sqliteStatement
+        self.connection = db.sqliteConnection
+    }
+
+    mutating func bind(_ values: String?...) {
+        for v in values {
+            index += 1
+            guard var v else { sqlite3_bind_null(statement, index); continue }
+            v.withUTF8 { p in
+                _ = sqlite3_bind_text(statement, index, p.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                                      Int32(p.count), Binder.transient)
+            }
+        }
+    }
+
+    mutating func bind(_ value: Int64?) {
+        index += 1
+        if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
+    }
+
+    /// Runs the statement once with the bound values, then resets it for the next row.
+    mutating func step() throws {
+        precondition(index == sqlite3_bind_parameter_count(statement), "every parameter is bound")
+        let code = sqlite3_step(statement)
+        let message = code == SQLITE_DONE ? nil : connection.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(code)"
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        index = 0
+        if let message { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message) }
     }
 }

@@ -34,6 +34,16 @@ public enum ParseTool {
         }
     }
 
+    /// Loads and counts (`feedsync parse --summary`).
+    public static func summary(location: String, inspection: FeedInspection) async throws(Failure) -> FeedInspection.Summary {
+        let body = try await load(location)
+        do {
+            return try inspection.summary(body)
+        } catch {
+            throw Failure(description: "cannot parse \(redactURL(location)): \(error.description)")
+        }
+    }
+
     /// Loads and renders: the output lines, the parser's warnings; a feed that cannot be read throws.
     public static func run(location: String, inspection: FeedInspection, json: Bool) async throws(Failure) -> FeedInspection.Output {
         let body = try await load(location)

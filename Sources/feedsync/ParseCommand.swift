@@ -28,8 +28,16 @@ struct ParseCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not print parser warnings on stderr.")
     var quiet = false
 
+    @Flag(name: .long, help: "One line per feed: its records and how many are future, instead of the records.")
+    var summary = false
+
+    @Option(name: .long, help: "Feeds parsed at once (default: the number of cores). Output keeps the order of the arguments.")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
     func validate() throws {
         if feeds.isEmpty { throw ValidationError("give a feed file or URL") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if summary && json { throw ValidationError("--summary and --json cannot be combined") }
         if let now, ISOTime.parse(now) == nil {
             throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
         }
@@ -49,19 +57,59 @@ struct ParseCommand: AsyncParsableCommand {
         var window: (from: Int64, to: Int64)? = nil
         if between.count == 2, let a = ISOTime.parse(between[0]), let b = ISOTime.parse(between[1]) { window = (a, b) }
         let inspection = FeedInspection(now: nowInstant, window: window, timeZone: timezone)
+        let feeds = self.feeds, json = self.json, summary = self.summary
+        let several = feeds.count > 1
+        // Each feed is read and parsed on its own task, `jobs` at a time; results are printed in
+        // the order of the arguments as soon as every earlier one is out.
+        let ahead = max(jobs * 4, 8)  // results held back for an earlier, slower feed, at most
         var failed = false
-        for feed in feeds {
-            do {
-                let out = try await ParseTool.run(location: feed, inspection: inspection, json: json)
-                if !quiet { for w in out.warnings { printError("warning: \(feeds.count > 1 ? feed + ": " : "")\(w)") } }
-                var text = out.lines.joined(separator: "\n")
-                if !text.isEmpty { text += "\n" }
-                FileHandle.standardOutput.write(Data(text.utf8))
-            } catch {
-                printError("feedsync: \(error.description)")
-                failed = true
+        await withTaskGroup(of: (Int, Rendered).self) { group in
+            var submitted = 0, printed = 0
+            var done: [Int: Rendered] = [:]
+            func submit() {
+                let i = submitted
+                submitted += 1
+                group.addTask {
+                    do throws(ParseTool.Failure) {
+                        if summary {
+                            let s = try await ParseTool.summary(location: feeds[i], inspection: inspection)
+                            let line = "\(feeds[i]): \(s.records) records, \(s.future) future, \(s.records - s.future) past, \(s.warnings.count) warnings"
+                            return (i, .ok(lines: [line], warnings: s.warnings))
+                        }
+                        let out = try await ParseTool.run(location: feeds[i], inspection: inspection, json: json)
+                        return (i, .ok(lines: out.lines, warnings: out.warnings))
+                    } catch {
+                        return (i, .failed(error.description))
+                    }
+                }
+            }
+            while submitted < min(jobs, feeds.count) { submit() }
+            while let (i, result) = await group.next() {
+                done[i] = result
+                while let r = done.removeValue(forKey: printed) {
+                    switch r {
+                    case .ok(let lines, let warnings):
+                        if !quiet { for w in warnings { printError("warning: \(several ? feeds[printed] + ": " : "")\(w)") } }
+                        var text = lines.joined(separator: "\n")
+                        if !text.isEmpty { text += "\n" }
+                        FileHandle.standardOutput.write(Data(text.utf8))
+                    case .failed(let why):
+                        printError("feedsync: \(why)")
+                        failed = true
+                    }
+                    printed += 1
+                }
+                while submitted < feeds.count && submitted - printed - done.count < jobs && submitted - printed < ahead {
+                    submit()
+                }
             }
         }
         if failed { throw Exit.feedFailed }
     }
+}
+
+/// One feed's outcome in `feedsync parse`.
+private enum Rendered: Sendable {
+    case ok(lines: [String], warnings: [String])
+    case failed(String)
 }

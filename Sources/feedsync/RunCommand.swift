@@ -120,7 +120,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     static func line(for f: FeedReport) -> String {
-        let ms = String(format: "%.0f ms", f.durationMs)
+        let ms = "\(f.durationMs.isFinite ? Int(f.durationMs.rounded()) : 0) ms"
         switch f.status {
         case .failed:
             return "\(f.id): failed — \(f.error ?? "unknown error") (\(ms))"

@@ -84,4 +84,16 @@ struct ISOTimeTests {
         #expect(ISOTime.parse("yesterday") == nil)
         #expect(ISOTime.parse("2026-13-01") == nil)
     }
+
+    @Test("the fixed-width formatter agrees with the general one at the edges of its range")
+    func fixedWidthEdges() {
+        #expect(ISOTime.format(0) == "1970-01-01T00:00:00Z")
+        #expect(ISOTime.format(-1) == "1969-12-31T23:59:59Z")
+        #expect(ISOTime.format(-62_167_219_200) == "0000-01-01T00:00:00Z")
+        #expect(ISOTime.format(253_402_300_799) == "9999-12-31T23:59:59Z")
+        #expect(ISOTime.format(253_402_300_800) == "10000-01-01T00:00:00Z")  // past four digits: the general path
+        // Every second of a day and every day of a leap year round-trip through the parser.
+        for t in stride(from: Int64(951_782_400), to: 951_782_400 + 86_400, by: 7) { #expect(ISOTime.parse(ISOTime.format(t)) == t) }
+        for day in Int64(0)..<366 { #expect(ISOTime.parse(ISOTime.format(946_684_800 + day * 86_400 + 45_296)) == 946_684_800 + day * 86_400 + 45_296) }
+    }
 }

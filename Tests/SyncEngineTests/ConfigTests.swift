@@ -18,6 +18,25 @@ struct ConfigTests {
         }
     }
 
+    @Test("paths are joined and tidied lexically, without touching the file system", arguments: [
+        ("feeds/a.ics", "/srv/feeds", "/srv/feeds/feeds/a.ics"),
+        ("./feeds/a.ics", "/srv/feeds", "/srv/feeds/feeds/a.ics"),
+        ("feeds//a.ics", "/srv/feeds", "/srv/feeds/feeds/a.ics"),
+        ("feeds/./a.ics", "/srv/feeds/", "/srv/feeds/feeds/a.ics"),
+        ("snapshots/", "/srv", "/srv/snapshots"),
+        ("snapshots/.", "/srv", "/srv/snapshots"),
+        ("../shared/a.ics", "/srv/feeds", "/srv/feeds/../shared/a.ics"),  // the kernel resolves `..`
+        ("/abs/./x.ics", "/srv", "/abs/x.ics"),
+        ("/", "/srv", "/"),
+        (".hidden/a.ics", "/srv", "/srv/.hidden/a.ics"),
+        ("a.ics", "", "a.ics"),
+        ("./a.ics", "", "a.ics"),
+        (".", "", "."),
+    ])
+    func absolutePaths(path: String, folder: String, expected: String) {
+        #expect(ConfigLoader.absolutePath(path, relativeTo: folder) == expected)
+    }
+
     @Test("defaults, and relative paths resolved against the config's folder")
     func defaults() throws {
         let c = try load("""
@@ -57,7 +76,7 @@ struct ConfigTests {
               - {id: a, url: "file:///data/a.ics"}
             """)
         #expect(c.store == .sqlite(path: "/var/lib/feedsync/db.sqlite"))
-        #expect(c.snapshots == "/srv/state")
+        #expect(c.snapshots == "/srv/feeds/../state")  // `..` is left for the kernel (symlinks)
         #expect(c.incrementalDays == 3)
         #expect(c.concurrency == 8)
         #expect(c.timeZone == "America/New_York")
