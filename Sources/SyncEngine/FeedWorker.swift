@@ -187,10 +187,16 @@ struct FeedWorker: Sendable {
             plan = Planner.incremental(previous: previous, records: parsed.records, now: now)
         } else {
             let rows: [StoredEvent]
-            do {
-                rows = try store.eventRows(feedID: feed.id)
-            } catch {
-                throw Failure("\(error)")
+            if state == nil {
+                // The store has no row for this feed, hence no events (they reference it): a
+                // first sync needs no query.
+                rows = []
+            } else {
+                do {
+                    rows = try store.eventRows(feedID: feed.id)
+                } catch {
+                    throw Failure("\(error)")
+                }
             }
             plan = Planner.full(stored: rows.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd, removed: $0.removed) },
                                 records: parsed.records, now: now)

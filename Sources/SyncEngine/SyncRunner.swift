@@ -30,9 +30,12 @@ public struct SyncOptions: Sendable {
     public init(now: Int64) { self.now = now }
 }
 
-/// Feeds per store transaction, and records per transaction before it is flushed early.
-let batchFeeds = 256
+/// A store transaction closes after this many changed feeds, this many changed records, or this
+/// many feeds in all. Unchanged and failed feeds write one small row each, so a quiet night commits
+/// (and syncs) once per 4,096 feeds rather than once per 256.
+let batchChangedFeeds = 256
 let batchEvents = 20_000
+let batchFeeds = 4_096
 
 /// Runs one sync: fetch and parse feeds concurrently (bounded), plan each one, write its new
 /// snapshot, and hand the store one transaction per batch of feeds from a single writer.
@@ -83,6 +86,7 @@ public struct SyncRunner: Sendable {
         let limit = max(1, options.concurrency ?? config.concurrency)
         var pending: [FeedOutcome] = []
         var pendingEvents = 0
+        var pendingChanged = 0
         var reports: [String: FeedReport] = [:]
 
         func flush() throws {
@@ -114,6 +118,7 @@ public struct SyncRunner: Sendable {
             report.phases.store += seconds(clock.now - w0)
             pending.removeAll(keepingCapacity: true)
             pendingEvents = 0
+            pendingChanged = 0
         }
 
         do {
@@ -123,7 +128,9 @@ public struct SyncRunner: Sendable {
                                   reports[outcome.report.id] = outcome.report
                                   pending.append(outcome)
                                   pendingEvents += outcome.update.eventCount
-                                  return pending.count >= batchFeeds || pendingEvents >= batchEvents
+                                  if outcome.update.status == .changed { pendingChanged += 1 }
+                                  return pendingChanged >= batchChangedFeeds || pendingEvents >= batchEvents
+                                      || pending.count >= batchFeeds
                               })
         } catch {
             // Leave no run marked `running` forever; what was committed stays committed.
