@@ -25,7 +25,7 @@ public final class TimeZoneResolver: @unchecked Sendable {
         var vt: [String: VTimeZoneRules] = [:]
         for c in calendar.components where c.name == "VTIMEZONE" {
             guard let id = ICalDateValue.normalizedTZID(c.first("TZID")?.value) else { continue }
-            vt[id] = VTimeZoneRules(c)
+            vt[id] = VTimeZoneRules.shared(c)
         }
         vtimezones = vt
         if let t = ZoneTable.named(defaultTimeZone) {
@@ -103,6 +103,16 @@ public final class TimeZoneResolver: @unchecked Sendable {
     /// feed's own definition is what its author's software used.
     private func preferCalendar(_ tzid: String, over t: ZoneTable) -> Zone {
         guard let v = vtimezones[tzid], !v.observances.isEmpty else { return .table(t) }
+        // Feeds from one provider repeat the same VTIMEZONE: the comparison is made once per
+        // process for each (definition, zone) pair.
+        let key = v.signature + "\u{0}" + tzid
+        if let useCalendar = VTimeZoneRules.preferenceCache.value(key) { return useCalendar ? .vtimezone(v) : .table(t) }
+        let zone = compare(v, t)
+        if case .vtimezone = zone { VTimeZoneRules.preferenceCache.store(key, true) } else { VTimeZoneRules.preferenceCache.store(key, false) }
+        return zone
+    }
+
+    private func compare(_ v: VTimeZoneRules, _ t: ZoneTable) -> Zone {
         var day = Int64(daysFromCivil(2015, 1, 1)) * 86_400
         let end = Int64(daysFromCivil(2036, 1, 1)) * 86_400
         while day < end {
@@ -257,6 +267,9 @@ final class VTimeZoneRules: @unchecked Sendable {
     }
     let observances: [Observance]
     let initialOffset: Int
+    /// The definition's content (names, parameters and values of the VTIMEZONE and its
+    /// observances, without line numbers): equal signatures define equal rules.
+    let signature: String
     private let lock = NSLock()
     private var _transitions: [(Int64, Int)]? = nil
     /// Sorted transitions: (UTC instant, offset after); computed on first use, up to year 2200.
@@ -268,7 +281,32 @@ final class VTimeZoneRules: @unchecked Sendable {
         return t
     }
 
-    init(_ c: ICalComponent) {
+    /// Rules for `c`, shared by every calendar of the process whose VTIMEZONE says the same, so
+    /// that their transitions are computed once.
+    static func shared(_ c: ICalComponent) -> VTimeZoneRules {
+        let signature = Self.signature(of: c)
+        if let r = rulesCache.value(signature) { return r }
+        let r = VTimeZoneRules(c, signature: signature)
+        rulesCache.store(signature, r)
+        return r
+    }
+
+    static let rulesCache = BoundedCache<VTimeZoneRules>()
+    static let preferenceCache = BoundedCache<Bool>()
+
+    static func signature(of c: ICalComponent) -> String {
+        var s = "BEGIN:" + c.name + "\n"
+        for p in c.properties {
+            s += p.name
+            for param in p.parameters { s += ";" + param.name + "=" + param.values.joined(separator: ",") }
+            s += ":" + p.value + "\n"
+        }
+        for child in c.components { s += signature(of: child) }
+        return s + "END:" + c.name + "\n"
+    }
+
+    private init(_ c: ICalComponent, signature: String) {
+        self.signature = signature
         var obs: [Observance] = []
         for o in c.components where o.name == "STANDARD" || o.name == "DAYLIGHT" {
             guard let ds = o.first("DTSTART"), let dv = try? ICalDateValue.parse(ds),
@@ -449,3 +487,21 @@ let windowsZoneNamesUpper: [String: String] = {
     for (k, v) in windowsZoneNames { d[k.uppercased()] = v }
     return d
 }()
+
+/// A process-wide map from text keys to values, guarded by a lock and emptied when it reaches
+/// 4,096 entries (so a run over feeds that each invent their own zone cannot grow it forever).
+final class BoundedCache<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: Value] = [:]
+
+    func value(_ key: String) -> Value? {
+        lock.lock(); defer { lock.unlock() }
+        return entries[key]
+    }
+
+    func store(_ key: String, _ value: Value) {
+        lock.lock(); defer { lock.unlock() }
+        if entries.count >= 4_096 { entries.removeAll(keepingCapacity: true) }
+        entries[key] = value
+    }
+}

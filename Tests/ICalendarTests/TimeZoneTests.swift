@@ -56,6 +56,39 @@ import Testing
         #expect(r.warnings.isEmpty)
     }
 
+    /// A VTIMEZONE whose standard offset is `standard` hours, named `tzid`.
+    func zoneLines(_ tzid: String, standard: Int) -> [String] {
+        let std = String(format: "%+03d00", standard), dst = String(format: "%+03d00", standard + 1)
+        return ["BEGIN:VTIMEZONE", "TZID:\(tzid)",
+                "BEGIN:STANDARD", "DTSTART:19701025T030000", "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "TZOFFSETFROM:\(dst)", "TZOFFSETTO:\(std)", "END:STANDARD",
+                "BEGIN:DAYLIGHT", "DTSTART:19700329T020000", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "TZOFFSETFROM:\(std)", "TZOFFSETTO:\(dst)", "END:DAYLIGHT",
+                "END:VTIMEZONE"]
+    }
+
+    @Test("calendars repeating a VTIMEZONE share its rules; different definitions never do")
+    func sharedVTimezoneRules() throws {
+        // Same definition at other lines (an extra property first), then one an hour apart under
+        // the same TZID, and a definition disagreeing with tzdata for a known name.
+        let a = try parse(calendar([], extra: zoneLines("Office", standard: 1)))
+        let b = try parse(calendar([], extra: ["X-WR-CALNAME:other"] + zoneLines("Office", standard: 1)))
+        let c = try parse(calendar([], extra: zoneLines("Office", standard: 2)))
+        let ra = TimeZoneResolver(calendar: a, defaultTimeZone: "UTC")
+        let rb = TimeZoneResolver(calendar: b, defaultTimeZone: "UTC")
+        let rc = TimeZoneResolver(calendar: c, defaultTimeZone: "UTC")
+        #expect(ra.vtimezones["Office"] === rb.vtimezones["Office"])
+        #expect(ra.vtimezones["Office"] !== rc.vtimezones["Office"])
+        let july = instant("20260701T120000Z")
+        #expect(ra.offset(atUTC: july, tzid: "Office") == 7200)
+        #expect(rb.offset(atUTC: july, tzid: "Office") == 7200)
+        #expect(rc.offset(atUTC: july, tzid: "Office") == 10800)
+        // A known zone name: its own VTIMEZONE wins only where it disagrees, per definition.
+        let berlin = try parse(calendar([], extra: zoneLines("Europe/Berlin", standard: 1)))
+        let wrong = try parse(calendar([], extra: zoneLines("Europe/Berlin", standard: 3)))
+        #expect(TimeZoneResolver(calendar: berlin, defaultTimeZone: "UTC").offset(atUTC: july, tzid: "Europe/Berlin") == 7200)
+        #expect(TimeZoneResolver(calendar: wrong, defaultTimeZone: "UTC").offset(atUTC: july, tzid: "Europe/Berlin") == 14400)
+        #expect(TimeZoneResolver(calendar: berlin, defaultTimeZone: "UTC").offset(atUTC: july, tzid: "Europe/Berlin") == 7200)
+    }
+
     @Test func unknownTzidFallsBackWithWarning() {
         let r = TimeZoneResolver(calendar: empty, defaultTimeZone: "Europe/London")
         let t = r.instant(local: CivilDateTime(year: 2026, month: 7, day: 1, hour: 12), tzid: "Mars/Olympus_Mons")
