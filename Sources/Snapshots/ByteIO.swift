@@ -42,6 +42,22 @@ func varintSize(_ value: UInt64) -> Int {
     return bits == 0 ? 1 : (bits + 6) / 7
 }
 
+/// Zigzag mapping of a signed value to an unsigned one: 0, -1, 1, -2, 2… → 0, 1, 2, 3, 4…, so that
+/// values near zero of either sign become short varints. A bijection on 64 bits (no overflow).
+@inline(__always)
+func zigzag(_ value: Int64) -> UInt64 {
+    UInt64(bitPattern: value << 1) ^ UInt64(bitPattern: value >> 63)
+}
+
+/// Inverse of `zigzag`, multiplied by `unit`; nil when the product does not fit in an Int64 (no
+/// encoder writes such a value: it can only be damage).
+@inline(__always)
+func unzigzag(_ value: UInt64, times unit: Int64) -> Int64? {
+    let v = Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    let (product, overflow) = v.multipliedReportingOverflow(by: unit)
+    return overflow ? nil : product
+}
+
 /// A bounds-checked cursor over a raw buffer. Every failure is `.malformed` with `context` in the message.
 struct ByteReader {
     let buffer: UnsafeRawBufferPointer
