@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "Snapshots", "Stores"], swiftSettings: upcoming),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["feedsync", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["feedsync", "Snapshots", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["feed_server.py"],
             swiftSettings: upcoming),
     ]

@@ -42,6 +42,22 @@ func varintSize(_ value: UInt64) -> Int {
     return bits == 0 ? 1 : (bits + 6) / 7
 }
 
+/// Zigzag mapping of a signed value to an unsigned one: 0, -1, 1, -2, 2… → 0, 1, 2, 3, 4…, so that
+/// values near zero of either sign become short varints. A bijection on 64 bits (no overflow).
+@inline(__always)
+func zigzag(_ value: Int64) -> UInt64 {
+    UInt64(bitPattern: value << 1) ^ UInt64(bitPattern: value >> 63)
+}
+
+/// Inverse of `zigzag`, multiplied by `unit`; nil when the product does not fit in an Int64 (no
+/// encoder writes such a value: it can only be damage).
+@inline(__always)
+func unzigzag(_ value: UInt64, times unit: Int64) -> Int64? {
+    let v = Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    let (product, overflow) = v.multipliedReportingOverflow(by: unit)
+    return overflow ? nil : product
+}
+
 /// A bounds-checked cursor over a raw buffer. Every failure is `.malformed` with `context` in the message.
 struct ByteReader {
     let buffer: UnsafeRawBufferPointer
@@ -63,57 +79,57 @@ struct ByteReader {
     }
 
     @inline(__always)
-    mutating func need(_ n: Int, _ what: String) throws(SnapshotError) {
-        if n > end - offset { throw fail("\(what) runs past the end (needs \(n) bytes, \(end - offset) left)") }
+    mutating func need(_ n: Int, _ what: @autoclosure () -> String) throws(SnapshotError) {
+        if n > end - offset { throw fail("\(what()) runs past the end (needs \(n) bytes, \(end - offset) left)") }
     }
 
     @inline(__always)
-    mutating func u8(_ what: String) throws(SnapshotError) -> UInt8 {
-        try need(1, what)
+    mutating func u8(_ what: @autoclosure () -> String) throws(SnapshotError) -> UInt8 {
+        try need(1, what())
         defer { offset += 1 }
         return buffer[offset]
     }
 
     @inline(__always)
-    mutating func u16(_ what: String) throws(SnapshotError) -> UInt16 {
-        try need(2, what)
+    mutating func u16(_ what: @autoclosure () -> String) throws(SnapshotError) -> UInt16 {
+        try need(2, what())
         defer { offset += 2 }
         return UInt16(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     @inline(__always)
-    mutating func u32(_ what: String) throws(SnapshotError) -> UInt32 {
-        try need(4, what)
+    mutating func u32(_ what: @autoclosure () -> String) throws(SnapshotError) -> UInt32 {
+        try need(4, what())
         defer { offset += 4 }
         return UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     @inline(__always)
-    mutating func u64(_ what: String) throws(SnapshotError) -> UInt64 {
-        try need(8, what)
+    mutating func u64(_ what: @autoclosure () -> String) throws(SnapshotError) -> UInt64 {
+        try need(8, what())
         defer { offset += 8 }
         return UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     @inline(__always)
-    mutating func i64(_ what: String) throws(SnapshotError) -> Int64 {
-        Int64(bitPattern: try u64(what))
+    mutating func i64(_ what: @autoclosure () -> String) throws(SnapshotError) -> Int64 {
+        Int64(bitPattern: try u64(what()))
     }
 
     /// Unsigned LEB128, at most 10 bytes, minimal encoding only (no redundant trailing 0x80/0x00 groups).
     @inline(__always)
-    mutating func varint(_ what: String) throws(SnapshotError) -> UInt64 {
+    mutating func varint(_ what: @autoclosure () -> String) throws(SnapshotError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         var index = 0
         while true {
-            guard offset < end else { throw fail("\(what): varint runs past the end") }
+            guard offset < end else { throw fail("\(what()): varint runs past the end") }
             let byte = buffer[offset]
             offset += 1
-            if index == 9 && byte > 1 { throw fail("\(what): varint overflows 64 bits") }
+            if index == 9 && byte > 1 { throw fail("\(what()): varint overflows 64 bits") }
             result |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 {
-                if byte == 0 && index > 0 { throw fail("\(what): non-minimal varint") }
+                if byte == 0 && index > 0 { throw fail("\(what()): non-minimal varint") }
                 return result
             }
             shift += 7
@@ -123,17 +139,17 @@ struct ByteReader {
 
     /// A length (varint) that must fit in what is left of the buffer.
     @inline(__always)
-    mutating func varintLength(_ what: String) throws(SnapshotError) -> Int {
-        let n = try varint(what)
+    mutating func varintLength(_ what: @autoclosure () -> String) throws(SnapshotError) -> Int {
+        let n = try varint(what())
         guard n <= UInt64(end - offset) else {
-            throw fail("\(what) length \(n) runs past the end (\(end - offset) bytes left)")
+            throw fail("\(what()) length \(n) runs past the end (\(end - offset) bytes left)")
         }
         return Int(n)
     }
 
     @inline(__always)
-    mutating func bytes(_ count: Int, _ what: String) throws(SnapshotError) -> UnsafeRawBufferPointer {
-        try need(count, what)
+    mutating func bytes(_ count: Int, _ what: @autoclosure () -> String) throws(SnapshotError) -> UnsafeRawBufferPointer {
+        try need(count, what())
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)])
     }

@@ -7,8 +7,12 @@ import Darwin
 
 /// Encoder and decoder for snapshot files. The format is specified in `docs/snapshot-format.md`.
 public enum SnapshotCodec {
-    public static let formatMajor: UInt16 = 1
+    /// The version this encoder writes. Readers also accept major 1 (see `readableMajors`).
+    public static let formatMajor: UInt16 = 2
     public static let formatMinor: UInt16 = 0
+    /// Majors the decoder knows: 1.x (stored record hash, fixed-width times) stays readable so that
+    /// snapshots written by earlier versions keep working until they are next rewritten as 2.x.
+    static let readableMajors: ClosedRange<UInt16> = 1...2
 
     /// `89 46 53 4E 0D 0A 1A 0A` = "\x89FSN\r\n\x1a\n" (PNG-style: high bit, name, CRLF, ^Z, LF).
     static let magic: [UInt8] = [0x89, 0x46, 0x53, 0x4E, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -25,29 +29,51 @@ public enum SnapshotCodec {
     static let maxRawPayload: UInt64 = 1 << 30
     /// Largest accepted header (1 MiB); far above any real header, it only bounds damage.
     static let maxHeaderSize: UInt32 = 1 << 20
-    /// Smallest possible record: key length 1, hash 8, start 8, last end 8, flags 1, body length 1.
-    static let minimumRecordSize = 27
+    /// Smallest possible 1.x record: key length 1, hash 8, start 8, last end 8, flags 1, body length 1.
+    static let minimumRecordSizeV1 = 27
+    /// Smallest possible 2.x record: flags 1, body length 1, key length 1, start 1 (a never-ending
+    /// record has no end field).
+    static let minimumRecordSizeV2 = 4
+    static func minimumRecordSize(major: UInt16) -> Int {
+        major == 1 ? minimumRecordSizeV1 : minimumRecordSizeV2
+    }
     static let recordFlagAllDay: UInt8 = 0x01
+    /// 2.x: the record never ends; it has no end field.
+    static let recordFlagNeverEnds: UInt8 = 0x02
+    /// 2.x: bits 2-3 select the unit of the start delta and the duration (`timeUnits`; 3 is invalid).
+    static let recordFlagUnitMask: UInt8 = 0x0C
+    static let recordFlagUnitShift: UInt8 = 2
+    static let timeUnits: [Int64] = [1, 60, 86_400]
+    /// `lastEnd` that means "never ends": the on-disk sentinel in 1.x, reserved in every version so a
+    /// record means the same whatever the file's version.
     static let neverEnds = Int64.max
 
     // MARK: - Encoding
 
     /// Sorts the records by key (throws `recordOrder` on a duplicate key), compresses, checksums.
     ///
-    /// The header's version is written as the current format (1.0); its counts and sizes are
-    /// computed here. `level` is the zlib level, 0...9 or -1 (zlib's default, 6).
+    /// The file is written as the current format (2.0) whatever `header.formatMajor` says; the
+    /// header's counts and sizes are computed here. `level` is the zlib level, 0...9 or -1 (zlib's
+    /// default, 6).
+    ///
+    /// Each record's `hash` must be `XXH3.hash64(body)`: 2.x files do not store it (the decoder
+    /// recomputes it), so a different value could not survive the round trip. An inconsistent
+    /// hash throws `malformed` rather than trapping, like the other invalid inputs: a caller's bug
+    /// then fails one snapshot write, not the whole process.
     public static func encode(header: SnapshotHeader, records: [SnapshotRecord], level: Int32 = 6) throws(SnapshotError) -> [UInt8] {
         guard !header.feedID.isEmpty else { throw SnapshotError(.malformed, "empty feed id") }
         guard header.flags == 0 else {
-            throw SnapshotError(.malformed, "file flags \(header.flags) set; format 1.0 defines none")
+            throw SnapshotError(.malformed, "file flags \(header.flags) set; format \(formatMajor).\(formatMinor) defines none")
         }
         let raw = try encodePayload(records)
         return try assemble(header: header, recordCount: UInt64(records.count), raw: raw, level: level)
     }
 
-    /// Builds a file from an already encoded payload (no record validation; tests use it to craft damage).
+    /// Builds a file from an already encoded payload (no record validation; tests use it to craft
+    /// damage, and `major: 1` to craft 1.x files).
     static func assemble(header: SnapshotHeader, recordCount: UInt64, raw: [UInt8], level: Int32,
-                         minor: UInt16 = formatMinor, extraHeaderBytes: [UInt8] = []) throws(SnapshotError) -> [UInt8] {
+                         major: UInt16 = formatMajor, minor: UInt16 = formatMinor,
+                         extraHeaderBytes: [UInt8] = []) throws(SnapshotError) -> [UInt8] {
         let compressed = try Zlib.deflate(raw, level: level)
 
         let feedID = Array(header.feedID.utf8)
@@ -65,7 +91,7 @@ public enum SnapshotCodec {
         var out = [UInt8]()
         out.reserveCapacity(prefixSize + headerSize + compressed.count + trailerSize)
         out.append(contentsOf: magic)
-        out.appendBE(formatMajor)
+        out.appendBE(major)
         out.appendBE(minor)
         out.appendBE(header.flags)
         out.appendBE(UInt32(headerSize))
@@ -93,14 +119,18 @@ public enum SnapshotCodec {
         return out
     }
 
-    /// The uncompressed payload: records sorted by the UTF-8 bytes of their keys.
+    /// The uncompressed 2.x payload: records sorted by the UTF-8 bytes of their keys, each as
+    /// flags, body, key, start delta and duration (see `TimeFields` and the spec's *Record encoding*).
     static func encodePayload(_ records: [SnapshotRecord]) throws(SnapshotError) -> [UInt8] {
         // Sort indices by key bytes (String's own `<` is not byte order).
         let keys = records.map { Array($0.key.utf8) }
         let order = keys.indices.sorted { a, b in
             keys[a].withUnsafeBytes { x in keys[b].withUnsafeBytes { y in compareBytes(x, y) < 0 } }
         }
+        var times = [TimeFields]()
+        times.reserveCapacity(records.count)
         var size = 0
+        var previousStart: Int64 = 0
         for i in order.indices {
             let r = records[order[i]]
             let key = keys[order[i]]
@@ -111,31 +141,42 @@ public enum SnapshotCodec {
                 throw SnapshotError(.malformed,
                                     "record \"\(r.key)\": lastEnd Int64.max is reserved for \"never ends\" (use nil)")
             }
-            size += varintSize(UInt64(key.count)) + key.count + 25 + varintSize(UInt64(r.body.count)) + r.body.count
+            let bodyHash = XXH3.hash64(r.body)
+            if r.hash != bodyHash {
+                throw SnapshotError(.malformed,
+                                    "record \"\(r.key)\": hash \(hex64(r.hash)) is not the XXH3-64 of its body (\(hex64(bodyHash)))")
+            }
+            let t = TimeFields(start: r.start, lastEnd: r.lastEnd, previousStart: previousStart)
+            times.append(t)
+            previousStart = r.start
+            size += 1 + varintSize(UInt64(r.body.count)) + r.body.count + varintSize(UInt64(key.count)) + key.count
+                + varintSize(t.start) + (t.end.map(varintSize) ?? 0)
         }
         guard UInt64(size) <= maxRawPayload else {
             throw SnapshotError(.malformed, "payload of \(size) bytes exceeds the 1 GiB limit")
         }
         var raw = [UInt8]()
         raw.reserveCapacity(size)
-        for i in order {
+        for (i, t) in zip(order, times) {
             let r = records[i]
-            raw.appendVarint(UInt64(keys[i].count))
-            raw.append(contentsOf: keys[i])
-            raw.appendBE(r.hash)
-            raw.appendBE(r.start)
-            raw.appendBE(r.lastEnd ?? neverEnds)
-            raw.append(r.allDay ? recordFlagAllDay : 0)
+            raw.append((r.allDay ? recordFlagAllDay : 0) | t.flags)
             raw.appendVarint(UInt64(r.body.count))
             raw.append(contentsOf: r.body)
+            // The key follows the body: its usual copy there (the UID line, near the body's end) is
+            // then a short deflate distance back, which compresses better than a key before the body.
+            raw.appendVarint(UInt64(keys[i].count))
+            raw.append(contentsOf: keys[i])
+            raw.appendVarint(t.start)
+            if let end = t.end { raw.appendVarint(end) }
         }
+        assert(raw.count == size)
         return raw
     }
 
     // MARK: - Decoding
 
-    /// Decodes and fully validates a snapshot: magic, version, checksum, header, decompression,
-    /// sizes, record count and strict key order.
+    /// Decodes and fully validates a snapshot (2.x, or 1.x written by earlier versions): magic,
+    /// version, checksum, header, decompression, sizes, record count and strict key order.
     public static func decode(_ bytes: [UInt8]) throws(SnapshotError) -> Snapshot {
         let header = try decodeHeader(bytes)
         let payloadStart = prefixSize + Int(UInt32(bigEndian: bytes.withUnsafeBytes {
@@ -147,7 +188,9 @@ public enum SnapshotCodec {
                                  expectedSize: Int(header.rawPayloadBytes))
         }
         let records = try withBytes(raw) { (buf: UnsafeRawBufferPointer) throws(SnapshotError) -> [SnapshotRecord] in
-            try decodePayload(buf, count: header.recordCount, minor: header.formatMinor)
+            header.formatMajor == 1
+                ? try decodePayloadV1(buf, count: header.recordCount, minor: header.formatMinor)
+                : try decodePayload(buf, count: header.recordCount, minor: header.formatMinor)
         }
         return Snapshot(header: header, records: records)
     }
@@ -174,9 +217,9 @@ public enum SnapshotCodec {
         var r = ByteReader(buf, from: 8, context: "header")
         let major = try r.u16("major version")
         let minor = try r.u16("minor version")
-        guard major == formatMajor else {
+        guard readableMajors.contains(major) else {
             throw SnapshotError(.unsupportedVersion,
-                                "format version \(major).\(minor) is not supported (this reader knows \(formatMajor).x)")
+                                "format version \(major).\(minor) is not supported (this reader knows 1.x and 2.x)")
         }
         if count < prefixSize + minimumHeaderSize + trailerSize {
             throw SnapshotError(.truncated, "file is \(count) bytes, shorter than the smallest possible snapshot")
@@ -203,7 +246,7 @@ public enum SnapshotCodec {
         }
 
         if flags != 0 && minor == 0 {
-            throw SnapshotError(.malformed, "reserved file flags set (\(flags)) in a 1.0 file")
+            throw SnapshotError(.malformed, "reserved file flags set (\(flags)) in a \(major).0 file")
         }
         guard headerSize >= UInt32(minimumHeaderSize), headerSize <= maxHeaderSize,
               prefixSize + Int(headerSize) + trailerSize <= count else {
@@ -234,7 +277,7 @@ public enum SnapshotCodec {
         let lastModified = try string("Last-Modified", optional: true)
         if feedID.isEmpty { throw SnapshotError(.malformed, "empty feed id") }
         if h.remaining > 0 && minor == 0 {
-            throw SnapshotError(.malformed, "\(h.remaining) unexpected bytes at the end of a 1.0 header")
+            throw SnapshotError(.malformed, "\(h.remaining) unexpected bytes at the end of a \(major).0 header")
         }
         // Later minors may append fields; they are skipped.
 
@@ -246,7 +289,7 @@ public enum SnapshotCodec {
         if rawSize > maxRawPayload {
             throw SnapshotError(.malformed, "declared payload of \(rawSize) bytes exceeds the 1 GiB limit")
         }
-        if recordCount > rawSize / UInt64(minimumRecordSize) {
+        if recordCount > rawSize / UInt64(minimumRecordSize(major: major)) {
             throw SnapshotError(.malformed, "\(recordCount) records cannot fit in \(rawSize) payload bytes")
         }
         if compressedSize == 0 {
@@ -266,9 +309,66 @@ public enum SnapshotCodec {
         return header
     }
 
+    /// A 2.x payload: flags, body, key, start delta, duration (see `TimeFields`). The hash is
+    /// recomputed from the body, so it always matches it.
     static func decodePayload(_ buf: UnsafeRawBufferPointer, count: UInt64, minor: UInt16) throws(SnapshotError) -> [SnapshotRecord] {
         var records = [SnapshotRecord]()
-        records.reserveCapacity(Int(count))  // bounded by rawSize / minimumRecordSize in decodeHeader
+        records.reserveCapacity(Int(count))  // bounded by rawSize / minimumRecordSizeV2 in decodeHeader
+        var r = ByteReader(buf, context: "payload")
+        var previousKey: UnsafeRawBufferPointer? = nil
+        var previousStart: Int64 = 0
+        let reservedFlags: UInt8 = ~(recordFlagAllDay | recordFlagNeverEnds | recordFlagUnitMask)
+        for index in 0..<count {
+            let flags = try r.u8("record \(index) flags")
+            if flags & reservedFlags != 0 && minor == 0 {
+                throw r.fail("record \(index) has reserved flag bits set (\(flags))")
+            }
+            // Unit 3 is invalid in every 2.x: a reader could not scale the times, so it cannot be ignored.
+            let unitCode = (flags & recordFlagUnitMask) >> recordFlagUnitShift
+            guard Int(unitCode) < timeUnits.count else { throw r.fail("record \(index) has an invalid time unit (3)") }
+            let unit = timeUnits[Int(unitCode)]
+            let bodyLength = try r.varintLength("record \(index) body")
+            let bodyBytes = try r.bytes(bodyLength, "record \(index) body")
+            let keyLength = try r.varintLength("record \(index) key")
+            let keyBytes = try r.bytes(keyLength, "record \(index) key")
+            if let previousKey, compareBytes(previousKey, keyBytes) >= 0 {
+                throw SnapshotError(.recordOrder, "record \(index) key is not greater than the previous key")
+            }
+            previousKey = keyBytes
+            guard let key = decodeUTF8(keyBytes) else { throw r.fail("record \(index) key is not valid UTF-8") }
+            guard let delta = unzigzag(try r.varint("record \(index) start"), times: unit) else {
+                throw r.fail("record \(index) start delta overflows 64 bits")
+            }
+            // Wrapping, as in the encoder: every Int64 start round-trips, whatever the previous one.
+            let start = previousStart &+ delta
+            var duration: Int64? = nil
+            if flags & recordFlagNeverEnds == 0 {
+                guard let d = unzigzag(try r.varint("record \(index) end"), times: unit) else {
+                    throw r.fail("record \(index) duration overflows 64 bits")
+                }
+                if start &+ d == neverEnds { throw r.fail("record \(index) last end is the reserved Int64.max") }
+                duration = d
+            }
+            // One encoding per value: the unit must be the largest that divides both.
+            if canonicalUnitCode(delta: delta, duration: duration) != unitCode {
+                throw r.fail("record \(index) time unit \(unit) s is not the largest that divides its times")
+            }
+            records.append(SnapshotRecord(key: key, hash: XXH3.hash64(bodyBytes), start: start,
+                                          lastEnd: duration.map { start &+ $0 },
+                                          allDay: flags & recordFlagAllDay != 0, body: [UInt8](bodyBytes)))
+            previousStart = start
+        }
+        if r.remaining != 0 {
+            throw r.fail("\(r.remaining) bytes after the last of \(count) records")
+        }
+        return records
+    }
+
+    /// A 1.x payload: key, stored hash, fixed-width times, flags, body. The stored hash is returned
+    /// as it is (1.x readers were never required to verify it).
+    static func decodePayloadV1(_ buf: UnsafeRawBufferPointer, count: UInt64, minor: UInt16) throws(SnapshotError) -> [SnapshotRecord] {
+        var records = [SnapshotRecord]()
+        records.reserveCapacity(Int(count))  // bounded by rawSize / minimumRecordSizeV1 in decodeHeader
         var r = ByteReader(buf, context: "payload")
         var previousKey: UnsafeRawBufferPointer? = nil
         let reservedFlags: UInt8 = ~recordFlagAllDay
@@ -309,4 +409,44 @@ func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> I
         if c != 0 { return Int(c) }
     }
     return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+}
+
+/// The 2.x encoding of a record's times: the start as a delta from the previous record's start
+/// (0 before the first record), the last end as a duration from the start (absent for a record
+/// that never ends), both divided by the largest unit of `SnapshotCodec.timeUnits` that divides
+/// both exactly, then zigzag-mapped so that small negative values stay short varints.
+///
+/// The subtractions wrap (modulo 2^64) and the decoder adds back with wrapping, so every pair of
+/// Int64 round-trips, including extreme and decreasing values, without an overflow trap.
+struct TimeFields: Equatable {
+    /// The never-ends and unit bits of the record flags.
+    var flags: UInt8
+    /// zigzag((start - previous start) / unit).
+    var start: UInt64
+    /// zigzag((last end - start) / unit); nil when the record never ends.
+    var end: UInt64?
+
+    init(start: Int64, lastEnd: Int64?, previousStart: Int64) {
+        let delta = start &- previousStart
+        let duration = lastEnd.map { $0 &- start }
+        let code = SnapshotCodec.canonicalUnitCode(delta: delta, duration: duration)
+        let unit = SnapshotCodec.timeUnits[Int(code)]
+        flags = code << SnapshotCodec.recordFlagUnitShift | (duration == nil ? SnapshotCodec.recordFlagNeverEnds : 0)
+        self.start = zigzag(delta / unit)
+        end = duration.map { zigzag($0 / unit) }
+    }
+}
+
+extension SnapshotCodec {
+    /// Index in `timeUnits` of the largest unit that divides `delta` and, when present, `duration`.
+    @inline(__always)
+    static func canonicalUnitCode(delta: Int64, duration: Int64?) -> UInt8 {
+        var code = UInt8(timeUnits.count - 1)
+        while code > 0 {
+            let unit = timeUnits[Int(code)]
+            if delta % unit == 0 && (duration.map { $0 % unit == 0 } ?? true) { break }
+            code -= 1
+        }
+        return code
+    }
 }

@@ -4,13 +4,15 @@ import FeedHash
 public struct SnapshotRecord: Sendable, Equatable {
     /// Record key (unique within a snapshot; records are ordered by its UTF-8 bytes).
     public var key: String
-    /// XXH3-64 of the canonical body (computed by the producer; not re-verified by the codec).
+    /// XXH3-64 (seed 0) of `body`. The encoder refuses a record whose hash is anything else (2.x files
+    /// do not store it); the decoder recomputes it from the body (2.x) or returns the stored one (1.x).
     public var hash: UInt64
     /// Start, Unix seconds UTC.
     public var start: Int64
     /// Last end, Unix seconds UTC; `nil` = never ends (unbounded recurring series).
     ///
-    /// `Int64.max` is the on-disk sentinel for `nil`, so `.some(Int64.max)` cannot be encoded.
+    /// `Int64.max` means "never ends" (the on-disk sentinel in format 1.x), so `.some(Int64.max)` cannot
+    /// be encoded.
     public var lastEnd: Int64?
     public var allDay: Bool
     /// Canonical record bytes (opaque to this module).
@@ -30,7 +32,7 @@ public struct SnapshotRecord: Sendable, Equatable {
 public struct SnapshotHeader: Sendable, Equatable {
     public var formatMajor: UInt16
     public var formatMinor: UInt16
-    /// File flags; reserved, 0 in format 1.0.
+    /// File flags; reserved, 0 in formats 1.0 and 2.0.
     public var flags: UInt32
     public var feedID: String
     public var generation: UInt64

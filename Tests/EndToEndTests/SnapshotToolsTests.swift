@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+@testable import Snapshots
 import Testing
 
 /// `feedsync snapshot inspect|verify|diff|list` and every kind of snapshot damage, end to end.
@@ -22,7 +23,10 @@ struct SnapshotToolsEndToEndTests {
     static var repo: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
-    static var samplePath: String { repo.appendingPathComponent("Tests/SnapshotsTests/Fixtures/sample-v1.fsnap").path }
+    /// The committed samples: format 1.0 (as earlier versions wrote) and 2.0.
+    static var samplePaths: [String] {
+        ["sample-v1.fsnap", "sample-v2.fsnap"].map { repo.appendingPathComponent("Tests/SnapshotsTests/Fixtures/\($0)").path }
+    }
 
     /// The file the store points at for `feed` (`snapshots/<feed>.<generation>.fsnap`).
     func current(_ h: Harness, _ feed: String) throws -> String {
@@ -54,7 +58,7 @@ struct SnapshotToolsEndToEndTests {
             ("flipped bit in the trailer", "checksum mismatch", { b, _ in var d = b; d[d.count - 1] ^= 0x80; return d }),
             ("zero-length file", "empty: file is empty", { _, _ in [] }),
             ("foreign file", "bad magic", { _, _ in Array("<html><body>502 Bad Gateway</body></html>\n".utf8) }),
-            ("future format version", "unsupported version: format version 2.0", { b, _ in var d = b; d[9] = 2; return d }),
+            ("future format version", "unsupported version: format version 3.0", { b, _ in var d = b; d[9] = 3; return d }),
             ("snapshot of another feed", "feed mismatch: file holds feed \"booking\"", { _, other in other }),
         ]
         for (night, kind) in kinds.enumerated() {
@@ -139,7 +143,7 @@ struct SnapshotToolsEndToEndTests {
         #expect(t.status == 0, "\(t.stderr)")
         let lines = t.stdout.split(separator: "\n").map(String.init)
         #expect(lines[0] == "snapshot:       \(h.dir.path)/snapshots/airbnb.1.fsnap")
-        #expect(lines[1] == "format:         1.0, parser version 2")
+        #expect(lines[1] == "format:         2.0, parser version 2")
         #expect(lines[2] == "feed:           airbnb")
         #expect(lines[3] == "generation:     1 (the store's current generation)")
         #expect(lines[4] == "created:        2026-11-01T02:00:00Z (1 d old)")
@@ -241,6 +245,58 @@ struct SnapshotToolsEndToEndTests {
         #expect(try h.run(["snapshot", "list", "--now", "2026-11-10T02:00:00Z", "--incremental-days", "30"]).status == 0)
     }
 
+    // MARK: format 1.0 snapshots from earlier versions
+
+    /// The snapshot file `bytes` rewritten as format 1.0, as an earlier feedsync wrote it (the layout
+    /// of the spec's *Format 1.0 records*: key, stored hash, fixed-width times, flags, body).
+    func asV1(_ bytes: [UInt8]) throws -> [UInt8] {
+        let snapshot = try SnapshotCodec.decode(bytes)
+        var raw = [UInt8]()
+        for r in snapshot.records {
+            raw.appendVarint(UInt64(r.key.utf8.count))
+            raw.append(contentsOf: r.key.utf8)
+            raw.appendBE(r.hash)
+            raw.appendBE(r.start)
+            raw.appendBE(r.lastEnd ?? .max)
+            raw.append(r.allDay ? 1 : 0)
+            raw.appendVarint(UInt64(r.body.count))
+            raw.append(contentsOf: r.body)
+        }
+        return try SnapshotCodec.assemble(header: snapshot.header, recordCount: UInt64(snapshot.records.count),
+                                          raw: raw, level: 6, major: 1, minor: 0)
+    }
+
+    @Test("a 1.0 snapshot left by an earlier version is read as it is, and replaced by a 2.0 one when the feed changes")
+    func v1SnapshotKeepsWorking() throws {
+        let h = try setUp("v1")
+        defer { h.cleanUp() }
+        #expect(try h.night(Self.night1).0.status == 0)
+        let path = try current(h, "airbnb")
+        try h.writeBytes(path, try asV1(try bytes(h, path)))
+        try FileManager.default.copyItem(at: h.dir.appendingPathComponent(path), to: h.dir.appendingPathComponent("old-v1.fsnap"))
+        #expect(try h.run(["snapshot", "verify", "--config", "feedsync.yml"]).status == 0)
+        let inspect = try h.run(["snapshot", "inspect", "airbnb"])
+        #expect(inspect.stdout.contains("format:         1.0, parser version 2"), "\(inspect.stdout)")
+
+        // Nothing changed: the 1.0 file is sound, so the feed is skipped and the file stays.
+        let (r2, rep2) = try h.night("2026-11-02T02:00:00Z")
+        #expect(r2.status == 0 && rep2["airbnb"].sync_type == "none", "\(rep2["airbnb"].reason)")
+        #expect(try current(h, "airbnb") == path)
+
+        // The feed changes: the 1.0 snapshot is the base of an incremental sync, and the new
+        // generation is written as 2.0.
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb(a3Summary: "Reserved, late check-in").text())
+        let (r3, rep3) = try h.night("2026-11-03T02:00:00Z")
+        #expect(r3.status == 0 && rep3["airbnb"].sync_type == "incremental", "\(rep3["airbnb"].reason)")
+        #expect(rep3["airbnb"].updated == 1)
+        let next = try current(h, "airbnb")
+        #expect(next == "snapshots/airbnb.2.fsnap")
+        #expect(try SnapshotCodec.decodeHeader(try bytes(h, next)).formatMajor == 2)
+        let diff = try h.run(["snapshot", "diff", "old-v1.fsnap", "airbnb"])
+        #expect(diff.stdout.contains("    SUMMARY: Reserved → Reserved\\, late check-in"), "\(diff.stdout)")
+        #expect(diff.stdout.contains("records: 0 added, 0 removed, 1 changed, 4 unchanged"), "\(diff.stdout)")
+    }
+
     // MARK: the independent reader
 
     @Test("tools/read-snapshot, written from the spec alone, agrees with inspect --json")
@@ -248,7 +304,7 @@ struct SnapshotToolsEndToEndTests {
         let h = try setUp("reader")
         defer { h.cleanUp() }
         #expect(try h.night(Self.night1).0.status == 0)
-        for path in [Self.samplePath, h.dir.appendingPathComponent("snapshots/airbnb.1.fsnap").path] {
+        for path in Self.samplePaths + [h.dir.appendingPathComponent("snapshots/airbnb.1.fsnap").path] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", Self.repo.appendingPathComponent("tools/read-snapshot").path, path]

@@ -5,9 +5,12 @@ import Snapshots
 import Stores
 @testable import SnapshotTools
 
-/// The committed sample snapshot of the Snapshots tests (see docs/snapshot-format.md).
+/// The committed sample snapshots of the Snapshots tests (see docs/snapshot-format.md): the same
+/// header and records as format 1.0 (what earlier versions wrote) and 2.0.
 let samplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../SnapshotsTests/Fixtures/sample-v1.fsnap").standardizedFileURL.path
+let sampleV2Path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../SnapshotsTests/Fixtures/sample-v2.fsnap").standardizedFileURL.path
 /// 2026-01-03T00:00:00Z: two of the sample's records have ended, two have not.
 let sampleNow: Int64 = 1_767_398_400
 
@@ -80,6 +83,20 @@ final class Folder {
         #expect(withStore.textLines(records: false).contains { $0.contains("42 (the store points at generation 43)") })
     }
 
+    /// The 2.0 sample shows the same records; only the version and sizes differ from 1.0.
+    @Test func sampleV2HeaderAndRecords() throws {
+        let v2 = try SnapshotInspection.load(path: sampleV2Path, now: sampleNow)
+        let v1 = try SnapshotInspection.load(path: samplePath, now: sampleNow)
+        #expect(v2.fileBytes == 359)
+        let text = v2.textLines(records: true)
+        #expect(text.contains("format:         2.0, parser version 3"))
+        #expect(text.contains("size:           359 bytes on disk; payload 211 bytes compressed, 457 raw (ratio 2.17)"))
+        // Record lines (hash included, recomputed from the body in 2.0) are the same as in 1.0.
+        let recordLines = { (i: SnapshotInspection) in i.textLines(records: true).drop { !$0.hasPrefix("KEY") } }
+        #expect(Array(recordLines(v2)) == Array(recordLines(v1)))
+        #expect(text.contains("standup@example.com             0c4e136450ff2634  2026-01-05T07:15:00Z  never"))
+    }
+
     @Test func damagedFileErrorNamesPath() throws {
         let f = try Folder()
         try f.put("x.1.fsnap", Array("not a snapshot at all".utf8))
@@ -108,7 +125,7 @@ final class Folder {
         try f.put("other.1.fsnap", try snapshotBytes("good", 1, []))      // another feed's file
         try f.put("gen.2.fsnap", try snapshotBytes("gen", 5, []))         // another generation
         var future = try snapshotBytes("future", 1, [])
-        future[9] = 2
+        future[9] = 3
         try f.put("future.1.fsnap", future)
         try f.put("cut.1.fsnap", Array(try snapshotBytes("cut", 1, [rec("a", [])]).dropLast(5)))
         try f.put(".tmp-good-0123456789abcdef", [1, 2, 3])
@@ -125,7 +142,7 @@ final class Folder {
             #expect(byName["empty.1.fsnap"] == "empty: file is empty")
             #expect(byName["other.1.fsnap"] == "feed mismatch: file holds feed \"good\", its name says \"other\"")
             #expect(byName["gen.2.fsnap"] == "feed mismatch: file holds generation 5, its name says 2")
-            #expect(byName["future.1.fsnap"]?.hasPrefix("unsupported version: format version 2.0") == true)
+            #expect(byName["future.1.fsnap"]?.hasPrefix("unsupported version: format version 3.0") == true)
             #expect(byName["cut.1.fsnap"]?.hasPrefix("truncated") == true)
             #expect(byName[".tmp-good-0123456789abcdef"]?.contains("leftover temp file of feed \"good\"") == true)
             #expect(byName["weird.fsnap"]?.hasPrefix("foreign name") == true)

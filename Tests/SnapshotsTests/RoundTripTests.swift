@@ -25,7 +25,7 @@ import FeedHash
             record("zeta", start: -86_400, lastEnd: nil),
             record("日本語-キー", allDay: true),
             record("émoji-🎉", lastEnd: 0, body: ""),
-            SnapshotRecord(key: "big", hash: 7, start: .min, lastEnd: Int64.max - 1, allDay: false, body: big),
+            SnapshotRecord(key: "big", hash: XXH3.hash64(big), start: .min, lastEnd: Int64.max - 1, allDay: false, body: big),
             record("Alpha", start: .max),
             record("", body: "empty key"),
             record("e\u{301}", body: "decomposed é"),   // distinct bytes from "é"
@@ -70,6 +70,10 @@ import FeedHash
 
     @Test func invalidEncoderInputIsRejected() {
         #expect(errorCode { _ = try SnapshotCodec.encode(header: header(), records: [record("a", lastEnd: .max)]) } == .malformed)
+        // 2.x does not store the hash: one that is not the body's XXH3-64 could not round-trip.
+        var inconsistent = record("b")
+        inconsistent.hash ^= 1
+        #expect(errorCode { _ = try SnapshotCodec.encode(header: header(), records: [record("a"), inconsistent]) } == .malformed)
         #expect(errorCode { _ = try SnapshotCodec.encode(header: header(""), records: []) } == .malformed)
         #expect(errorCode { _ = try SnapshotCodec.encode(header: header(), records: [], level: 10) } == .malformed)
         var flagged = header()
@@ -88,6 +92,76 @@ import FeedHash
         #expect(decoded.recordCount == 2)
         #expect(decoded.rawPayloadBytes == UInt64(try SnapshotCodec.encodePayload(records).count))
         #expect(Int(decoded.compressedPayloadBytes) == bytes.count - 20 - 8 - Int(decoded.headerLengthForTests))
+    }
+
+    /// Extreme and unordered times round-trip exactly: every pair of Int64 (except the reserved
+    /// last end Int64.max), in any order of records, without an overflow trap.
+    @Test func extremeTimesRoundTrip() throws {
+        let edges: [Int64] = [.min, .min + 1, -86_400, -60, -1, 0, 1, 59, 60, 86_400, 1_767_225_600,
+                              .max - 86_400, .max - 60, .max - 1, .max]
+        var records = [SnapshotRecord]()
+        for (i, start) in edges.enumerated() {
+            for (j, end) in edges.enumerated() {
+                let lastEnd: Int64? = end == .max ? nil : end   // .max stands for "never ends"
+                records.append(record(String(format: "k%02d-%02d", i, j), start: start, lastEnd: lastEnd, allDay: (i + j) % 2 == 0))
+            }
+        }
+        // Keys sorted so consecutive starts jump between the extremes (deltas of ±2^64 - 1 wrap).
+        records.append(record("k99", start: .min, lastEnd: .max - 1))
+        let decoded = try SnapshotCodec.decode(SnapshotCodec.encode(header: header(), records: records))
+        #expect(decoded.records == records)
+
+        // A pseudo-random sweep: random starts (in any unit) and last ends before or after them.
+        var x: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next() -> UInt64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+        var random = [SnapshotRecord]()
+        for i in 0..<2_000 {
+            let unit: Int64 = [1, 60, 86_400, 3_600][Int(next() % 4)]
+            let any = Int64(bitPattern: next())
+            let start = next() % 2 == 0 ? any : any / unit * unit
+            let end: Int64? = next() % 7 == 0 ? nil : start &+ Int64(truncatingIfNeeded: Int32(truncatingIfNeeded: next())) * unit
+            random.append(record(String(format: "r%05d", i), start: start, lastEnd: end == .max ? nil : end))
+        }
+        #expect(try SnapshotCodec.decode(SnapshotCodec.encode(header: header(), records: random)).records == random)
+    }
+
+    /// The time fields of single records, byte for byte (see *Times* in the spec).
+    @Test func timeFields() {
+        func fields(_ start: Int64, _ lastEnd: Int64?, after previous: Int64 = 0) -> String {
+            let t = TimeFields(start: start, lastEnd: lastEnd, previousStart: previous)
+            var out: [UInt8] = [t.flags]
+            out.appendVarint(t.start)
+            if let end = t.end { out.appendVarint(end) }
+            return hexString(out)
+        }
+        #expect(fields(0, 0) == "080000")                          // days (0 divides by anything)
+        #expect(fields(86_400, nil) == "0a02")                     // days, never ends
+        #expect(fields(86_400, 0) == "080201")                     // last end 1 day before the start
+        #expect(fields(1_767_225_600, 1_767_229_200) == "04" + "80b78b1c" + "78")   // minutes: 29453760, 60
+        #expect(fields(61, 60) == "00" + "7a" + "01")              // seconds: 61, -1
+        #expect(fields(100, 40, after: 160) == "04" + "01" + "01") // minutes: -1, -1
+        #expect(fields(.min, .max - 1) == "00" + "ffffffffffffffffff01" + "03")   // -2^63; 2^64 - 2 wraps to -2
+        #expect(fields(.max - 1, .min, after: .min) == "00" + "03" + "04")       // -2 and 2 after wrapping
+    }
+
+    @Test func zigzagMapping() {
+        for (value, mapped) in [(Int64(0), UInt64(0)), (-1, 1), (1, 2), (-2, 3), (2, 4), (.max, .max - 1), (.min, .max)] {
+            #expect(zigzag(value) == mapped)
+            #expect(unzigzag(mapped, times: 1) == value)
+        }
+        #expect(unzigzag(4, times: 86_400) == 172_800)
+        #expect(unzigzag(.max, times: 60) == nil)       // Int64.min × 60 overflows
+        #expect(unzigzag(.max - 1, times: 2) == nil)    // Int64.max × 2 overflows
+    }
+
+    /// 1.x files written by earlier versions decode to what they hold (hash as stored).
+    @Test func v1FilesRoundTrip() throws {
+        let records = [record("b"), record("a", start: .min, lastEnd: nil), record("", start: .max, lastEnd: .min, allDay: true)]
+        let decoded = try SnapshotCodec.decode(v1Snapshot(records))
+        #expect(decoded.header.formatMajor == 1 && decoded.header.formatMinor == 0)
+        #expect(decoded.records.map(\.key) == ["", "a", "b"])
+        #expect(Set(decoded.records.map(\.key)) == Set(records.map(\.key)))
+        for r in records { #expect(decoded.records.contains(r)) }
     }
 
     @Test func varintEncoding() throws {

@@ -44,13 +44,63 @@ func header(_ feedID: String = "feed-a", generation: UInt64 = 1) -> SnapshotHead
                    etag: "\"e1\"", lastModified: nil)
 }
 
-/// A small valid snapshot (3 records) for the exhaustive damage tests.
+/// Three records whose times take every 2.x form: days and never ends ("a"), minutes ("b"), and
+/// seconds with a negative start delta and a last end before the start ("c").
+let smallRecords = [
+    record("b", body: "B"),
+    record("a", lastEnd: nil, body: "A"),
+    record("c", start: 1_767_225_599, lastEnd: 1_767_139_200, allDay: true, body: "C"),
+]
+
+/// A small valid 2.0 snapshot (3 records) for the exhaustive damage tests.
 func smallSnapshot() throws -> [UInt8] {
-    try SnapshotCodec.encode(header: header(), records: [
-        record("b", body: "B"),
-        record("a", lastEnd: nil, body: "A"),
-        record("c", allDay: true, body: "C"),
-    ])
+    try SnapshotCodec.encode(header: header(), records: smallRecords)
+}
+
+/// The same records in a 1.0 file.
+func smallSnapshotV1() throws -> [UInt8] {
+    try v1Snapshot(smallRecords)
+}
+
+/// A 1.x payload, written as the 1.0 spec says (key, stored hash, fixed-width times, flags, body),
+/// sorted by key bytes. The library only writes 2.x; tests use this to craft 1.x files.
+func encodePayloadV1(_ records: [SnapshotRecord]) -> [UInt8] {
+    var raw = [UInt8]()
+    for r in records.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+        raw.appendVarint(UInt64(r.key.utf8.count))
+        raw.append(contentsOf: r.key.utf8)
+        raw.appendBE(r.hash)
+        raw.appendBE(r.start)
+        raw.appendBE(r.lastEnd ?? .max)
+        raw.append(r.allDay ? 1 : 0)
+        raw.appendVarint(UInt64(r.body.count))
+        raw.append(contentsOf: r.body)
+    }
+    return raw
+}
+
+/// A 1.0 file holding `records`, as an earlier feedsync wrote it.
+func v1Snapshot(_ records: [SnapshotRecord], header h: SnapshotHeader = header(), level: Int32 = 6) throws -> [UInt8] {
+    try SnapshotCodec.assemble(header: h, recordCount: UInt64(records.count), raw: encodePayloadV1(records),
+                               level: level, major: 1, minor: 0)
+}
+
+/// One 2.x record spelled out field by field (no validation), to craft payloads the encoder
+/// would never write.
+func v2Record(flags: UInt8, body: String = "B", key: String, start: UInt64, end: UInt64?) -> [UInt8] {
+    var raw: [UInt8] = [flags]
+    raw.appendVarint(UInt64(body.utf8.count))
+    raw.append(contentsOf: body.utf8)
+    raw.appendVarint(UInt64(key.utf8.count))
+    raw.append(contentsOf: key.utf8)
+    raw.appendVarint(start)
+    if let end { raw.appendVarint(end) }
+    return raw
+}
+
+/// A 2.0 file around a hand-made payload of `count` records.
+func v2File(_ raw: [UInt8], count: UInt64, minor: UInt16 = 0) throws -> [UInt8] {
+    try SnapshotCodec.assemble(header: header(), recordCount: count, raw: raw, level: 6, minor: minor)
 }
 
 /// Rewrites the trailer so the checksum matches the (modified) contents.
