@@ -2,8 +2,9 @@
 public enum ISOTime {
     /// `YYYY-MM-DDTHH:MM:SSZ`
     public static func format(_ t: Int64) -> String {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let secs = t - days * 86_400
+        // Floor division without overflow, even at Int64.min (a header may hold any value).
+        let days = t >= 0 ? t / 86_400 : -((-(t + 1)) / 86_400) - 1
+        let secs = t % 86_400 < 0 ? t % 86_400 + 86_400 : t % 86_400
         let (y, m, d) = civil(days)
         if y >= 0 && y <= 9999 {
             // Fixed width: written into one 20-byte string (this runs for every stored event).

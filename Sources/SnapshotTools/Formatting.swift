@@ -4,7 +4,7 @@ import FeedModel
 public enum Show {
     /// `3 d 4 h`, `2 h 5 min`, `4 min 10 s`, `45 s`; a negative age reads `in 2 h (clock skew?)`.
     public static func age(_ seconds: Int64) -> String {
-        if seconds < 0 { return "in \(age(-seconds)) (created after --now / the clock)" }
+        if seconds < 0 { return "in \(age(seconds == .min ? .max : -seconds)) (created after --now / the clock)" }
         let d = seconds / 86_400, h = (seconds % 86_400) / 3600, m = (seconds % 3600) / 60, s = seconds % 60
         if d > 0 { return h > 0 ? "\(d) d \(h) h" : "\(d) d" }
         if h > 0 { return m > 0 ? "\(h) h \(m) min" : "\(h) h" }

@@ -60,7 +60,7 @@ public struct SnapshotInspection: Sendable {
             ["format", "\(versionText), parser version \(h.parserVersion)"],
             ["feed", h.feedID],
             ["generation", generation],
-            ["created", "\(ISOTime.format(h.createdAt)) (\(Show.age(now - h.createdAt)) old)"],
+            ["created", "\(ISOTime.format(h.createdAt)) (\(Show.age(ageSeconds(now: now, createdAt: h.createdAt))) old)"],
             ["fingerprint", h.bodyFingerprint.description],
             ["etag", h.etag ?? "(none)"],
             ["last-modified", h.lastModified ?? "(none)"],
@@ -99,7 +99,7 @@ public struct SnapshotInspection: Sendable {
             ("created_at", .string(ISOTime.format(h.createdAt))),
             ("created_at_unix", .int(h.createdAt)),
             ("now", .string(ISOTime.format(now))),
-            ("age_seconds", .int(now - h.createdAt)),
+            ("age_seconds", .int(ageSeconds(now: now, createdAt: h.createdAt))),
             ("body_fingerprint", .string(h.bodyFingerprint.description)),
             ("etag", .optional(h.etag)),
             ("last_modified", .optional(h.lastModified)),
@@ -144,4 +144,11 @@ extension String {
         for c in self { if c == a { out += b } else { out.append(c) } }
         return out
     }
+}
+
+/// `now - createdAt`, saturated: a header's created-at is whatever the file says (a sound file
+/// from a buggy writer may hold any Int64), and the age must not trap.
+func ageSeconds(now: Int64, createdAt: Int64) -> Int64 {
+    let (age, overflow) = now.subtractingReportingOverflow(createdAt)
+    return overflow ? (createdAt < 0 ? Int64.max : Int64.min) : age
 }

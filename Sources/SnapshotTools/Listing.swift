@@ -78,7 +78,7 @@ public struct FeedListing: Sendable {
             table.append([
                 r.feedID,
                 r.state?.snapshotGeneration.map(String.init) ?? "-",
-                r.header.map { Show.age(now - $0.createdAt) } ?? "-",
+                r.header.map { Show.age(ageSeconds(now: now, createdAt: $0.createdAt)) } ?? "-",
                 r.header.map { String($0.recordCount) } ?? "-",
                 r.fileBytes.map(Show.bytes) ?? "-",
                 r.state?.lastStatus ?? "-",

@@ -104,6 +104,17 @@ final class Folder {
         #expect(error?.description == "snapshot \(f.path)/x.1.fsnap: bad magic: not a feedsync snapshot (wrong magic)")
     }
 
+    @Test("a sound file with an absurd created-at is shown, not a crash", arguments: [Int64.min, Int64.max - 1, -1, 0])
+    func extremeCreatedAt(createdAt: Int64) throws {
+        let f = try Folder()
+        try f.put("x.1.fsnap", try snapshotBytes("x", 1, [rec("k", ["SUMMARY:a"])], createdAt: createdAt))
+        for now: Int64 in [Int64.min, 0, 1_767_312_000, Int64.max] {
+            let i = try SnapshotInspection.load(path: f.path + "/x.1.fsnap", now: now)
+            #expect(i.textLines(records: true).contains { $0.contains("created") })
+            #expect(i.json(records: true).render().contains("\"age_seconds\""))
+        }
+    }
+
     @Test func jsonEscapingAndNumbers() {
         let v = JSONValue.object([("s", .string("a\"b\\c\n\u{1}é")), ("d", .decimal(2.0 / 3.0, places: 2)),
                                   ("z", .decimal(0, places: 2)), ("n", .null), ("a", .array([])), ("i", .int(-3))])
