@@ -11,6 +11,11 @@ let package = Package(
     products: [
         .executable(name: "feedsync", targets: ["feedsync"]),
         .library(name: "SyncEngine", targets: ["SyncEngine"]),
+        // For the micro-benchmarks in Benchmarks/, a separate package that imports these modules.
+        .library(name: "FeedHash", targets: ["FeedHash"]),
+        .library(name: "ICalendar", targets: ["ICalendar"]),
+        .library(name: "FeedModel", targets: ["FeedModel"]),
+        .library(name: "Snapshots", targets: ["Snapshots"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
