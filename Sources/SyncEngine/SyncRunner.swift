@@ -89,41 +89,35 @@ public struct SyncRunner: Sendable {
         var pendingChanged = 0
         var reports: [String: FeedReport] = [:]
 
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            let w0 = clock.now
-            if let runID {
-                // Snapshots first (one syncfs for the whole batch), then the transaction that
-                // points the feeds at them, then the old generations go.
-                if pending.contains(where: { $0.update.status != .failed && $0.update.snapshotGeneration != nil }) {
-                    do {
-                        try snapshots.flush()
-                    } catch {
-                        throw SyncError("cannot make the new snapshots durable: \(error)")
-                    }
-                }
-                try store.apply(pending.map(\.update), runID: runID, at: options.now)
-                // The store now points at the new generations: the old snapshots can go.
-                for o in pending where o.update.status != .failed {
-                    if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {
-                        let path = snapshots.path(feedID: o.update.feedID, generation: old)
-                        if unlink(path) != 0 && errno != ENOENT {
-                            logger.warning("cannot remove the old snapshot", metadata: [
-                                "feed.id": "\(o.update.feedID)", "snapshot.path": "\(path)",
-                                "error": "\(String(cString: strerror(errno)))"])
-                        }
-                    }
+        // The writer: one batch is written (snapshots made durable, the store transaction, old
+        // generations deleted) while the next one is collected and its feeds are parsed, so the
+        // store and the parsers use both cores. Batches are written one after the other, in order;
+        // `flush` waits for the previous batch before handing over the next.
+        var writing: Task<Double, any Error>? = nil
+        let store = self.store, logger = self.logger, now = options.now
+        func flush(final: Bool) async throws {
+            if let previous = writing {
+                writing = nil
+                report.phases.store += try await previous.value
+            }
+            if !pending.isEmpty {
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                pendingEvents = 0
+                pendingChanged = 0
+                writing = Task.detached {
+                    try Self.write(batch, runID: runID, at: now, store: store, snapshots: snapshots, logger: logger)
                 }
             }
-            report.phases.store += seconds(clock.now - w0)
-            pending.removeAll(keepingCapacity: true)
-            pendingEvents = 0
-            pendingChanged = 0
+            if final, let last = writing {
+                writing = nil
+                report.phases.store += try await last.value
+            }
         }
 
         do {
             try await syncAll(feeds: feeds, states: states, worker: worker, limit: limit, onFeed: onFeed,
-                              flush: flush, collect: { outcome in
+                              flush: { final in try await flush(final: final) }, collect: { outcome in
                                   report.phases.add(outcome.phases)
                                   reports[outcome.report.id] = outcome.report
                                   pending.append(outcome)
@@ -133,6 +127,8 @@ public struct SyncRunner: Sendable {
                                       || pending.count >= batchFeeds
                               })
         } catch {
+            // A batch still being written finishes (or fails) before the run is closed.
+            _ = try? await writing?.value
             // Leave no run marked `running` forever; what was committed stays committed.
             if let runID {
                 try? store.finishRun(id: runID, finishedAt: wallClock(), status: "failed", summary: RunSummary())
@@ -170,7 +166,7 @@ public struct SyncRunner: Sendable {
     /// Fetches and plans feeds concurrently (at most `limit` at once) and hands each outcome to
     /// `collect` on this task, the single writer; `collect` says when a batch is due for `flush`.
     private func syncAll(feeds: [FeedConfig], states: [String: FeedState], worker: FeedWorker, limit: Int,
-                         onFeed: (FeedReport) -> Void, flush: () throws -> Void,
+                         onFeed: (FeedReport) -> Void, flush: (_ final: Bool) async throws -> Void,
                          collect: (FeedOutcome) -> Bool) async throws {
         try await withThrowingTaskGroup(of: FeedOutcome.self) { group in
             var next = 0
@@ -186,11 +182,40 @@ public struct SyncRunner: Sendable {
                 startNext()
                 onFeed(outcome.report)
                 if collect(outcome) {
-                    try flush()
+                    try await flush(false)
                 }
             }
-            try flush()
+            try await flush(true)
         }
+    }
+
+    /// Writes one batch: its new snapshots made durable (one syncfs), then the store transaction
+    /// that points the feeds at them, then the old generations deleted. Returns the seconds taken.
+    private static func write(_ batch: [FeedOutcome], runID: Int64?, at now: Int64, store: any FeedStore,
+                              snapshots: SnapshotDirectory, logger: Logger) throws -> Double {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        guard let runID else { return 0 }
+        if batch.contains(where: { $0.update.status != .failed && $0.update.snapshotGeneration != nil }) {
+            do {
+                try snapshots.flush()
+            } catch {
+                throw SyncError("cannot make the new snapshots durable: \(error)")
+            }
+        }
+        try store.apply(batch.map(\.update), runID: runID, at: now)
+        // The store now points at the new generations: the old snapshots can go.
+        for o in batch where o.update.status != .failed {
+            if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {
+                let path = snapshots.path(feedID: o.update.feedID, generation: old)
+                if unlink(path) != 0 && errno != ENOENT {
+                    logger.warning("cannot remove the old snapshot", metadata: [
+                        "feed.id": "\(o.update.feedID)", "snapshot.path": "\(path)",
+                        "error": "\(String(cString: strerror(errno)))"])
+                }
+            }
+        }
+        return seconds(clock.now - t0)
     }
 
     /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store
