@@ -61,7 +61,7 @@ public struct SyncRunner: Sendable {
         self.wallClock = wallClock
     }
 
-    /// Runs the sync. `onFeed` is called once per feed, in completion order, from the writer.
+    /// Runs the sync. `onFeed` is called once per feed, in completion order, as each feed is collected.
     /// Throws only when the run cannot go on at all (store unreadable or unwritable).
     public func run(onFeed: @Sendable (FeedReport) -> Void = { _ in }) async throws -> RunReport {
         let clock = ContinuousClock()
