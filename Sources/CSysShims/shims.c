@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <unistd.h>
 #include "CSysShims.h"
 
@@ -8,4 +9,18 @@ int CSysShims_syncfs(int fd) {
 #else
     return fsync(fd);
 #endif
+}
+
+long CSysShims_read_full(int fd, void *buf, unsigned long count) {
+    unsigned long filled = 0;
+    while (filled < count) {
+        ssize_t n = read(fd, (char *)buf + filled, count - filled);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (n == 0) break;
+        filled += (unsigned long)n;
+    }
+    return (long)filled;
 }

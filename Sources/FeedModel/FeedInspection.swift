@@ -31,12 +31,17 @@ public struct FeedInspection: Sendable {
         public var warnings: [String]
     }
 
+    /// The records of `body` as `feedsync run` reads them, with occurrences when `window` is set.
+    private func parse(_ body: [UInt8]) throws(ICalParseError) -> ParsedFeed {
+        var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
+        parser.occurrenceWindow = window
+        return try parser.parse(body)
+    }
+
     /// Parses `body` exactly as `run` does (same records, keys, hashes and timing) but renders
     /// nothing: the counts only.
     public func summary(_ body: [UInt8]) throws(ICalParseError) -> Summary {
-        var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
-        parser.occurrenceWindow = window
-        let parsed = try parser.parse(body)
+        let parsed = try parse(body)
         var future = 0
         for r in parsed.records where r.isFuture(now: now) { future += 1 }
         return Summary(records: parsed.records.count, future: future, warnings: parsed.warnings)
@@ -44,9 +49,7 @@ public struct FeedInspection: Sendable {
 
     /// Parses `body` and renders its records; throws what makes the feed unreadable.
     public func run(_ body: [UInt8], json: Bool) throws(ICalParseError) -> Output {
-        var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
-        parser.occurrenceWindow = window
-        let parsed = try parser.parse(body)
+        let parsed = try parse(body)
         let resolver = TimeZoneResolver(calendar: ICalComponent(name: "VCALENDAR", line: 1), defaultTimeZone: parsed.timeZone)
         func date(_ t: Int64) -> String { resolver.localDateTime(utc: t, tzid: nil).date.iso }
         func moment(_ t: Int64, _ allDay: Bool) -> String { allDay ? date(t) : ISOTime.format(t) }

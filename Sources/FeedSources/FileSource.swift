@@ -1,3 +1,4 @@
+import CSysShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -40,18 +41,9 @@ public struct FileSource: FeedSource {
         // Read straight into uninitialised storage: no zeroing of a buffer about to be overwritten.
         var failure: Int32? = nil
         let buffer = [UInt8](unsafeUninitializedCapacity: size) { raw, count in
-            var filled = 0
-            while filled < size {
-                let n = Glibc.read(fd, raw.baseAddress! + filled, size - filled)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }
-                filled += n
-            }
-            count = filled
+            let n = size == 0 ? 0 : CSysShims_read_full(fd, raw.baseAddress, UInt(size))
+            if n < 0 { failure = errno }
+            count = max(0, n)
         }
         if let failure {
             throw FetchError(.io, "cannot read \(path): \(String(cString: strerror(failure)))")

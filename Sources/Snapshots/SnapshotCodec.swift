@@ -329,13 +329,7 @@ public enum SnapshotCodec {
             let unit = timeUnits[Int(unitCode)]
             let bodyLength = try r.varintLength("record \(index) body")
             let bodyBytes = try r.bytes(bodyLength, "record \(index) body")
-            let keyLength = try r.varintLength("record \(index) key")
-            let keyBytes = try r.bytes(keyLength, "record \(index) key")
-            if let previousKey, compareBytes(previousKey, keyBytes) >= 0 {
-                throw SnapshotError(.recordOrder, "record \(index) key is not greater than the previous key")
-            }
-            previousKey = keyBytes
-            guard let key = decodeUTF8(keyBytes) else { throw r.fail("record \(index) key is not valid UTF-8") }
+            let key = try readKey(&r, record: index, after: &previousKey)
             guard let delta = unzigzag(try r.varint("record \(index) start"), times: unit) else {
                 throw r.fail("record \(index) start delta overflows 64 bits")
             }
@@ -364,6 +358,20 @@ public enum SnapshotCodec {
         return records
     }
 
+    /// Reads record `index`'s key (varint length, UTF-8 bytes), which must sort strictly after
+    /// `previous` (bytewise); `previous` becomes this key. Both layouts store keys this way.
+    static func readKey(_ r: inout ByteReader, record index: UInt64,
+                        after previous: inout UnsafeRawBufferPointer?) throws(SnapshotError) -> String {
+        let keyLength = try r.varintLength("record \(index) key")
+        let keyBytes = try r.bytes(keyLength, "record \(index) key")
+        if let previous, compareBytes(previous, keyBytes) >= 0 {
+            throw SnapshotError(.recordOrder, "record \(index) key is not greater than the previous key")
+        }
+        previous = keyBytes
+        guard let key = decodeUTF8(keyBytes) else { throw r.fail("record \(index) key is not valid UTF-8") }
+        return key
+    }
+
     /// A 1.x payload: key, stored hash, fixed-width times, flags, body. The stored hash is returned
     /// as it is (1.x readers were never required to verify it).
     static func decodePayloadV1(_ buf: UnsafeRawBufferPointer, count: UInt64, minor: UInt16) throws(SnapshotError) -> [SnapshotRecord] {
@@ -373,13 +381,7 @@ public enum SnapshotCodec {
         var previousKey: UnsafeRawBufferPointer? = nil
         let reservedFlags: UInt8 = ~recordFlagAllDay
         for index in 0..<count {
-            let keyLength = try r.varintLength("record \(index) key")
-            let keyBytes = try r.bytes(keyLength, "record \(index) key")
-            if let previousKey, compareBytes(previousKey, keyBytes) >= 0 {
-                throw SnapshotError(.recordOrder, "record \(index) key is not greater than the previous key")
-            }
-            previousKey = keyBytes
-            guard let key = decodeUTF8(keyBytes) else { throw r.fail("record \(index) key is not valid UTF-8") }
+            let key = try readKey(&r, record: index, after: &previousKey)
             let hash = try r.u64("record \(index) hash")
             let start = try r.i64("record \(index) start")
             let lastEnd = try r.i64("record \(index) last end")

@@ -176,30 +176,18 @@ public struct SnapshotDirectory: Sendable {
         let size = Int(st.st_size)
         var failed = false
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { raw, count in
-            var filled = 0
-            while filled < size {
-                let n = systemRead(fd, raw.baseAddress! + filled, size - filled)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failed = true
-                    break
-                }
-                if n == 0 { break }
-                filled += n
-            }
-            count = filled
+            let n = size == 0 ? 0 : CSysShims_read_full(fd, raw.baseAddress, UInt(size))
+            failed = n < 0
+            count = max(0, n)
         }
         if failed { throw posixError("read", file) }
         if bytes.count == size {
             let readFailed: Bool = withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 8) { chunk in
                 while true {
-                    let n = systemRead(fd, chunk.baseAddress!, chunk.count)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return true
-                    }
-                    if n == 0 { return false }
+                    let n = CSysShims_read_full(fd, chunk.baseAddress, UInt(chunk.count))
+                    if n < 0 { return true }
                     bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                    if n < chunk.count { return false }
                 }
             }
             if readFailed { throw posixError("read", file) }
@@ -328,11 +316,3 @@ private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) 
     #endif
 }
 
-@inline(__always)
-private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.read(fd, buffer, count)
-    #else
-    Darwin.read(fd, buffer, count)
-    #endif
-}

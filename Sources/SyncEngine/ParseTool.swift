@@ -36,19 +36,19 @@ public enum ParseTool {
 
     /// Loads and counts (`feedsync parse --summary`).
     public static func summary(location: String, inspection: FeedInspection) async throws(Failure) -> FeedInspection.Summary {
-        let body = try await load(location)
-        do {
-            return try inspection.summary(body)
-        } catch {
-            throw Failure(description: "cannot parse \(redactURL(location)): \(error.description)")
-        }
+        try await inspect(location) { body throws(ICalParseError) in try inspection.summary(body) }
     }
 
     /// Loads and renders: the output lines, the parser's warnings; a feed that cannot be read throws.
     public static func run(location: String, inspection: FeedInspection, json: Bool) async throws(Failure) -> FeedInspection.Output {
+        try await inspect(location) { body throws(ICalParseError) in try inspection.run(body, json: json) }
+    }
+
+    private static func inspect<T>(_ location: String,
+                                   _ use: ([UInt8]) throws(ICalParseError) -> T) async throws(Failure) -> T {
         let body = try await load(location)
         do {
-            return try inspection.run(body, json: json)
+            return try use(body)
         } catch {
             throw Failure(description: "cannot parse \(redactURL(location)): \(error.description)")
         }
