@@ -111,6 +111,13 @@ public struct ICalParseError: Error, Sendable, CustomStringConvertible, Equatabl
 /// properties not already present) of the 2nd, 3rd, ... VCALENDAR are merged
 /// into the first one, which is returned.
 public enum ICalParser {
+    /// The deepest component nesting a feed may have, VCALENDAR counting as level 1 (real calendars
+    /// go three deep: VCALENDAR > VEVENT > VALARM). A deeper BEGIN fails the feed: every walk of
+    /// the tree (canonical form, time zones, jCal, even freeing it) recurses once per level, so
+    /// the depth a stranger's feed may reach must be bounded. docs/limits.md lists this and the
+    /// other limits.
+    public static let maxNestingDepth = 64
+
     public static func parse(_ bytes: [UInt8]) throws(ICalParseError) -> ICalComponent {
         let r: Result<ICalComponent, ICalParseError> = bytes.withUnsafeBytes { buf in
             do throws(ICalParseError) {
@@ -370,6 +377,12 @@ struct TreeBuilder {
                 if root != nil && name != "VCALENDAR" {
                     throw ICalParseError(line: prop.line, message: "content after END:VCALENDAR: BEGIN:\(name)")
                 }
+            }
+            if stack.count >= ICalParser.maxNestingDepth {
+                let outer = stack.count > 1 ? stack[1] : stack[0]
+                throw ICalParseError(
+                    line: prop.line,
+                    message: "components nested more than \(ICalParser.maxNestingDepth) deep (BEGIN:\(name.prefix(40)) inside \(outer.name) of line \(outer.line)); the limit is \(ICalParser.maxNestingDepth) levels")
             }
             stack.append(ICalComponent(name: name, line: prop.line))
             return
