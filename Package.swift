@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "FeedHash", targets: ["FeedHash"]),
         .library(name: "ICalendar", targets: ["ICalendar"]),
         .library(name: "FeedModel", targets: ["FeedModel"]),
+        .library(name: "ICalendarFeeds", targets: ["ICalendarFeeds"]),
         .library(name: "Snapshots", targets: ["Snapshots"]),
     ],
     dependencies: [
@@ -36,12 +37,15 @@ let package = Package(
 
         .target(name: "ICalendar", swiftSettings: upcoming),
         .target(name: "FeedHash", dependencies: ["CXXHash"], swiftSettings: upcoming),
-        .target(name: "FeedModel", dependencies: ["ICalendar", "FeedHash"], swiftSettings: upcoming),
+        // Domain types only: records, keys, feed states, the FeedFormat protocol.
+        .target(name: "FeedModel", dependencies: ["FeedHash"], swiftSettings: upcoming),
+        // The iCalendar glue: ICalendarFormat (records, canonical form, fingerprint).
+        .target(name: "ICalendarFeeds", dependencies: ["ICalendar", "FeedModel", "FeedHash"], swiftSettings: upcoming),
         .target(name: "CSysShims"),
         .target(name: "Snapshots", dependencies: ["FeedHash", "CZlib", "CSysShims"], swiftSettings: upcoming),
         .target(
             name: "SnapshotTools",
-            dependencies: ["Snapshots", "FeedModel", "FeedHash", "ICalendar", "Stores"],
+            dependencies: ["Snapshots", "FeedModel", "FeedHash", "ICalendar", "ICalendarFeeds", "Stores"],
             swiftSettings: upcoming),
         .target(
             name: "FeedSources",
@@ -64,27 +68,27 @@ let package = Package(
         .target(
             name: "SyncEngine",
             dependencies: [
-                "ICalendar", "FeedModel", "Snapshots", "FeedSources", "Stores",
+                "ICalendar", "ICalendarFeeds", "FeedModel", "Snapshots", "FeedSources", "Stores",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
         .executableTarget(
             name: "feedsync",
             dependencies: [
-                "SyncEngine", "Snapshots", "SnapshotTools", "Stores", "FeedModel",
+                "SyncEngine", "Snapshots", "SnapshotTools", "Stores", "FeedModel", "ICalendarFeeds",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
 
         .testTarget(name: "ICalendarTests", dependencies: ["ICalendar"], swiftSettings: upcoming),
-        .testTarget(name: "FeedModelTests", dependencies: ["FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
+        .testTarget(name: "ICalendarFeedsTests", dependencies: ["ICalendarFeeds", "FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
-        .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores"],
+        .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds"],
                     swiftSettings: upcoming),
-        .testTarget(name: "FeedSourcesTests", dependencies: ["FeedSources"], swiftSettings: upcoming),
+        .testTarget(name: "FeedSourcesTests", dependencies: ["FeedSources", "FeedModel", "ICalendarFeeds"], swiftSettings: upcoming),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
-        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "Snapshots", "Stores"], swiftSettings: upcoming),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "ICalendarFeeds", "Snapshots", "Stores", "FeedSources", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["feedsync", "Snapshots", .product(name: "GRDB", package: "GRDB.swift")],

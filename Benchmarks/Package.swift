@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "FeedHash", package: "feedsync"),
                 .product(name: "ICalendar", package: "feedsync"),
                 .product(name: "FeedModel", package: "feedsync"),
+                .product(name: "ICalendarFeeds", package: "feedsync"),
                 .product(name: "Snapshots", package: "feedsync"),
                 .product(name: "SyncEngine", package: "feedsync"),
             ],

@@ -1,5 +1,6 @@
 import FeedHash
 import FeedModel
+import ICalendarFeeds
 import Foundation
 import Snapshots
 import SyncEngine
@@ -134,7 +135,7 @@ enum Inputs {
     /// The header and records `feedsync run` writes to a feed's first snapshot.
     static func snapshot(of feed: Corpus.Feed) -> (header: SnapshotHeader, records: [SnapshotRecord]) {
         let header = SnapshotHeader(
-            feedID: feed.id, generation: 1, createdAt: corpus.now, parserVersion: parserVersion,
+            feedID: feed.id, generation: 1, createdAt: corpus.now, parserVersion: ICalendarFormat.parserVersion,
             bodyFingerprint: fingerprinter.fingerprint(feed.body), etag: nil, lastModified: nil)
         let records = records(of: feed).map {
             SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)

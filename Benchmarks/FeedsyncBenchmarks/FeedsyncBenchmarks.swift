@@ -1,6 +1,7 @@
 import Benchmark
 import FeedHash
 import FeedModel
+import ICalendarFeeds
 import ICalendar
 import Snapshots
 import SyncEngine

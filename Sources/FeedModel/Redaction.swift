@@ -1,3 +1,5 @@
+import Foundation
+
 /// Feed URLs carry secrets (Airbnb's `?s=…`, tokens in user info). Everything that leaves the
 /// config — logs, reports, the store — shows them redacted: user info and every query value are
 /// replaced by `…`, the fragment is dropped.

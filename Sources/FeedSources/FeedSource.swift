@@ -107,7 +107,7 @@ public struct FetchLimits: Sendable, Equatable {
 
 /// A fetch failure: which feed location, and why.
 public struct FetchError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case notFound, io, http, tooLarge, timeout, badURL, notCalendar, redirect, hostUnreachable }
+    public enum Code: String, Sendable { case notFound, io, http, tooLarge, timeout, badURL, wrongFormat, redirect, hostUnreachable }
     public var code: Code
     public var message: String
     /// For HTTP feeds: what happened on the wire before the failure.
@@ -123,6 +123,7 @@ public struct FetchError: Error, Sendable, CustomStringConvertible {
 /// Where feeds come from.
 public protocol FeedSource: Sendable {
     /// Fetches `url` (already resolved: `file:///abs/path` or `http(s)://…`). `validators` are the
-    /// ones kept from last time; pass `.none` to force a full read.
-    func fetch(_ url: String, validators: Validators, limits: FetchLimits) async throws(FetchError) -> Fetched
+    /// ones kept from last time; pass `.none` to force a full read. `format` is what the body must
+    /// be: an HTTP source asks for it (`Accept`) and refuses a body that is not (`sniff`).
+    func fetch(_ url: String, validators: Validators, limits: FetchLimits, format: any FeedFormat) async throws(FetchError) -> Fetched
 }

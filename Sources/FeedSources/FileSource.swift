@@ -1,4 +1,5 @@
 import CSysShims
+public import FeedModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,7 +10,7 @@ import Darwin
 public struct FileSource: FeedSource {
     public init() {}
 
-    public func fetch(_ url: String, validators: Validators, limits: FetchLimits) async throws(FetchError) -> Fetched {
+    public func fetch(_ url: String, validators: Validators, limits: FetchLimits, format: any FeedFormat) async throws(FetchError) -> Fetched {
         Fetched(try Self.read(path: Self.path(of: url), limit: limits.maxBodyBytes))
     }
 

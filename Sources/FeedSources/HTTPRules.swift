@@ -30,22 +30,6 @@ public enum HTTPRules {
         return nil
     }
 
-    /// True when the body starts (after an optional UTF-8 BOM and whitespace) with
-    /// `BEGIN:VCALENDAR`, in any case.
-    public static func looksLikeCalendar(_ body: [UInt8]) -> Bool {
-        var i = 0
-        if body.count >= 3 && body[0] == 0xEF && body[1] == 0xBB && body[2] == 0xBF { i = 3 }
-        while i < body.count, [0x20, 0x09, 0x0D, 0x0A].contains(body[i]) { i += 1 }
-        let want = Array("BEGIN:VCALENDAR".utf8)
-        guard body.count - i >= want.count else { return false }
-        for (k, w) in want.enumerated() {
-            var b = body[i + k]
-            if b >= 0x61 && b <= 0x7A { b -= 0x20 }
-            if b != w { return false }
-        }
-        return true
-    }
-
     /// The first bytes of a body, printable: for error messages.
     public static func preview(_ body: [UInt8], count: Int = 60) -> String {
         if body.isEmpty { return "(empty body)" }

@@ -16,7 +16,8 @@ import NIOPosix
 ///   5xx, honouring `Retry-After` up to `maxRetryAfterSeconds`;
 /// - per-host politeness (concurrency and rate) shared by the run, redirect hops included;
 /// - redirects followed up to `maxRedirects`; a loop fails the feed;
-/// - a body that is not iCalendar fails the feed, with its status, content type and first bytes;
+/// - a body that is not of the feed's format (`FeedFormat.sniff`) fails the feed, with its status,
+///   content type and first bytes;
 /// - every URL in a message is redacted.
 public final class HTTPSource: FeedSource {
     private let client: HTTPClient
@@ -66,7 +67,7 @@ public final class HTTPSource: FeedSource {
         var decoded = 0
     }
 
-    public func fetch(_ url: String, validators: Validators, limits: FetchLimits) async throws(FetchError) -> Fetched {
+    public func fetch(_ url: String, validators: Validators, limits: FetchLimits, format: any FeedFormat) async throws(FetchError) -> Fetched {
         let clock = ContinuousClock()
         let t0 = clock.now
         var facts = HTTPFacts()
@@ -90,7 +91,7 @@ public final class HTTPSource: FeedSource {
             }
         }
         do {
-            let fetched = try await follow(url, validators: validators, limits: limits, facts: &facts, clock: clock, t0: t0)
+            let fetched = try await follow(url, validators: validators, limits: limits, format: format, facts: &facts, clock: clock, t0: t0)
             await firstGate.record(reached: true)
             return fetched
         } catch {
@@ -99,7 +100,7 @@ public final class HTTPSource: FeedSource {
         }
     }
 
-    private func follow(_ url: String, validators: Validators, limits: FetchLimits, facts: inout HTTPFacts,
+    private func follow(_ url: String, validators: Validators, limits: FetchLimits, format: any FeedFormat, facts: inout HTTPFacts,
                         clock: ContinuousClock, t0: ContinuousClock.Instant) async throws(FetchError) -> Fetched {
         var current = url
         var visited: Set<String> = [url]
@@ -122,7 +123,7 @@ public final class HTTPSource: FeedSource {
             let asked = clock.now
             let (step, started) = await gates.withPermit(host: host) {
                 let start = clock.now
-                return (await self.attempt(current, original: url, validators: validators, limits: limits, progress: progress), start)
+                return (await self.attempt(current, original: url, validators: validators, limits: limits, format: format, progress: progress), start)
             }
             queued += started - asked
             let p = progress.withLockedValue { $0 }
@@ -172,13 +173,13 @@ public final class HTTPSource: FeedSource {
     }
 
     /// One request, bounded by `limits.timeoutSeconds` from the request to the last body byte.
-    private func attempt(_ url: String, original: String, validators: Validators, limits: FetchLimits,
+    private func attempt(_ url: String, original: String, validators: Validators, limits: FetchLimits, format: any FeedFormat,
                          progress: NIOLockedValueBox<Progress>) async -> Step {
         let shown = redactURL(url)
         let timeout = limits.timeoutSeconds
         return await withTaskGroup(of: Step?.self) { group in
             group.addTask {
-                await self.request(url, original: original, validators: validators, limits: limits, progress: progress)
+                await self.request(url, original: original, validators: validators, limits: limits, format: format, progress: progress)
             }
             group.addTask {
                 try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
@@ -194,12 +195,12 @@ public final class HTTPSource: FeedSource {
         }
     }
 
-    private func request(_ url: String, original: String, validators: Validators, limits: FetchLimits,
+    private func request(_ url: String, original: String, validators: Validators, limits: FetchLimits, format: any FeedFormat,
                          progress: NIOLockedValueBox<Progress>) async -> Step {
         let shown = redactURL(url)
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: limits.userAgent)
-        request.headers.add(name: "Accept", value: "text/calendar, */*;q=0.5")
+        request.headers.add(name: "Accept", value: format.accept)
         request.headers.add(name: "Accept-Encoding", value: "gzip, deflate")
         if let etag = validators.etag { request.headers.add(name: "If-None-Match", value: etag) }
         if let lm = validators.lastModified { request.headers.add(name: "If-Modified-Since", value: lm) }
@@ -251,9 +252,9 @@ public final class HTTPSource: FeedSource {
                 return .fail(FetchError(e.tooLarge ? .tooLarge : .http, "GET \(shown): \(e.message)"))
             }
             let body = decoder.output
-            guard HTTPRules.looksLikeCalendar(body) else {
-                return .fail(FetchError(.notCalendar,
-                    "GET \(shown): \(status) (Content-Type \(contentType), \(body.count) bytes) is not an iCalendar feed: it starts with \(HTTPRules.preview(body))"))
+            guard format.sniff(body) else {
+                return .fail(FetchError(.wrongFormat,
+                    "GET \(shown): \(status) (Content-Type \(contentType), \(body.count) bytes) is not \(format.describedAs): it starts with \(HTTPRules.preview(body))"))
             }
             let next = Validators(etag: response.headers.first(name: "ETag"),
                                   lastModified: response.headers.first(name: "Last-Modified"))

@@ -1,5 +1,5 @@
 import FeedHash
-import FeedModel
+public import FeedModel
 public import Snapshots
 
 /// `feedsync snapshot diff A B`: what changed between two snapshots, record by record and, for a
@@ -51,7 +51,7 @@ public struct SnapshotDiff: Sendable {
                 if o.hash == n.hash && o.body == n.body && o.start == n.start && o.lastEnd == n.lastEnd && o.allDay == n.allDay {
                     unchanged += 1
                 } else {
-                    changed.append(Change(old: o, new: n, properties: Self.propertyChanges(o.body, n.body)))
+                    changed.append(Change(old: o, new: n, properties: Self.propertyChanges(o.body, n.body, format: b.format)))
                 }
                 i += 1; j += 1
             }
@@ -59,10 +59,12 @@ public struct SnapshotDiff: Sendable {
     }
 
     /// Properties whose values differ between two canonical bodies, in name order.
-    public static func propertyChanges(_ old: [UInt8], _ new: [UInt8]) -> [PropertyChange] {
+    /// (Without a format that can read the bodies, none: the change shows as timing or flags only.)
+    public static func propertyChanges(_ old: [UInt8], _ new: [UInt8], format: (any FeedFormat)?) -> [PropertyChange] {
+        guard let format else { return [] }
         var before: [String: [String]] = [:], after: [String: [String]] = [:]
-        for p in CanonicalBody.properties(old) { before[p.name, default: []].append(p.shown) }
-        for p in CanonicalBody.properties(new) { after[p.name, default: []].append(p.shown) }
+        for p in format.properties(ofCanonicalBody: old) { before[p.name, default: []].append(p.shown) }
+        for p in format.properties(ofCanonicalBody: new) { after[p.name, default: []].append(p.shown) }
         let names = Set(before.keys).union(after.keys).sorted()
         return names.compactMap { name in
             let o = before[name] ?? [], n = after[name] ?? []
@@ -80,7 +82,7 @@ public struct SnapshotDiff: Sendable {
         let now = b.now
         func brief(_ r: SnapshotRecord) -> String {
             var s = "\(r.key)  \(Show.instant(r.start, allDay: r.allDay))"
-            if let summary = CanonicalBody.summary(r.body) { s += "  \(oneLine(summary))" }
+            if let summary = b.summary(r) { s += "  \(oneLine(summary))" }
             if !SnapshotInspection.isFuture(r, now: now) { s += "  (past)" }
             return s
         }
@@ -124,13 +126,13 @@ public struct SnapshotDiff: Sendable {
             ("a", side(a)),
             ("b", side(b)),
             ("now", .string(ISOTime.format(now))),
-            ("added", .array(added.map { SnapshotInspection.recordJSON($0, now: now) })),
-            ("removed", .array(removed.map { SnapshotInspection.recordJSON($0, now: now) })),
+            ("added", .array(added.map { b.recordJSON($0) })),
+            ("removed", .array(removed.map { b.recordJSON($0) })),
             ("changed", .array(changed.map { c in
                 .object([
                     ("key", .string(c.key)),
-                    ("old", SnapshotInspection.recordJSON(c.old, now: now)),
-                    ("new", SnapshotInspection.recordJSON(c.new, now: now)),
+                    ("old", b.recordJSON(c.old)),
+                    ("new", b.recordJSON(c.new)),
                     ("properties", .array(c.properties.map { p in
                         .object([("name", .string(p.name)),
                                  ("old", .array(p.old.map(JSONValue.string))),

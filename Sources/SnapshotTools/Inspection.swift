@@ -1,5 +1,6 @@
 import FeedHash
-import FeedModel
+public import FeedModel
+import ICalendarFeeds
 public import Snapshots
 
 /// What `feedsync snapshot inspect` shows: a decoded snapshot seen from an instant `now`.
@@ -10,22 +11,28 @@ public struct SnapshotInspection: Sendable {
     public var now: Int64
     /// The generation the store points at for this feed, when the snapshot was found through it.
     public var storeGeneration: UInt64?
+    /// The format of the snapshot's records (its header's `format`), which reads their canonical
+    /// bodies (summaries, properties); nil for a format this build does not know.
+    public var format: (any FeedFormat)?
 
-    public init(path: String, fileBytes: UInt64, snapshot: Snapshot, now: Int64, storeGeneration: UInt64? = nil) {
+    public init(path: String, fileBytes: UInt64, snapshot: Snapshot, now: Int64, storeGeneration: UInt64? = nil,
+                formats: FormatRegistry = .standard) {
         self.path = path
         self.fileBytes = fileBytes
         self.snapshot = snapshot
         self.now = now
         self.storeGeneration = storeGeneration
+        self.format = formats.make(snapshot.header.feedFormat)
     }
 
     /// Reads and fully decodes `path`; errors carry the path.
-    public static func load(path: String, now: Int64, storeGeneration: UInt64? = nil) throws(SnapshotError) -> SnapshotInspection {
+    public static func load(path: String, now: Int64, storeGeneration: UInt64? = nil,
+                            formats: FormatRegistry = .standard) throws(SnapshotError) -> SnapshotInspection {
         let bytes = try SnapshotDirectory.readFile(path)
         do throws(SnapshotError) {
             let snapshot = try SnapshotCodec.decode(bytes)
             return SnapshotInspection(path: path, fileBytes: UInt64(bytes.count), snapshot: snapshot,
-                                      now: now, storeGeneration: storeGeneration)
+                                      now: now, storeGeneration: storeGeneration, formats: formats)
         } catch {
             throw error.with(path: path)
         }
@@ -45,6 +52,9 @@ public struct SnapshotInspection: Sendable {
     }
 
     public var versionText: String { "\(header.formatMajor).\(header.formatMinor)" }
+
+    /// A record's summary (title), as its format reads it.
+    public func summary(_ r: SnapshotRecord) -> String? { format?.summary(ofCanonicalBody: r.body) }
 
     // MARK: Text
 
@@ -68,6 +78,10 @@ public struct SnapshotInspection: Sendable {
             ["size", "\(fileBytes) bytes on disk; payload \(h.compressedPayloadBytes) bytes compressed, "
                 + "\(h.rawPayloadBytes) raw (ratio \(formatFixed(ratio, places: 2)))"],
         ]
+        // iCalendar, the format of every 1.x and 2.0 file, goes without saying.
+        if h.feedFormat != SnapshotHeader.defaultFeedFormat || format == nil {
+            rows.append(["feed format", h.feedFormat + (format == nil ? " (not known to this feedsync: records shown without summaries)" : "")])
+        }
         rows = rows.map { [$0[0] + ":", $0[1]] }
         var lines = Show.table(rows)
         if records {
@@ -77,7 +91,7 @@ public struct SnapshotInspection: Sendable {
                 table.append([
                     r.key, hex64(r.hash), Show.instant(r.start, allDay: r.allDay),
                     r.lastEnd.map { Show.instant($0, allDay: r.allDay) } ?? "never",
-                    oneLine(CanonicalBody.summary(r.body) ?? ""),
+                    oneLine(summary(r) ?? ""),
                 ])
             }
             lines += Show.table(table)
@@ -92,6 +106,7 @@ public struct SnapshotInspection: Sendable {
         var members: [(String, JSONValue)] = [
             ("path", .string(path)),
             ("format_version", .string(versionText)),
+            ("feed_format", .string(h.feedFormat)),
             ("parser_version", .uint(UInt64(h.parserVersion))),
             ("feed_id", .string(h.feedID)),
             ("generation", .uint(h.generation)),
@@ -112,12 +127,12 @@ public struct SnapshotInspection: Sendable {
             ("compression_ratio", .decimal(ratio, places: 2)),
         ]
         if records {
-            members.append(("records", .array(snapshot.records.map { Self.recordJSON($0, now: now) })))
+            members.append(("records", .array(snapshot.records.map { recordJSON($0) })))
         }
         return .object(members)
     }
 
-    public static func recordJSON(_ r: SnapshotRecord, now: Int64) -> JSONValue {
+    public func recordJSON(_ r: SnapshotRecord) -> JSONValue {
         .object([
             ("key", .string(r.key)),
             ("hash", .string(hex64(r.hash))),
@@ -126,8 +141,8 @@ public struct SnapshotInspection: Sendable {
             ("last_end", .optional(r.lastEnd.map(ISOTime.format))),
             ("last_end_unix", .optional(r.lastEnd)),
             ("all_day", .bool(r.allDay)),
-            ("future", .bool(isFuture(r, now: now))),
-            ("summary", .optional(CanonicalBody.summary(r.body))),
+            ("future", .bool(Self.isFuture(r, now: now))),
+            ("summary", .optional(summary(r))),
         ])
     }
 }

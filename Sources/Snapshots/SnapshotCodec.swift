@@ -10,6 +10,9 @@ public enum SnapshotCodec {
     /// The version this encoder writes. Readers also accept major 1 (see `readableMajors`).
     public static let formatMajor: UInt16 = 2
     public static let formatMinor: UInt16 = 0
+    /// The minor that adds the `format` header field; written only for a format other than `ics`,
+    /// so that an iCalendar feed's file stays a 2.0 file, byte for byte.
+    public static let formatMinorWithFeedFormat: UInt16 = 1
     /// Majors the decoder knows: 1.x (stored record hash, fixed-width times) stays readable so that
     /// snapshots written by earlier versions keep working until they are next rewritten as 2.x.
     static let readableMajors: ClosedRange<UInt16> = 1...2
@@ -66,6 +69,15 @@ public enum SnapshotCodec {
             throw SnapshotError(.malformed, "file flags \(header.flags) set; format \(formatMajor).\(formatMinor) defines none")
         }
         let raw = try encodePayload(records)
+        if header.feedFormat != SnapshotHeader.defaultFeedFormat {
+            let name = Array(header.feedFormat.utf8)
+            guard !name.isEmpty, name.count < 256 else { throw SnapshotError(.malformed, "invalid feed format name") }
+            var field: [UInt8] = []
+            field.appendBE(UInt32(name.count))
+            field.append(contentsOf: name)
+            return try assemble(header: header, recordCount: UInt64(records.count), raw: raw, level: level,
+                                minor: formatMinorWithFeedFormat, extraHeaderBytes: field)
+        }
         return try assemble(header: header, recordCount: UInt64(records.count), raw: raw, level: level)
     }
 
@@ -279,7 +291,13 @@ public enum SnapshotCodec {
         if h.remaining > 0 && minor == 0 {
             throw SnapshotError(.malformed, "\(h.remaining) unexpected bytes at the end of a \(major).0 header")
         }
-        // Later minors may append fields; they are skipped.
+        // 2.1 appends the feed format; 2.0 and 1.x files hold iCalendar records.
+        var feedFormat = SnapshotHeader.defaultFeedFormat
+        if major >= 2 && minor >= formatMinorWithFeedFormat {
+            guard let f = try string("format", optional: false), !f.isEmpty else { throw h.fail("empty format") }
+            feedFormat = f
+        }
+        // Later minors may append more fields; they are skipped.
 
         let available = UInt64(count - headerEnd - trailerSize)
         if compressedSize != available {
@@ -299,7 +317,7 @@ public enum SnapshotCodec {
         var header = SnapshotHeader(feedID: feedID, generation: generation, createdAt: createdAt,
                                     parserVersion: parserVersion,
                                     bodyFingerprint: Fingerprint128(high: fpHigh, low: fpLow),
-                                    etag: etag, lastModified: lastModified)
+                                    etag: etag, lastModified: lastModified, feedFormat: feedFormat)
         header.formatMajor = major
         header.formatMinor = minor
         header.flags = flags

@@ -51,10 +51,14 @@ public struct SnapshotHeader: Sendable, Equatable {
     public var rawPayloadBytes: UInt64
     /// Compressed payload size; filled by the encoder.
     public var compressedPayloadBytes: UInt64
+    /// The feed format the records were parsed from (`ics`, …): the `format` header field of 2.1
+    /// files, `ics` in files without it (1.x and 2.0 files hold iCalendar records only).
+    public var feedFormat: String
 
     /// Creates a header; version is the current format, flags 0, counts and sizes 0 (the encoder fills them).
     public init(feedID: String, generation: UInt64, createdAt: Int64, parserVersion: UInt32,
-                bodyFingerprint: Fingerprint128, etag: String?, lastModified: String?) {
+                bodyFingerprint: Fingerprint128, etag: String?, lastModified: String?,
+                feedFormat: String = SnapshotHeader.defaultFeedFormat) {
         self.formatMajor = SnapshotCodec.formatMajor
         self.formatMinor = SnapshotCodec.formatMinor
         self.flags = 0
@@ -68,7 +72,11 @@ public struct SnapshotHeader: Sendable, Equatable {
         self.recordCount = 0
         self.rawPayloadBytes = 0
         self.compressedPayloadBytes = 0
+        self.feedFormat = feedFormat
     }
+
+    /// The format of files without a `format` header field.
+    public static let defaultFeedFormat = "ics"
 }
 
 /// A decoded snapshot: header plus records in ascending key order.

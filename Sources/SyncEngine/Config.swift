@@ -1,6 +1,7 @@
-import FeedModel
+public import FeedModel
 import Foundation
 public import FeedSources
+import ICalendarFeeds
 import Yams
 
 /// One feed of the configuration.
@@ -15,13 +16,17 @@ public struct FeedConfig: Sendable, Equatable {
     public var line: Int
     /// This feed's fetch settings when it has its own `http:` (nil: the config's).
     public var limits: FetchLimits?
+    /// The body's format (`format:`, a name of the run's `FormatRegistry`; default `ics`).
+    public var format: String
 
-    public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0) {
+    public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0,
+                format: String = ICalendarFormat.name) {
         self.id = id
         self.url = url
         self.property = property
         self.timeZone = timeZone
         self.line = line
+        self.format = format
     }
 
     public var isHTTP: Bool { url.hasPrefix("http://") || url.hasPrefix("https://") }
@@ -92,7 +97,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http"]
-    static let feedKeys: Set<String> = ["id", "url", "property", "timezone", "http"]
+    static let feedKeys: Set<String> = ["id", "url", "property", "timezone", "http", "format"]
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
                                         "max_body_bytes", "retries", "per_host_concurrency", "per_host_rate",
                                         "backoff_base_ms", "max_retry_after_seconds", "max_redirects", "host_failure_limit",
@@ -100,7 +105,8 @@ public enum ConfigLoader {
     /// The `http` settings a feed may override; the others configure the run's shared client and hosts.
     static let feedHTTPKeys: Set<String> = ["timeout_seconds", "max_body_bytes", "retries", "user_agent"]
 
-    public static func load(path: String) throws(ConfigError) -> SyncConfig {
+    /// `formats` are the names a feed's `format:` may give (default: the formats feedsync knows).
+    public static func load(path: String, formats: FormatRegistry = .standard) throws(ConfigError) -> SyncConfig {
         let absolute = absolutePath(path, relativeTo: FileManager.default.currentDirectoryPath)
         guard let data = FileManager.default.contents(atPath: absolute) else {
             throw ConfigError(path: path, line: nil, message: "cannot read the configuration file (does it exist?)")
@@ -108,10 +114,11 @@ public enum ConfigLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(path: path, line: nil, message: "the configuration file is not UTF-8 text")
         }
-        return try parse(text, path: absolute, displayPath: path)
+        return try parse(text, path: absolute, displayPath: path, formats: formats)
     }
 
-    public static func parse(_ text: String, path: String, displayPath: String? = nil) throws(ConfigError) -> SyncConfig {
+    public static func parse(_ text: String, path: String, displayPath: String? = nil,
+                             formats: FormatRegistry = .standard) throws(ConfigError) -> SyncConfig {
         let shown = displayPath ?? path
         func fail(_ node: Node?, _ message: String) -> ConfigError {
             ConfigError(path: shown, line: node?.mark?.line, message: message)
@@ -175,7 +182,7 @@ public enum ConfigLoader {
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
                 var seen: [String: Int] = [:]
                 for item in seq {
-                    let feed = try feedConfig(item, folder: folder, fail)
+                    let feed = try feedConfig(item, folder: folder, formats: formats, fail)
                     if let http = item.mapping?["http"] {
                         guard let m = http.mapping else { throw fail(http, "feed `\(feed.id)`: `http` must be a mapping") }
                         feedHTTP.append((feeds.count, m))
@@ -211,18 +218,25 @@ public enum ConfigLoader {
                           volatileProperties: volatile, limits: limits, feeds: feeds)
     }
 
-    private static func feedConfig(_ node: Node, folder: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> FeedConfig {
+    private static func feedConfig(_ node: Node, folder: String, formats: FormatRegistry,
+                                   _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> FeedConfig {
         guard let map = node.mapping else { throw fail(node, "each feed must be a mapping with at least `id` and `url`") }
         var id: String?
         var url: String?
         var property: String?
         var tz: String?
+        var format = ICalendarFormat.name
         for (k, v) in map {
             switch k.string ?? "" {
             case "id": id = try string(v, "id", fail)
             case "url": url = try string(v, "url", fail)
             case "property": property = try string(v, "property", fail)
             case "timezone": tz = try zone(v, "timezone", fail)
+            case "format":
+                format = try string(v, "format", fail)
+                guard formats.contains(format) else {
+                    throw fail(v, "unknown feed format `\(format)` (known: \(formats.names.joined(separator: ", ")))")
+                }
             case "http": break  // applied once the top-level `http` is known
             default:
                 throw fail(k, "unknown feed setting `\(k.string ?? "?")` (known: \(feedKeys.sorted().joined(separator: ", ")))")
@@ -243,7 +257,8 @@ public enum ConfigLoader {
         } else {
             resolved = "file://" + absolutePath(url, relativeTo: folder)
         }
-        return FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0))
+        return FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0),
+                          format: format)
     }
 
     private static func applyHTTP(_ map: Node.Mapping, to limits: inout FetchLimits, perFeed: Bool,

@@ -1,7 +1,6 @@
 import FeedModel
 import FeedHash
 import FeedSources
-import ICalendar
 import Logging
 import Snapshots
 import Stores
@@ -26,10 +25,10 @@ struct FeedWorker: Sendable {
     let fileSource: any FeedSource
     let httpSource: (any FeedSource)?
     let logger: Logger
-    let fingerprinter: BodyFingerprinter
+    let formats: FormatRegistry
 
     init(config: SyncConfig, options: SyncOptions, store: any FeedStore, snapshots: SnapshotDirectory,
-         fileSource: any FeedSource, httpSource: (any FeedSource)?, logger: Logger) {
+         fileSource: any FeedSource, httpSource: (any FeedSource)?, formats: FormatRegistry, logger: Logger) {
         self.config = config
         self.options = options
         self.store = store
@@ -37,7 +36,7 @@ struct FeedWorker: Sendable {
         self.fileSource = fileSource
         self.httpSource = httpSource
         self.logger = logger
-        self.fingerprinter = BodyFingerprinter(volatileProperties: config.volatileProperties)
+        self.formats = formats
     }
 
     struct Failure: Error {
@@ -75,6 +74,11 @@ struct FeedWorker: Sendable {
         let days = Int64(options.incrementalDays ?? config.incrementalDays)
         let generation = state?.snapshotGeneration
         let staleSince: Int64? = state?.lastSuccessAt.flatMap { now - $0 > days * 86_400 ? $0 : nil }
+        let settings = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone,
+                                      volatileProperties: config.volatileProperties)
+        guard let format = formats.make(feed.format, settings: settings) else {
+            throw Failure("unknown feed format `\(feed.format)`")
+        }
 
         // 1. Why this feed might have to be synced in full, known before reading it.
         var fullReason: String? = nil
@@ -107,7 +111,7 @@ struct FeedWorker: Sendable {
         }
         let fetched: FetchResult
         do {
-            let got = try await source.fetch(feed.url, validators: validators, limits: feed.limits ?? config.limits)
+            let got = try await source.fetch(feed.url, validators: validators, limits: feed.limits ?? config.limits, format: format)
             report.http = got.http
             fetched = got.result
         } catch {
@@ -129,7 +133,7 @@ struct FeedWorker: Sendable {
 
         // 3. Fingerprint; an unchanged body is not parsed.
         t = clock.now
-        let fingerprint = fingerprinter.fingerprint(body).description
+        let fingerprint = format.fingerprint(body).description
         phases.fingerprint += seconds(clock.now - t)
         update.etag = next.etag
         update.lastModified = next.lastModified
@@ -142,10 +146,9 @@ struct FeedWorker: Sendable {
 
         // 4. Parse.
         t = clock.now
-        let parser = FeedParser(timeZone: config.timeZone, feedTimeZone: feed.timeZone, volatileProperties: config.volatileProperties)
         var parsed: ParsedFeed
         do {
-            parsed = try parser.parse(body)
+            parsed = try format.parse(body)
         } catch {
             throw Failure("cannot parse the feed: \(error.description)")
         }
@@ -165,9 +168,12 @@ struct FeedWorker: Sendable {
         } else if let generation {
             do {
                 let snap = try snapshots.read(feedID: feed.id, generation: generation)
-                if snap.header.parserVersion != parserVersion {
+                if snap.header.feedFormat != format.name {
                     syncType = .fullFallback
-                    report.reason = "snapshot written by parser version \(snap.header.parserVersion), this is \(parserVersion)"
+                    report.reason = "snapshot holds a \(snap.header.feedFormat) feed, this feed is \(format.name)"
+                } else if snap.header.parserVersion != format.parserVersion {
+                    syncType = .fullFallback
+                    report.reason = "snapshot written by parser version \(snap.header.parserVersion), this is \(format.parserVersion)"
                 } else if now - snap.header.createdAt > days * 86_400 {
                     report.reason = "snapshot is \((now - snap.header.createdAt) / 86_400) days old (threshold \(days))"
                 } else {
@@ -216,7 +222,7 @@ struct FeedWorker: Sendable {
         // 6. Write the new snapshot under a new generation; the store will point at it. A full
         //    sync that found the same body and the same records keeps the sound snapshot it has.
         if syncType == .full, plan.isEmpty, fingerprint == state?.fingerprint, let generation,
-           snapshotMatches(feed.id, generation: generation, records: parsed.records) {
+           snapshotMatches(feed.id, generation: generation, format: format, records: parsed.records) {
             report.snapshotGeneration = generation
             update.status = .unchanged
             update.fingerprint = fingerprint
@@ -229,8 +235,9 @@ struct FeedWorker: Sendable {
         if !options.dryRun {
             t = clock.now
             let header = SnapshotHeader(
-                feedID: feed.id, generation: newGeneration, createdAt: now, parserVersion: parserVersion,
-                bodyFingerprint: Fingerprint128(hex: fingerprint)!, etag: next.etag, lastModified: next.lastModified)
+                feedID: feed.id, generation: newGeneration, createdAt: now, parserVersion: format.parserVersion,
+                bodyFingerprint: Fingerprint128(hex: fingerprint)!, etag: next.etag, lastModified: next.lastModified,
+                feedFormat: format.name)
             let records = parsed.records.map {
                 SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)
             }
@@ -257,9 +264,9 @@ struct FeedWorker: Sendable {
 extension FeedWorker {
     /// True when the snapshot of `generation` is sound and holds exactly these records (keys,
     /// hashes and ends), so rewriting it would change nothing.
-    func snapshotMatches(_ feedID: String, generation: UInt64, records: [FeedRecord]) -> Bool {
+    func snapshotMatches(_ feedID: String, generation: UInt64, format: any FeedFormat, records: [FeedRecord]) -> Bool {
         guard let snap = try? snapshots.read(feedID: feedID, generation: generation),
-              snap.header.parserVersion == parserVersion, snap.records.count == records.count else { return false }
+              snap.header.parserVersion == format.parserVersion, snap.header.feedFormat == format.name, snap.records.count == records.count else { return false }
         var byKey: [String: (UInt64, Int64?)] = [:]
         byKey.reserveCapacity(records.count)
         for r in records { byKey[r.key] = (r.hash, r.lastEnd) }

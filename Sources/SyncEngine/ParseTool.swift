@@ -1,6 +1,6 @@
-import FeedModel
-import FeedSources
-import ICalendar
+public import FeedModel
+public import FeedSources
+public import ICalendarFeeds
 
 /// `feedsync parse`: reads one feed (a path, `file://` or `http(s)://` URL) and renders its records.
 public enum ParseTool {
@@ -15,7 +15,7 @@ public enum ParseTool {
         if isHTTP {
             let http = HTTPSource()
             do {
-                result = try await http.fetch(location, validators: .none, limits: limits).result
+                result = try await http.fetch(location, validators: .none, limits: limits, format: ICalendarFormat()).result
             } catch {
                 await http.shutdown()
                 throw Failure(description: "cannot fetch \(redactURL(location)): \(error.description)")
@@ -23,7 +23,7 @@ public enum ParseTool {
             await http.shutdown()
         } else {
             do {
-                result = try await FileSource().fetch(location, validators: .none, limits: limits).result
+                result = try await FileSource().fetch(location, validators: .none, limits: limits, format: ICalendarFormat()).result
             } catch {
                 throw Failure(description: error.description)
             }
@@ -36,16 +36,16 @@ public enum ParseTool {
 
     /// Loads and counts (`feedsync parse --summary`).
     public static func summary(location: String, inspection: FeedInspection) async throws(Failure) -> FeedInspection.Summary {
-        try await inspect(location) { body throws(ICalParseError) in try inspection.summary(body) }
+        try await inspect(location) { body throws(FeedFormatError) in try inspection.summary(body) }
     }
 
     /// Loads and renders: the output lines, the parser's warnings; a feed that cannot be read throws.
     public static func run(location: String, inspection: FeedInspection, json: Bool) async throws(Failure) -> FeedInspection.Output {
-        try await inspect(location) { body throws(ICalParseError) in try inspection.run(body, json: json) }
+        try await inspect(location) { body throws(FeedFormatError) in try inspection.run(body, json: json) }
     }
 
     private static func inspect<T>(_ location: String,
-                                   _ use: ([UInt8]) throws(ICalParseError) -> T) async throws(Failure) -> T {
+                                   _ use: ([UInt8]) throws(FeedFormatError) -> T) async throws(Failure) -> T {
         let body = try await load(location)
         do {
             return try use(body)

@@ -1,9 +1,9 @@
 import Foundation
 public import FeedModel
+import ICalendarFeeds
 import FeedHash
 public import FeedSources
 public import Logging
-import ICalendar
 public import Snapshots
 public import Stores
 #if canImport(Glibc)
@@ -46,18 +46,22 @@ public struct SyncRunner: Sendable {
     public var fileSource: any FeedSource
     public var httpSource: (any FeedSource)?
     public var logger: Logger
+    /// The formats feeds may have (`format:`); default: the formats feedsync knows.
+    public var formats: FormatRegistry
     /// Wall clock for started/finished times (injected so tests control it).
     public var wallClock: @Sendable () -> Int64
 
     public init(config: SyncConfig, options: SyncOptions, store: any FeedStore,
                 fileSource: any FeedSource = FileSource(), httpSource: (any FeedSource)?,
-                logger: Logger, wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+                formats: FormatRegistry = .standard, logger: Logger,
+                wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         self.config = config
         self.options = options
         self.store = store
         self.fileSource = fileSource
         self.httpSource = httpSource
         self.logger = logger
+        self.formats = formats
         self.wallClock = wallClock
     }
 
@@ -82,7 +86,7 @@ public struct SyncRunner: Sendable {
                                               "run.now": "\(report.now)"])
 
         let worker = FeedWorker(config: config, options: options, store: store, snapshots: snapshots,
-                                fileSource: fileSource, httpSource: httpSource, logger: logger)
+                                fileSource: fileSource, httpSource: httpSource, formats: formats, logger: logger)
         let limit = max(1, options.concurrency ?? config.concurrency)
         var pending: [FeedOutcome] = []
         var pendingEvents = 0

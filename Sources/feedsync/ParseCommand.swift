@@ -2,6 +2,7 @@ import ArgumentParser
 import FeedModel
 import Foundation
 import ICalendar
+import ICalendarFeeds
 import SyncEngine
 
 struct ParseCommand: AsyncParsableCommand {

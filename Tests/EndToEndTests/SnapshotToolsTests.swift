@@ -316,7 +316,7 @@ struct SnapshotToolsEndToEndTests {
             #expect(p.terminationStatus == 0)
             let py = try json(String(decoding: data, as: UTF8.self))
             let swift = try json(try h.run(["snapshot", "inspect", path, "--json", "--records"]).stdout)
-            for key in ["format_version", "parser_version", "feed_id", "generation", "created_at_unix", "body_fingerprint",
+            for key in ["format_version", "feed_format", "parser_version", "feed_id", "generation", "created_at_unix", "body_fingerprint",
                         "etag", "last_modified", "record_count", "file_bytes", "compressed_bytes", "raw_bytes"] {
                 #expect(String(describing: py[key]) == String(describing: swift[key]), "\(key) of \(path)")
             }

@@ -31,14 +31,8 @@ struct HTTPRulesTests {
         #expect(HTTPRules.retryAfter("Tue, 14 Jul 2026 03:00:00 GMT", now: now) == 0)
     }
 
-    @Test("a calendar starts with BEGIN:VCALENDAR after a BOM and blanks, in any case")
-    func sniff() {
-        #expect(HTTPRules.looksLikeCalendar(Array("BEGIN:VCALENDAR\r\n".utf8)))
-        #expect(HTTPRules.looksLikeCalendar([0xEF, 0xBB, 0xBF] + Array(" \r\n\tbegin:vcalendar\n".utf8)))
-        #expect(!HTTPRules.looksLikeCalendar([]))
-        #expect(!HTTPRules.looksLikeCalendar(Array("<!DOCTYPE html>".utf8)))
-        #expect(!HTTPRules.looksLikeCalendar(Array("{\"error\":1}".utf8)))
-        #expect(!HTTPRules.looksLikeCalendar(Array("BEGIN:VCAL".utf8)))
+    @Test("a body's first bytes are shown printable in messages")
+    func preview() {
         #expect(HTTPRules.preview(Array("<html>\r\n\u{1}".utf8)) == "\"<html>\\r\\n\\x01\"")
         #expect(HTTPRules.preview([]) == "(empty body)")
     }

@@ -4,6 +4,7 @@ import FeedHash
 import Snapshots
 import Stores
 @testable import SnapshotTools
+@testable import ICalendarFeeds
 
 /// The committed sample snapshots of the Snapshots tests (see docs/snapshot-format.md): the same
 /// header and records as format 1.0 (what earlier versions wrote) and 2.0.

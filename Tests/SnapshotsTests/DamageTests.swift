@@ -148,7 +148,8 @@ import FeedHash
         #expect(errorCode { _ = try SnapshotCodec.decode(resealed(v1)) } != nil)
     }
 
-    /// A later minor may append header fields and set reserved flag bits; a 2.0 reader skips them.
+    /// A later minor may append header fields (after 2.1's format field) and set reserved flag bits;
+    /// a 2.1 reader skips them.
     @Test func higherMinorWithAppendedHeaderFieldIsAccepted() throws {
         let records = [record("a"), record("b", allDay: true)]
         var raw = try SnapshotCodec.encodePayload(records)
@@ -156,7 +157,7 @@ import FeedHash
         for bit: UInt8 in [0x10, 0x20, 0x40, 0x80] {   // every reserved record flag bit
             raw[second] |= bit
             let bytes = try SnapshotCodec.assemble(header: header(), recordCount: 2, raw: raw, level: 6,
-                                                   minor: 7, extraHeaderBytes: [1, 2, 3, 4, 5])
+                                                   minor: 7, extraHeaderBytes: [0, 0, 0, 3] + Array("ics".utf8) + [1, 2, 3, 4, 5])
             let decoded = try SnapshotCodec.decode(bytes)
             #expect(decoded.header.formatMinor == 7)
             #expect(decoded.records == records)

@@ -195,3 +195,34 @@ extension SnapshotHeader {
         UInt64(72 + feedID.utf8.count + (etag?.utf8.count ?? 0) + (lastModified?.utf8.count ?? 0))
     }
 }
+
+/// Format 2.1: the `format` header field names the feed format of the records.
+@Suite struct FeedFormatFieldTests {
+    @Test("an iCalendar snapshot stays a 2.0 file; another format writes 2.1 with its name")
+    func feedFormatField() throws {
+        let records = [record("a"), record("b", allDay: true)]
+        let ics = try SnapshotCodec.encode(header: header(), records: records)
+        let icsDecoded = try SnapshotCodec.decode(ics)
+        #expect(icsDecoded.header.formatMinor == 0 && icsDecoded.header.feedFormat == "ics")
+
+        var h = header()
+        h.feedFormat = "json"
+        let json = try SnapshotCodec.encode(header: h, records: records)
+        let decoded = try SnapshotCodec.decode(json)
+        #expect(decoded.header.formatMajor == 2 && decoded.header.formatMinor == 1)
+        #expect(decoded.header.feedFormat == "json")
+        #expect(decoded.records == records)
+        // The field is 4 + 4 bytes longer than the 2.0 header; the rest is the same file.
+        #expect(json.count == ics.count + 8)
+    }
+
+    @Test("a 2.1 header without its format field, or with an empty one, is malformed")
+    func missingField() throws {
+        let raw = try SnapshotCodec.encodePayload([record("a")])
+        let none = try SnapshotCodec.assemble(header: header(), recordCount: 1, raw: raw, level: 6, minor: 1)
+        #expect(errorCode { _ = try SnapshotCodec.decode(none) } == .malformed)
+        let empty = try SnapshotCodec.assemble(header: header(), recordCount: 1, raw: raw, level: 6, minor: 1,
+                                               extraHeaderBytes: [0, 0, 0, 0])
+        #expect(errorCode { _ = try SnapshotCodec.decode(empty) } == .malformed)
+    }
+}

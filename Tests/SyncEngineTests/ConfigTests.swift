@@ -161,4 +161,12 @@ struct ConfigTests {
         #expect(error("store: sqlite:x.sqlite\n")?.message.contains("no `feeds:`") == true)
         #expect(error("")?.message.contains("empty") == true)
     }
+
+    @Test("a feed's format: ics by default, a registered name, or an error listing the known ones")
+    func format() throws {
+        let c = try load("feeds:\n  - id: a\n    url: a.ics\n  - id: b\n    url: b.ics\n    format: ics\n")
+        #expect(c.feeds.map(\.format) == ["ics", "ics"])
+        let e = error("feeds:\n  - id: a\n    url: a.ics\n    format: xml\n")
+        #expect(e?.description == "feedsync.yml:4: unknown feed format `xml` (known: ics)")
+    }
 }

@@ -1,21 +1,12 @@
 import ICalendar
+public import FeedModel
 
 /// Reads a record's canonical body (see `FeedModel.CanonicalForm`): one `NAME;PARAMS:value` line per
 /// property, sub-components as `BEGIN:X` … `END:X` blocks. Lines may end in `\n` or `\r\n`. A
 /// leading `BEGIN:VEVENT` (as in hand-made bodies) is the record itself, not a sub-component.
 public enum CanonicalBody {
-    public struct Property: Sendable, Equatable {
-        /// The property name, prefixed by its sub-component path: `SUMMARY`, `VALARM/TRIGGER`.
-        public var name: String
-        /// Everything after the name: `:value`, or `;PARAM=x:value` when there are parameters.
-        public var rest: String
-
-        /// `rest` without the leading `:` of a parameterless property.
-        public var shown: String { rest.hasPrefix(":") ? String(rest.dropFirst()) : rest }
-    }
-
-    public static func properties(_ body: [UInt8]) -> [Property] {
-        var result: [Property] = []
+    public static func properties(_ body: [UInt8]) -> [CanonicalProperty] {
+        var result: [CanonicalProperty] = []
         var path: [String] = []
         var sawRoot = false
         for raw in body.split(separator: 0x0A, omittingEmptySubsequences: true) {
@@ -34,7 +25,7 @@ public enum CanonicalBody {
             let nameEnd = line.firstIndex(where: { $0 == ";" || $0 == ":" }) ?? line.endIndex
             let name = String(line[..<nameEnd])
             let full = (path + [name]).joined(separator: "/")
-            result.append(Property(name: full, rest: String(line[nameEnd...])))
+            result.append(CanonicalProperty(name: full, rest: String(line[nameEnd...])))
         }
         return result
     }

@@ -1,6 +1,7 @@
 import FeedHash
 import Testing
-@testable import FeedModel
+import FeedModel
+@testable import ICalendarFeeds
 
 @Suite("Body fingerprint")
 struct FingerprintTests {

@@ -1,4 +1,5 @@
 public import ICalendar
+public import FeedModel
 import FeedHash
 
 /// What `feedsync parse` prints: the records of one feed body as the sync engine sees them.
@@ -32,15 +33,19 @@ public struct FeedInspection: Sendable {
     }
 
     /// The records of `body` as `feedsync run` reads them, with occurrences when `window` is set.
-    private func parse(_ body: [UInt8]) throws(ICalParseError) -> ParsedFeed {
+    private func parse(_ body: [UInt8]) throws(FeedFormatError) -> ParsedFeed {
         var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
         parser.occurrenceWindow = window
-        return try parser.parse(body)
+        do {
+            return try parser.parse(body)
+        } catch {
+            throw FeedFormatError(line: error.line, message: error.message)
+        }
     }
 
     /// Parses `body` exactly as `run` does (same records, keys, hashes and timing) but renders
     /// nothing: the counts only.
-    public func summary(_ body: [UInt8]) throws(ICalParseError) -> Summary {
+    public func summary(_ body: [UInt8]) throws(FeedFormatError) -> Summary {
         let parsed = try parse(body)
         var future = 0
         for r in parsed.records where r.isFuture(now: now) { future += 1 }
@@ -48,7 +53,7 @@ public struct FeedInspection: Sendable {
     }
 
     /// Parses `body` and renders its records; throws what makes the feed unreadable.
-    public func run(_ body: [UInt8], json: Bool) throws(ICalParseError) -> Output {
+    public func run(_ body: [UInt8], json: Bool) throws(FeedFormatError) -> Output {
         let parsed = try parse(body)
         let resolver = TimeZoneResolver(calendar: ICalComponent(name: "VCALENDAR", line: 1), defaultTimeZone: parsed.timeZone)
         func date(_ t: Int64) -> String { resolver.localDateTime(utc: t, tzid: nil).date.iso }

@@ -1,21 +1,6 @@
 public import ICalendar
+public import FeedModel
 import FeedHash
-
-/// Version of the record extraction and canonical form. Snapshots record it; a snapshot written by
-/// another parser version is not trusted (its hashes may differ for the same content), so the feed
-/// is reconciled in full instead.
-///
-/// History: 1 — first release; 2 — overrides move a series' last end, X-WR-TIMEZONE applies to
-/// floating times, per-zone transition tables (starts and last ends may differ from version 1).
-public let parserVersion: UInt32 = 2
-
-/// A feed body turned into records.
-public struct ParsedFeed: Sendable {
-    public var records: [FeedRecord]
-    public var warnings: [String]
-    /// The zone floating times and all-day dates were read in (see `FeedParser.effectiveTimeZone`).
-    public var timeZone: String = "UTC"
-}
 
 /// Turns an iCalendar body into `FeedRecord`s: one per VEVENT (masters and RECURRENCE-ID overrides
 /// alike), each keyed and hashed in canonical form.

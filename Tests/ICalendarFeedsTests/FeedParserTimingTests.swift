@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import FeedModel
+import FeedModel
+@testable import ICalendarFeeds
 import ICalendar
 
 @Suite("FeedParser: zones, overrides, damaged feeds, corpus")

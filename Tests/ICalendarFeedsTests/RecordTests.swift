@@ -1,5 +1,6 @@
 import Testing
-@testable import FeedModel
+import FeedModel
+@testable import ICalendarFeeds
 
 @Suite("Records and canonical hashes")
 struct RecordTests {

@@ -1,0 +1,115 @@
+public import FeedHash
+
+/// A kind of feed body (iCalendar today; JSON and CSV records next): everything the sync engine
+/// needs to know about a body's format, so that the engine itself knows none.
+///
+/// One value per feed, made by a `FormatRegistry` from the feed's `FormatSettings`. Every format
+/// passes the shared format suite (Tests/SyncEngineTests/FormatConformance.swift).
+public protocol FeedFormat: Sendable {
+    /// The name in `feedsync.yml` (`format: ics`) and in snapshot headers.
+    var name: String { get }
+    /// How a body of this format is called in messages, with its article: "an iCalendar feed".
+    var describedAs: String { get }
+    /// Version of the record extraction and canonical form. Snapshots record it; a snapshot written
+    /// by another version is not trusted (its hashes may differ for the same content).
+    var parserVersion: UInt32 { get }
+    /// The HTTP `Accept` header sent for feeds of this format.
+    var accept: String { get }
+    /// True when `body` can be of this format: an HTTP body that is not (an HTML login page, a JSON
+    /// error) fails the feed with its first bytes instead of being parsed. Cheap: looks at the start.
+    func sniff(_ body: [UInt8]) -> Bool
+    /// The body fingerprint: a 128-bit hash of the body with its volatile content left out, so a
+    /// body that changed only there is skipped without being parsed.
+    func fingerprint(_ body: [UInt8]) -> Fingerprint128
+    /// The body's records, each keyed and hashed in canonical form.
+    func parse(_ body: [UInt8]) throws(FeedFormatError) -> ParsedFeed
+    /// A record's canonical body as named properties, for the snapshot tools (`inspect`, `diff`).
+    func properties(ofCanonicalBody body: [UInt8]) -> [CanonicalProperty]
+    /// A one-line summary of a record's canonical body (a title), nil when it has none.
+    func summary(ofCanonicalBody body: [UInt8]) -> String?
+}
+
+/// The settings a format is made with: the run's and the feed's.
+public struct FormatSettings: Sendable, Equatable {
+    /// The fallback zone for times without an offset (the top-level config `timezone`).
+    public var timeZone: String
+    /// The feed's own configured zone (wins over what the body says and over `timeZone`).
+    public var feedTimeZone: String?
+    /// Property names left out of fingerprints and record hashes (e.g. DTSTAMP).
+    public var volatileProperties: [String]
+
+    public init(timeZone: String = "UTC", feedTimeZone: String? = nil, volatileProperties: [String] = ["DTSTAMP"]) {
+        self.timeZone = timeZone
+        self.feedTimeZone = feedTimeZone
+        self.volatileProperties = volatileProperties
+    }
+}
+
+/// A body turned into records.
+public struct ParsedFeed: Sendable {
+    public var records: [FeedRecord]
+    public var warnings: [String]
+    /// The zone times without an offset were read in.
+    public var timeZone: String
+
+    public init(records: [FeedRecord], warnings: [String] = [], timeZone: String = "UTC") {
+        self.records = records
+        self.warnings = warnings
+        self.timeZone = timeZone
+    }
+}
+
+/// A body that cannot be read as its format says: where (line, when the format has lines) and why.
+public struct FeedFormatError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var line: Int?
+    public var message: String
+
+    public init(line: Int?, message: String) {
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "line \(line): \(message)" }
+        return message
+    }
+}
+
+/// One property of a record's canonical body, as the snapshot tools show it.
+public struct CanonicalProperty: Sendable, Equatable {
+    /// The property name, prefixed by its sub-component path: `SUMMARY`, `VALARM/TRIGGER`.
+    public var name: String
+    /// Everything after the name: `:value`, or `;PARAM=x:value` when there are parameters.
+    public var rest: String
+
+    public init(name: String, rest: String) {
+        self.name = name
+        self.rest = rest
+    }
+
+    /// `rest` without the leading `:` of a parameterless property.
+    public var shown: String { rest.hasPrefix(":") ? String(rest.dropFirst()) : rest }
+}
+
+/// The formats a run knows, by name. The engine asks it for each feed's format; tests register
+/// formats of their own.
+public struct FormatRegistry: Sendable {
+    public typealias Factory = @Sendable (FormatSettings) -> any FeedFormat
+    private var factories: [String: Factory] = [:]
+    /// Names in the order they were registered (for messages).
+    public private(set) var names: [String] = []
+
+    public init() {}
+
+    public mutating func register(_ name: String, _ factory: @escaping Factory) {
+        if factories[name] == nil { names.append(name) }
+        factories[name] = factory
+    }
+
+    public func contains(_ name: String) -> Bool { factories[name] != nil }
+
+    /// The format `name` made with `settings`; nil for a name never registered.
+    public func make(_ name: String, settings: FormatSettings = FormatSettings()) -> (any FeedFormat)? {
+        factories[name].map { $0(settings) }
+    }
+}
