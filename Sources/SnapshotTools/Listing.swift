@@ -63,7 +63,7 @@ public struct FeedListing: Sendable {
                 row.notes.append(state == nil ? "never synced" : "STALE: never synced successfully")
             }
             if let problem = row.problem { row.notes.append("SNAPSHOT \(problem)") }
-            if state?.lastStatus == "failed", let e = state?.lastError { row.notes.append("last error: \(e)") }
+            if state?.lastStatus == .failed, let e = state?.lastError { row.notes.append("last error: \(e)") }
             rows.append(row)
         }
         for name in try dir.entries().sorted() {
@@ -81,7 +81,7 @@ public struct FeedListing: Sendable {
                 r.header.map { Show.age(ageSeconds(now: now, createdAt: $0.createdAt)) } ?? "-",
                 r.header.map { String($0.recordCount) } ?? "-",
                 r.fileBytes.map(Show.bytes) ?? "-",
-                r.state?.lastStatus ?? "-",
+                r.state?.lastStatus?.rawValue ?? "-",
                 r.state?.lastSuccessAt.map(ISOTime.format) ?? "-",
                 r.notes.joined(separator: "; "),
             ])

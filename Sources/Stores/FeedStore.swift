@@ -10,12 +10,12 @@ public struct FeedState: Sendable, Equatable {
     public var snapshotGeneration: UInt64?
     public var lastSuccessAt: Int64?
     public var lastFullSyncAt: Int64?
-    public var lastStatus: String?
+    public var lastStatus: FeedStatus?
     public var lastError: String?
 
     public init(id: String, fingerprint: String? = nil, etag: String? = nil, lastModified: String? = nil,
                 snapshotGeneration: UInt64? = nil, lastSuccessAt: Int64? = nil, lastFullSyncAt: Int64? = nil,
-                lastStatus: String? = nil, lastError: String? = nil) {
+                lastStatus: FeedStatus? = nil, lastError: String? = nil) {
         self.id = id
         self.fingerprint = fingerprint
         self.etag = etag
@@ -28,36 +28,18 @@ public struct FeedState: Sendable, Equatable {
     }
 }
 
-/// An event row as the full reconcile needs it.
-public struct StoredEvent: Sendable, Equatable {
-    public var key: String
-    public var hash: UInt64
-    /// nil = the series never ends.
-    public var lastEnd: Int64?
-    public var removed: Bool
-
-    public init(key: String, hash: UInt64, lastEnd: Int64?, removed: Bool) {
-        self.key = key
-        self.hash = hash
-        self.lastEnd = lastEnd
-        self.removed = removed
-    }
-}
-
 /// The result of one feed in one run, as the store records it.
 public struct FeedUpdate: Sendable {
-    public enum Status: String, Sendable { case unchanged, changed, failed }
-
     public var feedID: String
     public var urlRedacted: String
     public var property: String?
-    public var status: Status
+    public var status: FeedStatus
     public var error: String?
     /// Validators and fingerprint of the body just read (nil: keep the stored ones).
     public var fingerprint: String?
     public var etag: String?
     public var lastModified: String?
-    /// The snapshot generation written for this run (changed feeds only).
+    /// The snapshot generation the rows now match (nil: keep the stored one).
     public var snapshotGeneration: UInt64?
     public var fullSync: Bool
     /// Records to insert (new or reappearing) and to update.
@@ -66,7 +48,7 @@ public struct FeedUpdate: Sendable {
     /// Keys of rows to mark removed.
     public var removed: [String]
 
-    public init(feedID: String, urlRedacted: String, property: String?, status: Status, error: String? = nil,
+    public init(feedID: String, urlRedacted: String, property: String?, status: FeedStatus, error: String? = nil,
                 fingerprint: String? = nil, etag: String? = nil, lastModified: String? = nil,
                 snapshotGeneration: UInt64? = nil, fullSync: Bool = false,
                 added: [FeedRecord] = [], updated: [FeedRecord] = [], removed: [String] = []) {
@@ -88,28 +70,102 @@ public struct FeedUpdate: Sendable {
     public var eventCount: Int { added.count + updated.count + removed.count }
 }
 
-/// Summary figures of a run, kept in the `runs` table.
-public struct RunSummary: Sendable {
-    public var feedsTotal = 0, feedsUnchanged = 0, feedsChanged = 0, feedsFailed = 0
-    public var eventsAdded = 0, eventsUpdated = 0, eventsRemoved = 0, eventsPastSkipped = 0
-    public init() {}
+/// One line of the change log: what a run did to one record.
+public struct RecordChange: Sendable, Equatable {
+    public enum Kind: String, Sendable { case added, updated, removed }
+    public var feedID: String
+    public var key: String
+    public var kind: Kind
+    /// When it was applied (Unix seconds).
+    public var at: Int64
+
+    public init(feedID: String, key: String, kind: Kind, at: Int64) {
+        self.feedID = feedID
+        self.key = key
+        self.kind = kind
+        self.at = at
+    }
+}
+
+/// A run as the store keeps it.
+public struct StoredRun: Sendable, Equatable {
+    public var id: Int64
+    public var mode: SyncMode
+    public var now: Int64
+    public var startedAt: Int64
+    public var finishedAt: Int64?
+    public var status: RunStatus
+    /// Zero until the run is finished.
+    public var counts: RunCounts
+
+    public init(id: Int64, mode: SyncMode, now: Int64, startedAt: Int64, finishedAt: Int64?, status: RunStatus,
+                counts: RunCounts) {
+        self.id = id
+        self.mode = mode
+        self.now = now
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.status = status
+        self.counts = counts
+    }
 }
 
 /// The database behind feedsync: the truth about every feed and event.
 ///
-/// Implementations apply each batch of `FeedUpdate`s in one transaction; applying the same update
-/// twice leaves the same rows (upserts keyed by feed and record key).
+/// Every implementation passes the shared store suite (`FeedStoreConformance` in
+/// Tests/StoresTests): applying a batch is one transaction; applying the same update twice leaves
+/// the same rows (upserts keyed by feed and record key); a removal sets a flag, a sync never
+/// deletes a row; a removed row that comes back is live again. Async, so that a network database
+/// fits behind it.
 public protocol FeedStore: Sendable {
-    func feedStates() throws -> [String: FeedState]
-    func eventRows(feedID: String) throws -> [StoredEvent]
-    func beginRun(mode: String, startedAt: Int64, now: Int64, dryRun: Bool) throws -> Int64
-    func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) throws
-    func finishRun(id: Int64, finishedAt: Int64, status: String, summary: RunSummary) throws
+    /// Every feed the store has seen, by id.
+    func feedStates() async throws(StoreError) -> [String: FeedState]
+    /// The rows of one feed, removed ones included, as the full reconcile compares them.
+    func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord]
+    /// Records the start of a run; returns its id.
+    func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) async throws(StoreError) -> Int64
+    /// Applies a batch of feed results in one transaction, logging each change under `runID`.
+    func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) async throws(StoreError)
+    /// Records the end of a run.
+    func finishRun(id: Int64, finishedAt: Int64, status: RunStatus, counts: RunCounts) async throws(StoreError)
+    /// A run, nil for an unknown id.
+    func run(id: Int64) async throws(StoreError) -> StoredRun?
+    /// The change log of a run, in the order the changes were applied.
+    func changes(runID: Int64) async throws(StoreError) -> [RecordChange]
 }
 
-/// A store error: what went wrong, where, and the underlying cause.
+/// A store failure: a code to act on, a message for people (what went wrong and where), and the
+/// underlying error.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The store cannot be opened or created (missing folder, permissions, not a database).
+        public static let cannotOpen = Code("cannotOpen")
+        /// The store exists but is not a feedsync store (no `feeds` table).
+        public static let notAStore = Code("notAStore")
+        /// A read failed.
+        public static let read = Code("read")
+        /// A write failed (read-only, disk full, locked beyond the wait).
+        public static let write = Code("write")
+        /// The store URL is not one this build knows.
+        public static let unsupported = Code("unsupported")
+    }
+
+    public var code: Code
     public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    public var cause: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        guard let cause else { return message }
+        return "\(message): \(cause)"
+    }
 }

@@ -14,18 +14,51 @@ import Darwin
 /// `removed_at`, a sync never deletes a row), `changes` (the log of what each run did) and `runs`.
 /// Instants are ISO-8601 UTC text (`YYYY-MM-DDTHH:MM:SSZ`); all-day dates are `YYYY-MM-DD`.
 public final class SQLiteStore: FeedStore {
-    private let pool: DatabasePool
+    private let pool: any DatabaseWriter
+    public let path: String
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    public init(path: String) throws(StoreError) {
         var config = Configuration()
         config.busyMode = .timeout(30)
+        self.path = path
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            let pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
+            self.pool = pool
         } catch {
-            throw StoreError("cannot open the SQLite store at \(path): \(error)")
+            throw StoreError(.cannotOpen, "cannot open the SQLite store at \(path)", cause: error)
         }
+    }
+
+    private init(readOnly queue: DatabaseQueue, path: String) {
+        self.pool = queue
+        self.path = path
+    }
+
+    /// Opens the database at `path` read-only, without creating, migrating or writing anything:
+    /// for tools that inspect a store a run may be using. nil when there is no database file yet.
+    public static func openReadOnly(path: String) throws(StoreError) -> SQLiteStore? {
+        guard access(path, F_OK) == 0 else { return nil }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(30)
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw StoreError(.cannotOpen, "cannot read the SQLite store at \(path)", cause: error)
+        }
+        let hasFeeds: Bool
+        do {
+            hasFeeds = try queue.read { try $0.tableExists("feeds") }
+        } catch {
+            throw StoreError(.read, "cannot read the SQLite store at \(path)", cause: error)
+        }
+        guard hasFeeds else {
+            throw StoreError(.notAStore, "the SQLite store at \(path) has no `feeds` table (not a feedsync database?)")
+        }
+        return SQLiteStore(readOnly: queue, path: path)
     }
 
     static var migrator: DatabaseMigrator {
@@ -94,32 +127,9 @@ public final class SQLiteStore: FeedStore {
         return m
     }
 
-    public func feedStates() throws -> [String: FeedState] {
-        try wrap("read feed states") {
+    public func feedStates() throws(StoreError) -> [String: FeedState] {
+        try wrap(.read, "read feed states") {
             try pool.read { db in try Self.feedStates(db) }
-        }
-    }
-
-    /// Reads the feed states of the database at `path` without creating, migrating or writing
-    /// anything (a read-only connection): for tools that inspect a store a run may be using.
-    /// Returns nil when there is no database file at `path` yet.
-    public static func readFeedStates(path: String) throws -> [String: FeedState]? {
-        guard access(path, F_OK) == 0 else { return nil }
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(30)
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            return try queue.read { db in
-                guard try db.tableExists("feeds") else {
-                    throw StoreError("the SQLite store at \(path) has no `feeds` table (not a feedsync database?)")
-                }
-                return try feedStates(db)
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError("cannot read the SQLite store at \(path): \(error)")
         }
     }
 
@@ -136,22 +146,22 @@ public final class SQLiteStore: FeedStore {
                 snapshotGeneration: (row[4] as Int64?).map { UInt64($0) },
                 lastSuccessAt: (row[5] as String?).flatMap(ISOTime.parse),
                 lastFullSyncAt: (row[6] as String?).flatMap(ISOTime.parse),
-                lastStatus: row[7], lastError: row[8])
+                lastStatus: (row[7] as String?).flatMap(FeedStatus.init(rawValue:)), lastError: row[8])
         }
         return result
     }
 
-    public func eventRows(feedID: String) throws -> [StoredEvent] {
-        try wrap("read the events of feed \(feedID)") {
+    public func priorRecords(feedID: String) throws(StoreError) -> [PriorRecord] {
+        try wrap(.read, "read the events of feed \(feedID)") {
             try pool.read { db in
-                var result: [StoredEvent] = []
+                var result: [PriorRecord] = []
                 let rows = try Row.fetchCursor(db, sql: """
                     SELECT record_key, record_hash, last_end_ts, removed_at IS NOT NULL
                     FROM events WHERE feed_id = ?
                     """, arguments: [feedID])
                 while let row = try rows.next() {
                     let hashText: String = row[1]
-                    result.append(StoredEvent(key: row[0], hash: UInt64(hashText, radix: 16) ?? 0,
+                    result.append(PriorRecord(key: row[0], hash: UInt64(hashText, radix: 16) ?? 0,
                                               lastEnd: row[2], removed: row[3]))
                 }
                 return result
@@ -159,34 +169,71 @@ public final class SQLiteStore: FeedStore {
         }
     }
 
-    public func beginRun(mode: String, startedAt: Int64, now: Int64, dryRun: Bool) throws -> Int64 {
-        try wrap("record the start of the run") {
+    public func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) throws(StoreError) -> Int64 {
+        try wrap(.write, "record the start of the run") {
             try pool.write { db in
-                try db.execute(sql: "INSERT INTO runs (mode, now, dry_run, started_at) VALUES (?, ?, ?, ?)",
-                               arguments: [mode, ISOTime.format(now), dryRun, ISOTime.format(startedAt)])
+                try db.execute(sql: "INSERT INTO runs (mode, now, dry_run, started_at) VALUES (?, ?, 0, ?)",
+                               arguments: [mode.rawValue, ISOTime.format(now), ISOTime.format(startedAt)])
                 return db.lastInsertedRowID
             }
         }
     }
 
-    public func finishRun(id: Int64, finishedAt: Int64, status: String, summary s: RunSummary) throws {
-        try wrap("record the end of the run") {
+    public func finishRun(id: Int64, finishedAt: Int64, status: RunStatus, counts s: RunCounts) throws(StoreError) {
+        try wrap(.write, "record the end of the run") {
             try pool.write { db in
                 try db.execute(sql: """
                     UPDATE runs SET finished_at = ?, status = ?, feeds_total = ?, feeds_unchanged = ?,
                       feeds_changed = ?, feeds_failed = ?, events_added = ?, events_updated = ?,
                       events_removed = ?, events_past_skipped = ? WHERE id = ?
-                    """, arguments: [ISOTime.format(finishedAt), status, s.feedsTotal, s.feedsUnchanged,
+                    """, arguments: [ISOTime.format(finishedAt), status.rawValue, s.feedsTotal, s.feedsUnchanged,
                                      s.feedsChanged, s.feedsFailed, s.eventsAdded, s.eventsUpdated,
                                      s.eventsRemoved, s.eventsPastSkipped, id])
             }
         }
     }
 
-    public func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) throws {
+    public func run(id: Int64) throws(StoreError) -> StoredRun? {
+        try wrap(.read, "read run \(id)") {
+            try pool.read { db in
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT mode, now, started_at, finished_at, status, feeds_total, feeds_unchanged, feeds_changed,
+                      feeds_failed, events_added, events_updated, events_removed, events_past_skipped
+                    FROM runs WHERE id = ?
+                    """, arguments: [id]) else { return nil }
+                var c = RunCounts()
+                c.feedsTotal = row[5] ?? 0
+                c.feedsUnchanged = row[6] ?? 0
+                c.feedsChanged = row[7] ?? 0
+                c.feedsFailed = row[8] ?? 0
+                c.eventsAdded = row[9] ?? 0
+                c.eventsUpdated = row[10] ?? 0
+                c.eventsRemoved = row[11] ?? 0
+                c.eventsPastSkipped = row[12] ?? 0
+                return StoredRun(id: id, mode: SyncMode(rawValue: row[0]) ?? .incremental,
+                                 now: ISOTime.parse(row[1]) ?? 0, startedAt: ISOTime.parse(row[2]) ?? 0,
+                                 finishedAt: (row[3] as String?).flatMap(ISOTime.parse),
+                                 status: RunStatus(rawValue: row[4]) ?? .failed, counts: c)
+            }
+        }
+    }
+
+    public func changes(runID: Int64) throws(StoreError) -> [RecordChange] {
+        try wrap(.read, "read the changes of run \(runID)") {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT feed_id, record_key, kind, at FROM changes WHERE run_id = ? ORDER BY rowid",
+                                 arguments: [runID]).map { row in
+                    RecordChange(feedID: row[0], key: row[1], kind: RecordChange.Kind(rawValue: row[2]) ?? .updated,
+                                 at: ISOTime.parse(row[3]) ?? 0)
+                }
+            }
+        }
+    }
+
+    public func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) throws(StoreError) {
         guard !batch.isEmpty else { return }
         let now = ISOTime.format(at)
-        try wrap("apply a batch of \(batch.count) feeds") {
+        try wrap(.write, "apply a batch of \(batch.count) feeds") {
             try pool.write { db in
                 let upsertFeed = try db.cachedStatement(sql: """
                     INSERT INTO feeds (id, url_redacted, property, last_status, last_error)
@@ -271,13 +318,13 @@ public final class SQLiteStore: FeedStore {
         }
     }
 
-    private func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    private func wrap<T>(_ code: StoreError.Code, _ what: String, _ body: () throws -> T) throws(StoreError) -> T {
         do {
             return try body()
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError("SQLite store: cannot \(what): \(error)")
+            throw StoreError(code, "SQLite store \(path): cannot \(what)", cause: error)
         }
     }
 }

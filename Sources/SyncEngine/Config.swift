@@ -1,6 +1,7 @@
 public import FeedModel
 import Foundation
 public import FeedSources
+public import Stores
 import ICalendarFeeds
 import Yams
 
@@ -30,17 +31,6 @@ public struct FeedConfig: Sendable, Equatable {
     }
 
     public var isHTTP: Bool { url.hasPrefix("http://") || url.hasPrefix("https://") }
-}
-
-/// Where the store is.
-public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
-    case sqlite(path: String)
-
-    public var description: String {
-        switch self {
-        case .sqlite(let path): "sqlite:\(path)"
-        }
-    }
 }
 
 /// `feedsync.yml`, loaded and checked. Every path in it is absolute (relative ones are resolved
@@ -206,12 +196,10 @@ public enum ConfigLoader {
         }
 
         let store: StoreLocation
-        if storeText.hasPrefix("sqlite:") {
-            let p = String(storeText.dropFirst("sqlite:".count))
-            guard !p.isEmpty else { throw fail(top["store"], "`store: sqlite:` needs a path, e.g. `sqlite:feedsync.sqlite`") }
-            store = .sqlite(path: absolutePath(p, relativeTo: folder))
-        } else {
-            throw fail(top["store"], "unsupported store `\(storeText)`: use `sqlite:PATH`")
+        do {
+            store = try StoreLocation.parse(storeText) { absolutePath($0, relativeTo: folder) }
+        } catch {
+            throw fail(top["store"], error.message)
         }
         return SyncConfig(path: path, store: store, snapshots: absolutePath(snapshots, relativeTo: folder),
                           incrementalDays: incrementalDays, concurrency: concurrency, timeZone: timeZone,

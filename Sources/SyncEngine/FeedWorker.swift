@@ -192,20 +192,19 @@ struct FeedWorker: Sendable {
         if let previous {
             plan = Planner.incremental(previous: previous, records: parsed.records, now: now)
         } else {
-            let rows: [StoredEvent]
+            let rows: [PriorRecord]
             if state == nil {
                 // The store has no row for this feed, hence no events (they reference it): a
                 // first sync needs no query.
                 rows = []
             } else {
                 do {
-                    rows = try store.eventRows(feedID: feed.id)
+                    rows = try await store.priorRecords(feedID: feed.id)
                 } catch {
                     throw Failure("\(error)")
                 }
             }
-            plan = Planner.full(stored: rows.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd, removed: $0.removed) },
-                                records: parsed.records, now: now)
+            plan = Planner.full(stored: rows, records: parsed.records, now: now)
         }
         phases.plan += seconds(clock.now - t)
         if !options.allowMassRemoval, let why = Planner.suspicion(of: plan, recordCount: parsed.records.count) {

@@ -1,33 +1,5 @@
 public import FeedModel
 
-/// How a feed is synced in a run.
-public enum SyncType: String, Sendable, Codable {
-    /// Diffed against its snapshot, future records only.
-    case incremental
-    /// Reconciled against the store's rows (asked for, first sync, or snapshot too old).
-    case full
-    /// Reconciled against the store because its snapshot could not be trusted.
-    case fullFallback = "full_fallback"
-    /// Not diffed: unchanged or failed.
-    case none
-}
-
-/// What the last run knew of one record: from the snapshot (incremental) or the store (full).
-public struct PriorRecord: Sendable, Equatable {
-    public var key: String
-    public var hash: UInt64
-    public var lastEnd: Int64?
-    /// Only store rows can be removed ones.
-    public var removed: Bool
-
-    public init(key: String, hash: UInt64, lastEnd: Int64?, removed: Bool = false) {
-        self.key = key
-        self.hash = hash
-        self.lastEnd = lastEnd
-        self.removed = removed
-    }
-}
-
 /// The changes one feed needs, decided before anything is written.
 public struct ChangeSet: Sendable, Equatable {
     /// New records, and (full sync) removed rows that reappeared.

@@ -1,7 +1,9 @@
+public import FeedModel
 public import FeedSources
+
 /// What happened to one feed in a run. Field names are the JSON report's (docs/report.md).
 public struct FeedReport: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable { case unchanged, changed, failed }
+    public typealias Status = FeedStatus
 
     public var id: String
     public var url: String
@@ -69,14 +71,8 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var startedAt: String
     public var finishedAt: String
     public var dryRun: Bool
-    public var feedsTotal = 0
-    public var feedsUnchanged = 0
-    public var feedsChanged = 0
-    public var feedsFailed = 0
-    public var eventsAdded = 0
-    public var eventsUpdated = 0
-    public var eventsRemoved = 0
-    public var eventsPastSkipped = 0
+    /// Feeds by status and events by kind of change (also what the store's `runs` row keeps).
+    public var counts = RunCounts()
     public var seconds = 0.0
     public var phases = PhaseTimes()
     public var feeds: [FeedReport] = []
@@ -88,6 +84,15 @@ public struct RunReport: Sendable, Codable, Equatable {
         self.finishedAt = startedAt
         self.dryRun = dryRun
     }
+
+    public var feedsTotal: Int { counts.feedsTotal }
+    public var feedsUnchanged: Int { counts.feedsUnchanged }
+    public var feedsChanged: Int { counts.feedsChanged }
+    public var feedsFailed: Int { counts.feedsFailed }
+    public var eventsAdded: Int { counts.eventsAdded }
+    public var eventsUpdated: Int { counts.eventsUpdated }
+    public var eventsRemoved: Int { counts.eventsRemoved }
+    public var eventsPastSkipped: Int { counts.eventsPastSkipped }
 
     enum CodingKeys: String, CodingKey {
         case mode, now, seconds, phases, feeds
@@ -105,15 +110,47 @@ public struct RunReport: Sendable, Codable, Equatable {
     }
 
     mutating func count(_ f: FeedReport) {
-        feedsTotal += 1
-        switch f.status {
-        case .unchanged: feedsUnchanged += 1
-        case .changed: feedsChanged += 1
-        case .failed: feedsFailed += 1
-        }
-        eventsAdded += f.added
-        eventsUpdated += f.updated
-        eventsRemoved += f.removed
-        eventsPastSkipped += f.pastSkipped
+        counts.count(status: f.status, added: f.added, updated: f.updated, removed: f.removed, pastSkipped: f.pastSkipped)
+    }
+
+    // The counts are flat members of the report's JSON object (docs/report.md).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.decode(String.self, forKey: .mode)
+        now = try c.decode(String.self, forKey: .now)
+        startedAt = try c.decode(String.self, forKey: .startedAt)
+        finishedAt = try c.decode(String.self, forKey: .finishedAt)
+        dryRun = try c.decode(Bool.self, forKey: .dryRun)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+        phases = try c.decode(PhaseTimes.self, forKey: .phases)
+        feeds = try c.decode([FeedReport].self, forKey: .feeds)
+        counts.feedsTotal = try c.decode(Int.self, forKey: .feedsTotal)
+        counts.feedsUnchanged = try c.decode(Int.self, forKey: .feedsUnchanged)
+        counts.feedsChanged = try c.decode(Int.self, forKey: .feedsChanged)
+        counts.feedsFailed = try c.decode(Int.self, forKey: .feedsFailed)
+        counts.eventsAdded = try c.decode(Int.self, forKey: .eventsAdded)
+        counts.eventsUpdated = try c.decode(Int.self, forKey: .eventsUpdated)
+        counts.eventsRemoved = try c.decode(Int.self, forKey: .eventsRemoved)
+        counts.eventsPastSkipped = try c.decode(Int.self, forKey: .eventsPastSkipped)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(now, forKey: .now)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+        try c.encode(dryRun, forKey: .dryRun)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(phases, forKey: .phases)
+        try c.encode(feeds, forKey: .feeds)
+        try c.encode(counts.feedsTotal, forKey: .feedsTotal)
+        try c.encode(counts.feedsUnchanged, forKey: .feedsUnchanged)
+        try c.encode(counts.feedsChanged, forKey: .feedsChanged)
+        try c.encode(counts.feedsFailed, forKey: .feedsFailed)
+        try c.encode(counts.eventsAdded, forKey: .eventsAdded)
+        try c.encode(counts.eventsUpdated, forKey: .eventsUpdated)
+        try c.encode(counts.eventsRemoved, forKey: .eventsRemoved)
+        try c.encode(counts.eventsPastSkipped, forKey: .eventsPastSkipped)
     }
 }

@@ -75,13 +75,13 @@ public struct SyncRunner: Sendable {
                                now: ISOTime.format(options.now), startedAt: ISOTime.format(startedAt),
                                dryRun: options.dryRun)
         let feeds = try selectedFeeds()
-        let states = try store.feedStates()
+        let states = try await store.feedStates()
         let snapshots = SnapshotDirectory(path: config.snapshots)
         if !options.dryRun {
             removeLeftovers(snapshots, feeds: feeds, states: states)
         }
         let runID: Int64? = options.dryRun ? nil
-            : try store.beginRun(mode: report.mode, startedAt: startedAt, now: options.now, dryRun: false)
+            : try await store.beginRun(mode: options.forceFull ? .full : .incremental, startedAt: startedAt, now: options.now)
         logger.info("run started", metadata: ["run.mode": "\(report.mode)", "run.feeds": "\(feeds.count)",
                                               "run.now": "\(report.now)"])
 
@@ -110,7 +110,7 @@ public struct SyncRunner: Sendable {
                 pendingEvents = 0
                 pendingChanged = 0
                 writing = Task.detached {
-                    try Self.write(batch, runID: runID, at: now, store: store, snapshots: snapshots, logger: logger)
+                    try await Self.write(batch, runID: runID, at: now, store: store, snapshots: snapshots, logger: logger)
                 }
             }
             if final, let last = writing {
@@ -135,7 +135,7 @@ public struct SyncRunner: Sendable {
             _ = try? await writing?.value
             // Leave no run marked `running` forever; what was committed stays committed.
             if let runID {
-                try? store.finishRun(id: runID, finishedAt: wallClock(), status: "failed", summary: RunSummary())
+                try? await store.finishRun(id: runID, finishedAt: wallClock(), status: .failed, counts: RunCounts())
             }
             throw error
         }
@@ -150,17 +150,8 @@ public struct SyncRunner: Sendable {
         report.finishedAt = ISOTime.format(finishedAt)
         report.seconds = seconds(clock.now - t0)
         if let runID {
-            var s = RunSummary()
-            s.feedsTotal = report.feedsTotal
-            s.feedsUnchanged = report.feedsUnchanged
-            s.feedsChanged = report.feedsChanged
-            s.feedsFailed = report.feedsFailed
-            s.eventsAdded = report.eventsAdded
-            s.eventsUpdated = report.eventsUpdated
-            s.eventsRemoved = report.eventsRemoved
-            s.eventsPastSkipped = report.eventsPastSkipped
-            try store.finishRun(id: runID, finishedAt: finishedAt,
-                                status: report.feedsFailed == 0 ? "ok" : "partial", summary: s)
+            try await store.finishRun(id: runID, finishedAt: finishedAt,
+                                      status: report.feedsFailed == 0 ? .ok : .partial, counts: report.counts)
         }
         logger.info("run finished", metadata: ["run.feeds.failed": "\(report.feedsFailed)",
                                                "run.seconds": "\(report.seconds)"])
@@ -196,7 +187,7 @@ public struct SyncRunner: Sendable {
     /// Writes one batch: its new snapshots made durable (one syncfs), then the store transaction
     /// that points the feeds at them, then the old generations deleted. Returns the seconds taken.
     private static func write(_ batch: [FeedOutcome], runID: Int64?, at now: Int64, store: any FeedStore,
-                              snapshots: SnapshotDirectory, logger: Logger) throws -> Double {
+                              snapshots: SnapshotDirectory, logger: Logger) async throws -> Double {
         let clock = ContinuousClock()
         let t0 = clock.now
         guard let runID else { return 0 }
@@ -207,7 +198,7 @@ public struct SyncRunner: Sendable {
                 throw SyncError("cannot make the new snapshots durable: \(error)")
             }
         }
-        try store.apply(batch.map(\.update), runID: runID, at: now)
+        try await store.apply(batch.map(\.update), runID: runID, at: now)
         // The store now points at the new generations: the old snapshots can go.
         for o in batch where o.update.status != .failed {
             if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {

@@ -82,10 +82,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let store: any FeedStore
         do {
-            switch cfg.store {
-            case .sqlite(let path):
-                store = try SQLiteStore(path: path)
-            }
+            store = try StoreFactory.open(cfg.store)
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun

@@ -40,11 +40,9 @@ enum SnapshotCLI {
     }
 
     /// The store's feed states, read-only (nil when the store file does not exist); exit 3 when unreadable.
-    static func readStates(_ cfg: SyncConfig) throws -> [String: FeedState]? {
+    static func readStates(_ cfg: SyncConfig) async throws -> [String: FeedState]? {
         do {
-            switch cfg.store {
-            case .sqlite(let path): return try SQLiteStore.readFeedStates(path: path)
-            }
+            return try await StoreFactory.openReadOnly(cfg.store)?.feedStates()
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun
@@ -52,12 +50,12 @@ enum SnapshotCLI {
     }
 
     /// A PATH or FEED_ID argument → the file to read (exit 2 for an unknown feed, 1 for a feed without snapshot).
-    static func locate(_ argument: String, configPath: String) throws -> SnapshotLocator.Located {
+    static func locate(_ argument: String, configPath: String) async throws -> SnapshotLocator.Located {
         if SnapshotLocator.isPath(argument) {
             return SnapshotLocator.Located(path: argument, storeGeneration: nil, note: nil)
         }
         let cfg = try loadConfig(configPath)
-        let states = try readStates(cfg)
+        let states = try await readStates(cfg)
         do {
             let located = try SnapshotLocator.locate(feedID: argument, configuredFeeds: cfg.feeds.map(\.id),
                                                      configPath: configPath, folder: cfg.snapshots, states: states)

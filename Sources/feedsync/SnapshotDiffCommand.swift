@@ -1,7 +1,7 @@
 import ArgumentParser
 import SnapshotTools
 
-struct SnapshotDiffCommand: ParsableCommand {
+struct SnapshotDiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Compare two snapshots: records added, removed and changed, with the changed properties.",
@@ -19,11 +19,11 @@ struct SnapshotDiffCommand: ParsableCommand {
 
     @OptionGroup var options: SnapshotReadOptions
 
-    func run() throws {
+    func run() async throws {
         let t = SnapshotCLI.parseNow(options.now)
-        let old = try SnapshotCLI.load(try SnapshotCLI.locate(a, configPath: options.config),
+        let old = try SnapshotCLI.load(try await SnapshotCLI.locate(a, configPath: options.config),
                                        explicitPath: SnapshotLocator.isPath(a), now: t)
-        let new = try SnapshotCLI.load(try SnapshotCLI.locate(b, configPath: options.config),
+        let new = try SnapshotCLI.load(try await SnapshotCLI.locate(b, configPath: options.config),
                                        explicitPath: SnapshotLocator.isPath(b), now: t)
         let diff = SnapshotDiff(old, new)
         if options.json {

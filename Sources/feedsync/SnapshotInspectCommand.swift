@@ -1,7 +1,7 @@
 import ArgumentParser
 import SnapshotTools
 
-struct SnapshotInspectCommand: ParsableCommand {
+struct SnapshotInspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show a snapshot's header and, with --records, its records.",
@@ -20,8 +20,8 @@ struct SnapshotInspectCommand: ParsableCommand {
 
     @OptionGroup var options: SnapshotReadOptions
 
-    func run() throws {
-        let located = try SnapshotCLI.locate(target, configPath: options.config)
+    func run() async throws {
+        let located = try await SnapshotCLI.locate(target, configPath: options.config)
         let inspection = try SnapshotCLI.load(located, explicitPath: SnapshotLocator.isPath(target),
                                               now: SnapshotCLI.parseNow(options.now))
         if options.json {

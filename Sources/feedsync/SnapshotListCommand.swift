@@ -2,7 +2,7 @@ import ArgumentParser
 import SnapshotTools
 import Snapshots
 
-struct SnapshotListCommand: ParsableCommand {
+struct SnapshotListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the configured feeds with their snapshot and last status, and orphan files.",
@@ -29,9 +29,9 @@ struct SnapshotListCommand: ParsableCommand {
         if let incrementalDays, incrementalDays < 0 { throw ValidationError("--incremental-days must be 0 or more") }
     }
 
-    func run() throws {
+    func run() async throws {
         let cfg = try SnapshotCLI.loadConfig(config)
-        let states = try SnapshotCLI.readStates(cfg) ?? [:]
+        let states = try await SnapshotCLI.readStates(cfg) ?? [:]
         let listing: FeedListing
         do {
             listing = try FeedListing(feeds: cfg.feeds.map(\.id), states: states, folder: cfg.snapshots,

@@ -3,7 +3,7 @@ import Foundation
 import SnapshotTools
 import Snapshots
 
-struct SnapshotVerifyCommand: ParsableCommand {
+struct SnapshotVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every snapshot in a folder (or one file); print one line per bad file.",
@@ -31,7 +31,7 @@ struct SnapshotVerifyCommand: ParsableCommand {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let clock = ContinuousClock()
         let t0 = clock.now
         var isFolder: ObjCBool = false
@@ -56,7 +56,7 @@ struct SnapshotVerifyCommand: ParsableCommand {
             let sameFolder = path.map { Self.standard($0) == Self.standard(cfg.snapshots) } ?? true
             folder = folder ?? cfg.snapshots
             if sameFolder {
-                if let states = try SnapshotCLI.readStates(cfg) {
+                if let states = try await SnapshotCLI.readStates(cfg) {
                     pointers = Dictionary(uniqueKeysWithValues: cfg.feeds.map { ($0.id, states[$0.id]?.snapshotGeneration) })
                 } else {
                     note = "no store yet: generation pointers not checked"

@@ -226,10 +226,10 @@ final class Folder {
         try f.put("bad.1.fsnap", [0x89, 0x46])
         try f.put("gone.7.fsnap", try snapshotBytes("gone", 7, []))
         let states: [String: FeedState] = [
-            "ok": FeedState(id: "ok", snapshotGeneration: 1, lastSuccessAt: now - 3600, lastStatus: "changed"),
-            "old": FeedState(id: "old", snapshotGeneration: 4, lastSuccessAt: now - 9 * 86_400, lastStatus: "failed", lastError: "HTTP 500"),
-            "bad": FeedState(id: "bad", snapshotGeneration: 1, lastSuccessAt: now, lastStatus: "unchanged"),
-            "lost": FeedState(id: "lost", snapshotGeneration: 2, lastSuccessAt: now, lastStatus: "unchanged"),
+            "ok": FeedState(id: "ok", snapshotGeneration: 1, lastSuccessAt: now - 3600, lastStatus: .changed),
+            "old": FeedState(id: "old", snapshotGeneration: 4, lastSuccessAt: now - 9 * 86_400, lastStatus: .failed, lastError: "HTTP 500"),
+            "bad": FeedState(id: "bad", snapshotGeneration: 1, lastSuccessAt: now, lastStatus: .unchanged),
+            "lost": FeedState(id: "lost", snapshotGeneration: 2, lastSuccessAt: now, lastStatus: .unchanged),
         ]
         let l = try FeedListing(feeds: ["ok", "old", "bad", "lost", "new"], states: states, folder: f.path, incrementalDays: 7, now: now)
         #expect(l.needsAttention)

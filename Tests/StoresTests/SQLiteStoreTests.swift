@@ -25,13 +25,13 @@ struct SQLiteStoreTests {
     }
 
     @Test("apply writes events, feed state and the change log; applying twice changes nothing more")
-    func applyIsIdempotent() throws {
-        let run = try store.beginRun(mode: "incremental", startedAt: 1_800_000_000, now: 1_800_000_000, dryRun: false)
+    func applyIsIdempotent() async throws {
+        let run = try await store.beginRun(mode: .incremental, startedAt: 1_800_000_000, now: 1_800_000_000)
         let update = FeedUpdate(feedID: "f", urlRedacted: "https://h/x.ics?s=…", property: "Flat", status: .changed,
                                 fingerprint: "00112233445566778899aabbccddeeff", etag: "\"e1\"", snapshotGeneration: 1,
                                 fullSync: true, added: [record("a", hash: 1), record("b", hash: 2, lastEnd: nil, allDay: true)])
-        try store.apply([update], runID: run, at: 1_800_000_010)
-        try store.apply([update], runID: run, at: 1_800_000_020)
+        try await store.apply([update], runID: run, at: 1_800_000_010)
+        try await store.apply([update], runID: run, at: 1_800_000_020)
         let events = try rows("SELECT record_key, start, \"end\", last_end, all_day, record_hash, first_seen_at FROM events ORDER BY record_key")
         #expect(events.count == 2)
         #expect(events[0]["start"] == "2030-03-17T17:46:40Z")
@@ -39,53 +39,53 @@ struct SQLiteStoreTests {
         #expect(events[0]["first_seen_at"] == "2027-01-15T08:00:10Z")
         #expect(events[1]["start"] == "2030-03-17" && events[1]["end"] == "2030-03-18")
         #expect(events[1]["last_end"] == nil as String?)
-        let state = try #require(try store.feedStates()["f"])
+        let state = try #require(try await store.feedStates()["f"])
         #expect(state.snapshotGeneration == 1)
         #expect(state.fingerprint == "00112233445566778899aabbccddeeff")
         #expect(state.etag == "\"e1\"")
         #expect(state.lastFullSyncAt == 1_800_000_020)
-        #expect(state.lastStatus == "changed")
+        #expect(state.lastStatus == .changed)
     }
 
     @Test("removal sets removed_at and logs once; a reappearing row comes back; rows are never deleted")
-    func removalAndReturn() throws {
-        let run = try store.beginRun(mode: "incremental", startedAt: 0, now: 0, dryRun: false)
-        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+    func removalAndReturn() async throws {
+        let run = try await store.beginRun(mode: .incremental, startedAt: 0, now: 0)
+        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
                                     added: [record("a", hash: 1), record("b", hash: 2)])], runID: run, at: 100)
         let removal = FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 2, removed: ["a"])
-        try store.apply([removal], runID: run, at: 200)
-        try store.apply([removal], runID: run, at: 300)
+        try await store.apply([removal], runID: run, at: 200)
+        try await store.apply([removal], runID: run, at: 300)
         #expect(try rows("SELECT removed_at FROM events WHERE record_key = 'a'").first?["removed_at"] == "1970-01-01T00:03:20Z")
         #expect(try rows("SELECT * FROM changes WHERE kind = 'removed'").count == 1)
-        let stored = try store.eventRows(feedID: "f").sorted { $0.key < $1.key }
-        #expect(stored == [StoredEvent(key: "a", hash: 1, lastEnd: 2_000_000_000, removed: true),
-                           StoredEvent(key: "b", hash: 2, lastEnd: 2_000_000_000, removed: false)])
-        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 3,
+        let stored = try await store.priorRecords(feedID: "f").sorted { $0.key < $1.key }
+        #expect(stored == [PriorRecord(key: "a", hash: 1, lastEnd: 2_000_000_000, removed: true),
+                           PriorRecord(key: "b", hash: 2, lastEnd: 2_000_000_000, removed: false)])
+        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 3,
                                     added: [record("a", hash: 1)])], runID: run, at: 400)
         #expect(try rows("SELECT removed_at FROM events WHERE record_key = 'a'").first?["removed_at"] == nil as String?)
         #expect(try rows("SELECT count(*) AS n FROM events").first?["n"] == 2)
     }
 
     @Test("a failed feed records its error and keeps its state and rows")
-    func failedFeed() throws {
-        let run = try store.beginRun(mode: "incremental", startedAt: 0, now: 0, dryRun: false)
-        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, fingerprint: "aa",
+    func failedFeed() async throws {
+        let run = try await store.beginRun(mode: .incremental, startedAt: 0, now: 0)
+        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, fingerprint: "aa",
                                     snapshotGeneration: 4, added: [record("a", hash: 1)])], runID: run, at: 100)
-        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .failed, error: "boom")], runID: run, at: 200)
-        let state = try #require(try store.feedStates()["f"])
-        #expect(state.lastStatus == "failed" && state.lastError == "boom")
+        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .failed, error: "boom")], runID: run, at: 200)
+        let state = try #require(try await store.feedStates()["f"])
+        #expect(state.lastStatus == .failed && state.lastError == "boom")
         #expect(state.snapshotGeneration == 4 && state.fingerprint == "aa")
         #expect(state.lastSuccessAt == 100)
-        #expect(try store.eventRows(feedID: "f").count == 1)
+        #expect(try await store.priorRecords(feedID: "f").count == 1)
     }
 
     @Test("runs are recorded with their summary")
-    func runs() throws {
-        let run = try store.beginRun(mode: "full", startedAt: 10, now: 5, dryRun: false)
-        var s = RunSummary()
+    func runs() async throws {
+        let run = try await store.beginRun(mode: .full, startedAt: 10, now: 5)
+        var s = RunCounts()
         s.feedsTotal = 3
         s.eventsAdded = 7
-        try store.finishRun(id: run, finishedAt: 20, status: "ok", summary: s)
+        try await store.finishRun(id: run, finishedAt: 20, status: .ok, counts: s)
         let row = try #require(try rows("SELECT * FROM runs").first)
         #expect(row["mode"] == "full" && row["status"] == "ok")
         #expect(row["feeds_total"] == 3 && row["events_added"] == 7)
@@ -93,7 +93,7 @@ struct SQLiteStoreTests {
     }
 
     @Test("opening an existing database migrates nothing twice")
-    func reopen() throws {
+    func reopen() async throws {
         _ = try SQLiteStore(path: path)
         _ = try SQLiteStore(path: path)
         #expect(try rows("SELECT identifier FROM grdb_migrations").count == 1)

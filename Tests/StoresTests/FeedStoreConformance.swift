@@ -1,0 +1,147 @@
+import FeedModel
+import Foundation
+import Testing
+@testable import Stores
+
+/// The store suite every `FeedStore` must pass (as swift-configuration's `ProviderCompatTest`):
+/// it speaks to a store only through the protocol, so a new store is added by writing one type and
+/// listing it in `StoreKind`.
+enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
+    case memory, sqlite
+
+    var description: String { rawValue }
+
+    func make() throws -> any FeedStore {
+        switch self {
+        case .memory:
+            return InMemoryStore()
+        case .sqlite:
+            return try SQLiteStore(path: NSTemporaryDirectory() + "feedsync-conformance-\(UUID().uuidString).sqlite")
+        }
+    }
+}
+
+@Suite("Store suite, every store")
+struct FeedStoreConformance {
+    static let now: Int64 = 1_800_000_000
+
+    func record(_ key: String, hash: UInt64, lastEnd: Int64? = 1_900_000_000) -> FeedRecord {
+        FeedRecord(key: key, uid: key, recurrenceID: nil, hash: hash, start: 1_850_000_000, end: 1_850_003_600,
+                   lastEnd: lastEnd, allDay: false, summary: "S \(key)", body: [])
+    }
+
+    func update(_ feed: String = "f", _ status: FeedStatus = .changed, generation: UInt64? = 1, full: Bool = false,
+                fingerprint: String? = "aa", etag: String? = nil, error: String? = nil,
+                added: [FeedRecord] = [], updated: [FeedRecord] = [], removed: [String] = []) -> FeedUpdate {
+        FeedUpdate(feedID: feed, urlRedacted: "https://h/\(feed).ics?s=…", property: nil, status: status, error: error,
+                   fingerprint: fingerprint, etag: etag, snapshotGeneration: generation, fullSync: full,
+                   added: added, updated: updated, removed: removed)
+    }
+
+    func prior(_ store: any FeedStore, _ feed: String = "f") async throws -> [PriorRecord] {
+        try await store.priorRecords(feedID: feed).sorted { $0.key < $1.key }
+    }
+
+    @Test("a new store knows no feed, no row and no run", arguments: StoreKind.allCases)
+    func empty(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        #expect(try await store.feedStates().isEmpty)
+        #expect(try await store.priorRecords(feedID: "f").isEmpty)
+        #expect(try await store.run(id: 42) == nil)
+    }
+
+    @Test("a run is recorded running, then with its status, counts and end", arguments: StoreKind.allCases)
+    func runs(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        let a = try await store.beginRun(mode: .full, startedAt: Self.now + 5, now: Self.now)
+        let b = try await store.beginRun(mode: .incremental, startedAt: Self.now + 6, now: Self.now)
+        #expect(a != b)
+        let open = try #require(try await store.run(id: a))
+        #expect(open.status == .running && open.mode == .full && open.finishedAt == nil)
+        #expect(open.now == Self.now && open.startedAt == Self.now + 5)
+        var counts = RunCounts()
+        counts.count(status: .changed, added: 3, updated: 1, removed: 2, pastSkipped: 4)
+        counts.count(status: .failed, added: 0, updated: 0, removed: 0, pastSkipped: 0)
+        try await store.finishRun(id: a, finishedAt: Self.now + 60, status: .partial, counts: counts)
+        let done = try #require(try await store.run(id: a))
+        #expect(done.status == .partial && done.finishedAt == Self.now + 60 && done.counts == counts)
+        #expect(try await store.run(id: b)?.status == .running)
+    }
+
+    @Test("apply writes rows, state and the change log; applying the same batch again leaves the same rows",
+          arguments: StoreKind.allCases)
+    func applyIsIdempotent(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
+        let u = update(full: true, etag: "\"e1\"", added: [record("a", hash: 1), record("b", hash: 2, lastEnd: nil)])
+        try await store.apply([u], runID: run, at: Self.now + 10)
+        let once = try await prior(store)
+        try await store.apply([u], runID: run, at: Self.now + 20)
+        #expect(try await prior(store) == once)
+        #expect(once == [PriorRecord(key: "a", hash: 1, lastEnd: 1_900_000_000), PriorRecord(key: "b", hash: 2, lastEnd: nil)])
+        let state = try #require(try await store.feedStates()["f"])
+        #expect(state.fingerprint == "aa" && state.etag == "\"e1\"" && state.snapshotGeneration == 1)
+        #expect(state.lastStatus == .changed && state.lastError == nil)
+        #expect(state.lastSuccessAt == Self.now + 20 && state.lastFullSyncAt == Self.now + 20)
+        let log = try await store.changes(runID: run)
+        #expect(log.map(\.kind) == [.added, .added, .added, .added])
+        #expect(log.map(\.key) == ["a", "b", "a", "b"] && log.first?.at == Self.now + 10)
+    }
+
+    @Test("nil validators keep the stored ones; an incremental sync keeps the last full sync time",
+          arguments: StoreKind.allCases)
+    func statesCoalesce(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
+        try await store.apply([update(full: true, etag: "\"e1\"")], runID: run, at: 100)
+        try await store.apply([update("f", .unchanged, generation: nil, fingerprint: nil)], runID: run, at: 200)
+        let s = try #require(try await store.feedStates()["f"])
+        #expect(s.fingerprint == "aa" && s.etag == "\"e1\"" && s.snapshotGeneration == 1)
+        #expect(s.lastSuccessAt == 200 && s.lastFullSyncAt == 100 && s.lastStatus == .unchanged)
+    }
+
+    @Test("an update replaces the row; a removal flags it once; a row that comes back is live; nothing is deleted",
+          arguments: StoreKind.allCases)
+    func removalAndReturn(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
+        try await store.apply([update(added: [record("a", hash: 1), record("b", hash: 2)])], runID: run, at: 100)
+        try await store.apply([update(generation: 2, updated: [record("b", hash: 3)], removed: ["a", "nosuch"])], runID: run, at: 200)
+        try await store.apply([update(generation: 2, removed: ["a"])], runID: run, at: 300)
+        #expect(try await prior(store) == [PriorRecord(key: "a", hash: 1, lastEnd: 1_900_000_000, removed: true),
+                                           PriorRecord(key: "b", hash: 3, lastEnd: 1_900_000_000)])
+        let removals = try await store.changes(runID: run).filter { $0.kind == .removed }
+        #expect(removals == [RecordChange(feedID: "f", key: "a", kind: .removed, at: 200)])
+        try await store.apply([update(generation: 3, added: [record("a", hash: 1)])], runID: run, at: 400)
+        #expect(try await prior(store).map(\.removed) == [false, false])
+    }
+
+    @Test("a failed feed records its error and keeps its state and rows", arguments: StoreKind.allCases)
+    func failedFeed(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
+        try await store.apply([update(generation: 4, added: [record("a", hash: 1)])], runID: run, at: 100)
+        try await store.apply([update("f", .failed, generation: nil, fingerprint: nil, error: "boom",
+                                      added: [record("z", hash: 9)])], runID: run, at: 200)
+        let s = try #require(try await store.feedStates()["f"])
+        #expect(s.lastStatus == .failed && s.lastError == "boom")
+        #expect(s.snapshotGeneration == 4 && s.fingerprint == "aa" && s.lastSuccessAt == 100)
+        #expect(try await prior(store).map(\.key) == ["a"])
+        // A first run that fails is still a feed the store has seen.
+        try await store.apply([update("g", .failed, generation: nil, error: "HTTP 500")], runID: run, at: 300)
+        let g = try #require(try await store.feedStates()["g"])
+        #expect(g.lastStatus == .failed && g.snapshotGeneration == nil && g.lastSuccessAt == nil)
+    }
+
+    @Test("feeds are kept apart, within one batch and across batches", arguments: StoreKind.allCases)
+    func feedsApart(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
+        try await store.apply([update("f", added: [record("k", hash: 1)]), update("g", added: [record("k", hash: 2)])],
+                              runID: run, at: 100)
+        try await store.apply([update("g", generation: 2, removed: ["k"])], runID: run, at: 200)
+        #expect(try await prior(store, "f") == [PriorRecord(key: "k", hash: 1, lastEnd: 1_900_000_000)])
+        #expect(try await prior(store, "g") == [PriorRecord(key: "k", hash: 2, lastEnd: 1_900_000_000, removed: true)])
+        #expect(try await Set(store.feedStates().keys) == ["f", "g"])
+    }
+}
