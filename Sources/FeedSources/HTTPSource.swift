@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 public import FeedModel
 import Foundation
+public import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -26,10 +27,13 @@ public final class HTTPSource: FeedSource {
     private let sleep: @Sendable (Duration) async -> Void
     private let random: @Sendable () -> Double
     private let wallClock: @Sendable () -> Date
+    private let logger: Logger
 
     /// `settings` gives the per-run values (connect and read timeouts, per-host limits, backoff);
-    /// `sleep`, `random` and `wallClock` are injectable for tests.
+    /// `sleep`, `random` and `wallClock` are injectable for tests. Requests, redirects, retries and
+    /// backoff are logged at debug level to `logger` (default: nowhere).
     public init(settings: FetchLimits = FetchLimits(),
+                logger: Logger = Logger(label: "feedsync.http", factory: { _ in SwiftLogNoOpLogHandler() }),
                 sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) },
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 wallClock: @escaping @Sendable () -> Date = { Date() }) {
@@ -46,6 +50,7 @@ public final class HTTPSource: FeedSource {
         self.sleep = sleep
         self.random = random
         self.wallClock = wallClock
+        self.logger = logger
     }
 
     /// Must be called once the run is done with the source.
@@ -130,6 +135,9 @@ public final class HTTPSource: FeedSource {
             facts.status = p.status
             facts.bytesWire = p.wire
             facts.bytesDecoded = p.decoded
+            logger.debug("http response", metadata: [
+                "http.url": "\(shown)", "http.attempt": "\(facts.attempts)",
+                "http.status": "\(p.status.map(String.init) ?? "none")", "http.bytes": "\(p.wire)"])
             switch step {
             case .done(let result):
                 facts.ms = Self.ms(clock.now - t0 - queued)
@@ -149,6 +157,8 @@ public final class HTTPSource: FeedSource {
                     throw failed(FetchError(.redirect, "GET \(redactURL(url)): more than \(settings.maxRedirects) redirects"))
                 }
                 visited.insert(next)
+                logger.debug("http redirect", metadata: ["http.url": "\(shown)", "http.status": "\(status)",
+                                                        "http.location": "\(redactURL(next))"])
                 current = next
             case .retry(var e, let retryAfter):
                 if retries >= limits.retries {
@@ -167,6 +177,9 @@ public final class HTTPSource: FeedSource {
                                              capSeconds: settings.maxRetryAfterSeconds, unit: random())
                 }
                 retries += 1
+                logger.debug("http retry", metadata: [
+                    "http.url": "\(shown)", "http.retry": "\(retries)", "http.error": "\(e.message)",
+                    "http.wait_seconds": "\(Self.number(wait))", "http.retry_after": "\(retryAfter.map { Self.number($0) } ?? "none")"])
                 if wait > 0 { await sleep(.milliseconds(Int64(wait * 1000))) }
             }
         }

@@ -45,9 +45,7 @@ public struct FeedListing: Sendable {
                     row.fileBytes = UInt64(bytes.count)
                     let h = try SnapshotCodec.decodeHeader(bytes)
                     row.header = h
-                    if h.feedID != feed || h.generation != g {
-                        row.problem = "feed mismatch: file holds \(h.feedID) generation \(h.generation)"
-                    }
+                    try h.checkIdentity(feedID: feed, generation: g)
                 } catch {
                     row.problem = error.code == .io ? "missing: \(error.message)" : error.reason
                 }

@@ -57,11 +57,8 @@ extension SnapshotInspection {
     public static func load(_ located: SnapshotLocator.Located, now: Int64, checkName: Bool) throws(SnapshotError) -> SnapshotInspection {
         let inspection = try load(path: located.path, now: now, storeGeneration: located.storeGeneration)
         let name = located.path.split(separator: "/").last.map(String.init) ?? located.path
-        if checkName, let (feed, generation) = SnapshotDirectory.parseFileName(name),
-           inspection.header.feedID != feed || inspection.header.generation != generation {
-            throw SnapshotError(.feedMismatch, "file holds feed \"\(inspection.header.feedID)\" generation "
-                                + "\(inspection.header.generation), expected \"\(feed)\" generation \(generation)",
-                                path: located.path)
+        if checkName, let (feed, generation) = SnapshotDirectory.parseFileName(name) {
+            try inspection.header.checkIdentity(feedID: feed, generation: generation, path: located.path)
         }
         return inspection
     }

@@ -37,12 +37,8 @@ public enum SnapshotVerifier {
             let bytes = try SnapshotDirectory.readFile(path)
             let snapshot = try SnapshotCodec.decode(bytes)
             if let expected {
-                if snapshot.header.feedID != expected.feedID {
-                    return "feed mismatch: file holds feed \"\(snapshot.header.feedID)\", its name says \"\(expected.feedID)\""
-                }
-                if snapshot.header.generation != expected.generation {
-                    return "feed mismatch: file holds generation \(snapshot.header.generation), its name says \(expected.generation)"
-                }
+                try snapshot.header.checkIdentity(feedID: expected.feedID, generation: expected.generation,
+                                                  claim: "its name says")
             }
             return nil
         } catch {

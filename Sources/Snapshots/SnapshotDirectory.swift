@@ -152,14 +152,7 @@ public struct SnapshotDirectory: Sendable {
             throw error.with(path: file)
         }
         if check {
-            if snapshot.header.feedID != feedID {
-                throw SnapshotError(.feedMismatch,
-                                    "file holds feed \"\(snapshot.header.feedID)\", expected \"\(feedID)\"", path: file)
-            }
-            if snapshot.header.generation != generation {
-                throw SnapshotError(.feedMismatch,
-                                    "file holds generation \(snapshot.header.generation), expected \(generation)", path: file)
-            }
+            try snapshot.header.checkIdentity(feedID: feedID, generation: generation, path: file)
         }
         return snapshot
     }

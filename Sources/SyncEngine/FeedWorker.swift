@@ -5,29 +5,109 @@ import Logging
 import Snapshots
 import Stores
 
-/// The result of one feed: what to tell the user and what to write.
+/// The one result of a feed in a run. The report line and the store update are both derived from
+/// it, so they cannot disagree (a failed feed reports no snapshot generation and no counts).
+struct FeedResult: Sendable {
+    var feedID: String
+    var url: String
+    var property: String?
+    var status: FeedStatus = .unchanged
+    var syncType: SyncType = .none
+    var reason = ""
+    var error: String?
+    var http: HTTPFacts?
+    var warnings: [String] = []
+    /// Records the feed holds now (nil when it was not parsed).
+    var records: Int?
+    /// The plan, once the feed was planned.
+    var plan: ChangeSet?
+    /// The body's fingerprint and validators, once a body was read (nil: keep the stored ones).
+    var fingerprint: String?
+    var validators = Validators.none
+    /// The generation the store points at after this run (a new one, or the kept one).
+    var snapshotGeneration: UInt64?
+    var fullSync = false
+    var durationMs = 0.0
+
+    init(feed: FeedConfig) {
+        feedID = feed.id
+        url = redactURL(feed.url)
+        property = feed.property
+    }
+
+    /// The feed failed: nothing it found counts.
+    mutating func fail(_ message: String) {
+        status = .failed
+        syncType = .none
+        error = message
+        plan = nil
+        fingerprint = nil
+        validators = .none
+        snapshotGeneration = nil
+        fullSync = false
+    }
+
+    var report: FeedReport {
+        var r = FeedReport(id: feedID, url: url, status: status, syncType: syncType, reason: reason)
+        if let plan {
+            r.added = plan.added.count
+            r.updated = plan.updated.count
+            r.removed = plan.removed.count
+            r.unchanged = plan.unchanged
+            r.pastSkipped = plan.pastSkipped
+        }
+        r.records = records
+        r.snapshotGeneration = snapshotGeneration
+        r.error = error
+        r.warnings = warnings
+        r.durationMs = durationMs
+        r.http = http
+        return r
+    }
+
+    var update: FeedUpdate {
+        guard status != .failed else {
+            return FeedUpdate(feedID: feedID, urlRedacted: url, property: property, status: .failed, error: error)
+        }
+        return FeedUpdate(feedID: feedID, urlRedacted: url, property: property, status: status,
+                          fingerprint: fingerprint, etag: validators.etag, lastModified: validators.lastModified,
+                          snapshotGeneration: snapshotGeneration, fullSync: fullSync,
+                          added: plan?.added ?? [], updated: plan?.updated ?? [], removed: plan?.removed ?? [])
+    }
+}
+
+/// What the runner collects of one feed.
 struct FeedOutcome: Sendable {
+    var result: FeedResult
     var report: FeedReport
     var update: FeedUpdate
     var phases: PhaseTimes
-    /// The generation the store pointed at before this run (deleted once the new one is committed).
+    /// The generation the store pointed at before this run (retired once the new one is committed).
     var previousGeneration: UInt64?
+
+    init(result: FeedResult, phases: PhaseTimes, previousGeneration: UInt64?) {
+        self.result = result
+        self.report = result.report
+        self.update = result.update
+        self.phases = phases
+        self.previousGeneration = previousGeneration
+    }
 }
 
 /// Does everything for one feed short of the store write: fetch, fingerprint, parse, plan, guard,
-/// and write the new snapshot under its new generation. Any failure becomes a failed outcome that
-/// changes nothing.
+/// and write the new snapshot under its new generation. The decisions are `SyncDecision`'s; this
+/// type does the I/O between them. Any failure becomes a failed result that changes nothing.
 struct FeedWorker: Sendable {
     let config: SyncConfig
     let options: SyncOptions
     let store: any FeedStore
-    let snapshots: SnapshotDirectory
+    let snapshots: any SnapshotStorage
     let fileSource: any FeedSource
     let httpSource: (any FeedSource)?
     let logger: Logger
     let formats: FormatRegistry
 
-    init(config: SyncConfig, options: SyncOptions, store: any FeedStore, snapshots: SnapshotDirectory,
+    init(config: SyncConfig, options: SyncOptions, store: any FeedStore, snapshots: any SnapshotStorage,
          fileSource: any FeedSource, httpSource: (any FeedSource)?, formats: FormatRegistry, logger: Logger) {
         self.config = config
         self.options = options
@@ -48,32 +128,28 @@ struct FeedWorker: Sendable {
         let clock = ContinuousClock()
         let t0 = clock.now
         var phases = PhaseTimes()
-        let shownURL = redactURL(feed.url)
-        var report = FeedReport(id: feed.id, url: shownURL, status: .unchanged, syncType: .none, reason: "")
-        var update = FeedUpdate(feedID: feed.id, urlRedacted: shownURL, property: feed.property, status: .unchanged)
+        var result = FeedResult(feed: feed)
         do {
-            try await run(feed, state: state, report: &report, update: &update, phases: &phases, clock: clock)
+            try await run(feed, state: state, result: &result, phases: &phases, clock: clock)
         } catch {
-            report.status = .failed
-            report.syncType = .none
-            report.added = 0
-            report.updated = 0
-            report.removed = 0
-            report.error = error.message
-            update = FeedUpdate(feedID: feed.id, urlRedacted: shownURL, property: feed.property,
-                                status: .failed, error: error.message)
-            logger.error("feed failed", metadata: ["feed.id": "\(feed.id)", "feed.error": "\(error.message)"])
+            result.fail(error.message)
+            logger.info("feed failed", metadata: ["feed.id": "\(feed.id)", "feed.error": "\(error.message)"])
         }
-        report.durationMs = seconds(clock.now - t0) * 1000
-        return FeedOutcome(report: report, update: update, phases: phases, previousGeneration: state?.snapshotGeneration)
+        result.durationMs = seconds(clock.now - t0) * 1000
+        logger.debug("feed done", metadata: [
+            "feed.id": "\(feed.id)", "feed.status": "\(result.status.rawValue)", "feed.sync_type": "\(result.syncType.rawValue)",
+            "feed.reason": "\(result.reason)", "feed.records": "\(result.records.map(String.init) ?? "-")",
+            "feed.added": "\(result.plan?.added.count ?? 0)", "feed.updated": "\(result.plan?.updated.count ?? 0)",
+            "feed.removed": "\(result.plan?.removed.count ?? 0)",
+            "feed.ms": "\(Int(result.durationMs.rounded()))"])
+        return FeedOutcome(result: result, phases: phases, previousGeneration: state?.snapshotGeneration)
     }
 
-    private func run(_ feed: FeedConfig, state: FeedState?, report: inout FeedReport, update: inout FeedUpdate,
+    private func run(_ feed: FeedConfig, state: FeedState?, result: inout FeedResult,
                      phases: inout PhaseTimes, clock: ContinuousClock) async throws(Failure) {
         let now = options.now
         let days = Int64(options.incrementalDays ?? config.incrementalDays)
         let generation = state?.snapshotGeneration
-        let staleSince: Int64? = state?.lastSuccessAt.flatMap { now - $0 > days * 86_400 ? $0 : nil }
         let settings = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone,
                                       volatileProperties: config.volatileProperties)
         guard let format = formats.make(feed.format, settings: settings) else {
@@ -81,27 +157,17 @@ struct FeedWorker: Sendable {
         }
 
         // 1. Why this feed might have to be synced in full, known before reading it.
-        var fullReason: String? = nil
-        if options.forceFull {
-            fullReason = "--force-full-sync"
-        } else if generation == nil {
-            fullReason = "first sync"
-        } else if let staleSince {
-            fullReason = "last successful sync \((now - staleSince) / 86_400) days ago (threshold \(days))"
-        }
+        let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: now, incrementalDays: days)
 
-        // 2. Fetch.
-        var t = clock.now
-        // A skip (304 or equal fingerprint) needs a sound snapshot: checksum and name checked,
-        // payload not inflated. Checked once, and only where a skip is possible: before the fetch
-        // for HTTP (validators are sent only then), after the fingerprint matched for files — so a
-        // changed feed reads its snapshot once, to decode it.
-        func soundSnapshot() -> Bool {
+        // 2. Fetch. A skip (304 or equal fingerprint) needs a sound snapshot: checksum and name
+        //    checked, payload not inflated. Checked once, and only where a skip is possible: before
+        //    the fetch for HTTP (validators are sent only then), after the fingerprint matched for
+        //    files — so a changed feed reads its snapshot once, to decode it.
+        func snapshotSound() -> Bool {
             fullReason == nil && (generation.map { snapshots.isSound(feedID: feed.id, generation: $0) } ?? false)
         }
-        let soundBeforeFetch: Bool? = feed.isHTTP ? soundSnapshot() : nil
-        let validators = soundBeforeFetch == true
-            ? Validators(etag: state?.etag, lastModified: state?.lastModified) : .none
+        let soundBeforeFetch: Bool? = feed.isHTTP ? snapshotSound() : nil
+        let validators = SyncDecision.validators(fullReason: fullReason, state: state, snapshotSound: soundBeforeFetch == true)
         let source: any FeedSource
         if feed.isHTTP {
             guard let httpSource else { throw Failure("no HTTP source available") }
@@ -109,38 +175,37 @@ struct FeedWorker: Sendable {
         } else {
             source = fileSource
         }
+        var t = clock.now
         let fetched: FetchResult
         do {
             let got = try await source.fetch(feed.url, validators: validators, limits: feed.limits ?? config.limits, format: format)
-            report.http = got.http
+            result.http = got.http
             fetched = got.result
         } catch {
-            report.http = error.http
+            result.http = error.http
             throw Failure(error.message)
         }
         phases.fetch += seconds(clock.now - t)
-        let body: [UInt8]
-        var next: Validators
-        switch fetched {
-        case .notModified:
-            report.reason = "HTTP 304 Not Modified"
-            update.status = .unchanged
-            return
-        case .body(let b, let v):
-            body = b
-            next = v
-        }
 
         // 3. Fingerprint; an unchanged body is not parsed.
-        t = clock.now
-        let fingerprint = format.fingerprint(body).description
-        phases.fingerprint += seconds(clock.now - t)
-        update.etag = next.etag
-        update.lastModified = next.lastModified
-        // A missing or damaged snapshot is found here, and the feed goes on to a full_fallback sync.
-        if fullReason == nil, fingerprint == state?.fingerprint, soundBeforeFetch ?? soundSnapshot() {
-            report.reason = "body fingerprint unchanged"
-            update.fingerprint = fingerprint
+        let body: [UInt8]
+        let fingerprint: String?
+        switch fetched {
+        case .notModified:
+            body = []
+            fingerprint = nil
+        case .body(let b, let next):
+            body = b
+            t = clock.now
+            fingerprint = format.fingerprint(b).description
+            phases.fingerprint += seconds(clock.now - t)
+            result.fingerprint = fingerprint
+            result.validators = next
+        }
+        let fetch: SyncDecision.Fetch = fingerprint.map { .body(fingerprintUnchanged: $0 == state?.fingerprint) } ?? .notModified
+        if case .skip(let reason) = SyncDecision.afterFetch(fetch, fullReason: fullReason,
+                                                            snapshotSound: soundBeforeFetch ?? snapshotSound()) {
+            result.reason = reason
             return
         }
 
@@ -153,43 +218,36 @@ struct FeedWorker: Sendable {
             throw Failure("cannot parse the feed: \(error.description)")
         }
         phases.parse += seconds(clock.now - t)
-        report.records = parsed.records.count
-        report.warnings = parsed.warnings
+        result.records = parsed.records.count
+        result.warnings = parsed.warnings
         for w in parsed.warnings {
-            logger.warning("\(w)", metadata: ["feed.id": "\(feed.id)"])
+            logger.debug("parser warning", metadata: ["feed.id": "\(feed.id)", "feed.warning": "\(w)"])
         }
 
         // 5. Decide the sync type and plan.
         t = clock.now
-        var syncType: SyncType = .full
         var previous: [PriorRecord]? = nil
-        if let fullReason {
-            report.reason = fullReason
+        let finding: SyncDecision.SnapshotFinding
+        if fullReason != nil {
+            finding = .none
         } else if let generation {
             do {
                 let snap = try snapshots.read(feedID: feed.id, generation: generation)
-                if snap.header.feedFormat != format.name {
-                    syncType = .fullFallback
-                    report.reason = "snapshot holds a \(snap.header.feedFormat) feed, this feed is \(format.name)"
-                } else if snap.header.parserVersion != format.parserVersion {
-                    syncType = .fullFallback
-                    report.reason = "snapshot written by parser version \(snap.header.parserVersion), this is \(format.parserVersion)"
-                } else if now - snap.header.createdAt > days * 86_400 {
-                    report.reason = "snapshot is \((now - snap.header.createdAt) / 86_400) days old (threshold \(days))"
-                } else {
-                    syncType = .incremental
-                    report.reason = "body changed"
-                    previous = snap.records.map {
-                        PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd)
-                    }
-                }
+                finding = .sound(format: snap.header.feedFormat, parserVersion: snap.header.parserVersion,
+                                 createdAt: snap.header.createdAt)
+                previous = snap.records.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd) }
             } catch {
-                syncType = .fullFallback
-                report.reason = "snapshot unusable: \(error.description)"
+                finding = .unusable(error.description)
             }
+        } else {
+            finding = .none
         }
+        let choice = SyncDecision.syncType(fullReason: fullReason, snapshot: finding, format: format.name,
+                                           parserVersion: format.parserVersion, now: now, incrementalDays: days)
+        result.syncType = choice.syncType
+        result.reason = choice.reason
         let plan: ChangeSet
-        if let previous {
+        if choice.diffsAgainstSnapshot, let previous {
             plan = Planner.incremental(previous: previous, records: parsed.records, now: now)
         } else {
             let rows: [PriorRecord]
@@ -210,62 +268,50 @@ struct FeedWorker: Sendable {
         if !options.allowMassRemoval, let why = Planner.suspicion(of: plan, recordCount: parsed.records.count) {
             throw Failure("suspicious: \(why)")
         }
-        report.syncType = syncType
-        report.added = plan.added.count
-        report.updated = plan.updated.count
-        report.removed = plan.removed.count
-        report.unchanged = plan.unchanged
-        report.pastSkipped = plan.pastSkipped
-        report.status = plan.isEmpty ? .unchanged : .changed
+        result.plan = plan
+        result.status = plan.isEmpty ? .unchanged : .changed
+        result.fullSync = choice.syncType != .incremental
 
         // 6. Write the new snapshot under a new generation; the store will point at it. A full
         //    sync that found the same body and the same records keeps the sound snapshot it has.
-        if syncType == .full, plan.isEmpty, fingerprint == state?.fingerprint, let generation,
-           snapshotMatches(feed.id, generation: generation, format: format, records: parsed.records) {
-            report.snapshotGeneration = generation
-            update.status = .unchanged
-            update.fingerprint = fingerprint
-            update.snapshotGeneration = generation
-            update.fullSync = true
+        if let generation, SyncDecision.keepsSnapshot(
+            syncType: choice.syncType, planIsEmpty: plan.isEmpty, fingerprintUnchanged: fingerprint == state?.fingerprint,
+            hasGeneration: true, snapshotMatches: snapshotMatches(feed.id, generation: generation, format: format, records: parsed.records)) {
+            result.snapshotGeneration = generation
             return
         }
         let newGeneration = (generation ?? 0) + 1
-        report.snapshotGeneration = newGeneration
+        result.snapshotGeneration = newGeneration
         if !options.dryRun {
             t = clock.now
+            // A feed is parsed only after a body was read, so it has a fingerprint.
+            guard let bodyFingerprint = fingerprint.flatMap(Fingerprint128.init(hex:)) else {
+                throw Failure("cannot write the snapshot: the body has no fingerprint")
+            }
             let header = SnapshotHeader(
                 feedID: feed.id, generation: newGeneration, createdAt: now, parserVersion: format.parserVersion,
-                bodyFingerprint: Fingerprint128(hex: fingerprint)!, etag: next.etag, lastModified: next.lastModified,
-                feedFormat: format.name)
+                bodyFingerprint: bodyFingerprint, etag: result.validators.etag,
+                lastModified: result.validators.lastModified, feedFormat: format.name)
             let records = parsed.records.map {
                 SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)
             }
             parsed.records.removeAll()
             do {
                 let bytes = try SnapshotCodec.encode(header: header, records: records)
-                // Made durable by one flush per batch, before the store points at it.
-                _ = try snapshots.write(bytes, feedID: feed.id, generation: newGeneration, durability: .deferred)
+                try snapshots.add(bytes, feedID: feed.id, generation: newGeneration)
             } catch {
                 throw Failure("cannot write the snapshot: \(error.description)")
             }
             phases.snapshot += seconds(clock.now - t)
         }
-        update.status = plan.isEmpty ? .unchanged : .changed
-        update.fingerprint = fingerprint
-        update.snapshotGeneration = newGeneration
-        update.fullSync = syncType != .incremental
-        update.added = plan.added
-        update.updated = plan.updated
-        update.removed = plan.removed
     }
-}
 
-extension FeedWorker {
     /// True when the snapshot of `generation` is sound and holds exactly these records (keys,
     /// hashes and ends), so rewriting it would change nothing.
     func snapshotMatches(_ feedID: String, generation: UInt64, format: any FeedFormat, records: [FeedRecord]) -> Bool {
         guard let snap = try? snapshots.read(feedID: feedID, generation: generation),
-              snap.header.parserVersion == format.parserVersion, snap.header.feedFormat == format.name, snap.records.count == records.count else { return false }
+              snap.header.parserVersion == format.parserVersion, snap.header.feedFormat == format.name,
+              snap.records.count == records.count else { return false }
         var byKey: [String: (UInt64, Int64?)] = [:]
         byKey.reserveCapacity(records.count)
         for r in records { byKey[r.key] = (r.hash, r.lastEnd) }
@@ -276,15 +322,6 @@ extension FeedWorker {
     }
 }
 
-extension SnapshotDirectory {
-    /// The file exists, its checksum and header are sound and it names this feed and generation.
-    func isSound(feedID: String, generation: UInt64) -> Bool {
-        guard let bytes = try? Self.readFile(path(feedID: feedID, generation: generation)),
-              let header = try? SnapshotCodec.decodeHeader(bytes) else { return false }
-        return header.feedID == feedID && header.generation == generation
-    }
-}
-
 extension Error {
     /// The message a user should read for this error.
     var message: String {
@@ -292,7 +329,3 @@ extension Error {
         return String(describing: self)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -48,12 +48,14 @@ public struct SyncRunner: Sendable {
     public var logger: Logger
     /// The formats feeds may have (`format:`); default: the formats feedsync knows.
     public var formats: FormatRegistry
+    /// Where the snapshots are (default: the folder `snapshots:` names).
+    public var snapshots: any SnapshotStorage
     /// Wall clock for started/finished times (injected so tests control it).
     public var wallClock: @Sendable () -> Int64
 
     public init(config: SyncConfig, options: SyncOptions, store: any FeedStore,
                 fileSource: any FeedSource = FileSource(), httpSource: (any FeedSource)?,
-                formats: FormatRegistry = .standard, logger: Logger,
+                formats: FormatRegistry = .standard, snapshots: (any SnapshotStorage)? = nil, logger: Logger,
                 wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         self.config = config
         self.options = options
@@ -62,6 +64,7 @@ public struct SyncRunner: Sendable {
         self.httpSource = httpSource
         self.logger = logger
         self.formats = formats
+        self.snapshots = snapshots ?? SnapshotDirectory(path: config.snapshots)
         self.wallClock = wallClock
     }
 
@@ -76,7 +79,7 @@ public struct SyncRunner: Sendable {
                                dryRun: options.dryRun)
         let feeds = try selectedFeeds()
         let states = try await store.feedStates()
-        let snapshots = SnapshotDirectory(path: config.snapshots)
+        let snapshots = self.snapshots
         if !options.dryRun {
             removeLeftovers(snapshots, feeds: feeds, states: states)
         }
@@ -187,13 +190,13 @@ public struct SyncRunner: Sendable {
     /// Writes one batch: its new snapshots made durable (one syncfs), then the store transaction
     /// that points the feeds at them, then the old generations deleted. Returns the seconds taken.
     private static func write(_ batch: [FeedOutcome], runID: Int64?, at now: Int64, store: any FeedStore,
-                              snapshots: SnapshotDirectory, logger: Logger) async throws -> Double {
+                              snapshots: any SnapshotStorage, logger: Logger) async throws -> Double {
         let clock = ContinuousClock()
         let t0 = clock.now
         guard let runID else { return 0 }
         if batch.contains(where: { $0.update.status != .failed && $0.update.snapshotGeneration != nil }) {
             do {
-                try snapshots.flush()
+                try snapshots.makeDurable()
             } catch {
                 throw SyncError("cannot make the new snapshots durable: \(error)")
             }
@@ -202,11 +205,12 @@ public struct SyncRunner: Sendable {
         // The store now points at the new generations: the old snapshots can go.
         for o in batch where o.update.status != .failed {
             if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {
-                let path = snapshots.path(feedID: o.update.feedID, generation: old)
-                if unlink(path) != 0 && errno != ENOENT {
-                    logger.warning("cannot remove the old snapshot", metadata: [
-                        "feed.id": "\(o.update.feedID)", "snapshot.path": "\(path)",
-                        "error": "\(String(cString: strerror(errno)))"])
+                do {
+                    try snapshots.retire(feedID: o.update.feedID, generation: old)
+                } catch {
+                    // Harmless: the next run deletes generations the store does not point at.
+                    logger.info("cannot remove the old snapshot", metadata: [
+                        "feed.id": "\(o.update.feedID)", "snapshot.generation": "\(old)", "error": "\(error)"])
                 }
             }
         }
@@ -216,20 +220,16 @@ public struct SyncRunner: Sendable {
     /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store
     /// does not point at (written before a crash that lost the transaction, or an old generation
     /// not yet deleted after it). Only configured feeds are touched; we hold the run lock.
-    private func removeLeftovers(_ snapshots: SnapshotDirectory, feeds: [FeedConfig], states: [String: FeedState]) {
+    private func removeLeftovers(_ snapshots: any SnapshotStorage, feeds: [FeedConfig], states: [String: FeedState]) {
+        var current: [String: UInt64?] = [:]
+        for feed in feeds { current[feed.id] = .some(states[feed.id]?.snapshotGeneration) }
         do {
-            try snapshots.removeTemporaryFiles()
-            let configured = Set(feeds.map(\.id))
-            for file in try snapshots.files() where configured.contains(file.feedID) {
-                let current = states[file.feedID]?.snapshotGeneration
-                if file.generation != current {
-                    try snapshots.remove(feedID: file.feedID, keepingGeneration: current)
-                    logger.notice("removed a snapshot left by an interrupted run",
-                                  metadata: ["feed.id": "\(file.feedID)", "snapshot.path": "\(file.path)"])
-                }
+            for file in try snapshots.removeLeftovers(current: current) {
+                logger.info("removed a snapshot left by an interrupted run",
+                            metadata: ["feed.id": "\(file.feedID)", "snapshot.path": "\(file.path)"])
             }
         } catch {
-            logger.warning("cannot clean the snapshot folder", metadata: ["error": "\(error)"])
+            logger.info("cannot clean the snapshot folder", metadata: ["error": "\(error)"])
         }
     }
 

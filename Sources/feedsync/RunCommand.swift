@@ -88,11 +88,14 @@ struct RunCommand: AsyncParsableCommand {
             throw Exit.couldNotRun
         }
 
-        let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits) : nil
+        let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         let runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, logger: logger)
         let result: RunReport
         do {
-            result = try await runner.run { feed in print(Self.line(for: feed)) }
+            result = try await runner.run { feed in
+                print(Self.line(for: feed))
+                for w in feed.warnings { printError("feedsync: \(feed.id): warning: \(w)") }
+            }
         } catch let error as UsageError {
             await http?.shutdown()
             printError("feedsync: \(error)")

@@ -1,0 +1,113 @@
+public import FeedModel
+public import FeedSources
+public import Stores
+
+/// The sync decision for one feed, as pure functions of what is known at each step (the feed's
+/// state, the options, the fetch, the snapshot): no I/O, no clock but `now`. `FeedWorker` does the
+/// I/O between the steps; Tests/SyncEngineTests/SyncDecisionTests.swift checks every cell.
+///
+/// 1. `fullReason` — before anything is read: must the feed be synced in full?
+/// 2. `validators` — what to send with an HTTP request (only when a skip is possible);
+/// 3. `afterFetch` — skip the feed (304, same fingerprint with a sound snapshot) or parse it;
+/// 4. `syncType` — once the snapshot's header is known: incremental against it, full, or
+///    full_fallback when it cannot be trusted;
+/// 5. `keepsSnapshot` — after planning a full sync: keep the sound snapshot instead of writing one.
+public enum SyncDecision {
+    /// Why the feed must be synced in full whatever its body says, or nil when it may be skipped or
+    /// diffed incrementally: `--force-full-sync`, a first sync (no snapshot generation), or a last
+    /// success older than `incrementalDays`.
+    public static func fullReason(state: FeedState?, forceFull: Bool, now: Int64, incrementalDays: Int64) -> String? {
+        if forceFull { return "--force-full-sync" }
+        guard let state, state.snapshotGeneration != nil else { return "first sync" }
+        if let last = state.lastSuccessAt, now - last > incrementalDays * 86_400 {
+            return "last successful sync \((now - last) / 86_400) days ago (threshold \(incrementalDays))"
+        }
+        return nil
+    }
+
+    /// The validators to send: the stored ones when a skip is possible (no full reason and a sound
+    /// snapshot to fall back on), none otherwise, so the server sends the body.
+    public static func validators(fullReason: String?, state: FeedState?, snapshotSound: Bool) -> Validators {
+        guard fullReason == nil, snapshotSound, let state else { return .none }
+        return Validators(etag: state.etag, lastModified: state.lastModified)
+    }
+
+    /// What the fetch brought, as the decision needs it.
+    public enum Fetch: Sendable, Equatable {
+        /// HTTP 304 to the validators sent.
+        case notModified
+        /// A body whose fingerprint equals the stored one, or not.
+        case body(fingerprintUnchanged: Bool)
+    }
+
+    public enum AfterFetch: Sendable, Equatable {
+        /// The feed is unchanged: nothing is parsed or written but its state.
+        case skip(reason: String)
+        /// The feed is parsed and planned.
+        case parse
+    }
+
+    /// Skip or parse. A skip needs a sound snapshot: a missing or damaged one is found here, and
+    /// the feed goes on to a full_fallback sync (`snapshotSound` is asked only when it matters).
+    public static func afterFetch(_ fetch: Fetch, fullReason: String?, snapshotSound: @autoclosure () -> Bool) -> AfterFetch {
+        switch fetch {
+        case .notModified:
+            return .skip(reason: "HTTP 304 Not Modified")
+        case .body(let unchanged):
+            if fullReason == nil, unchanged, snapshotSound() { return .skip(reason: "body fingerprint unchanged") }
+            return .parse
+        }
+    }
+
+    /// What reading the feed's current snapshot found.
+    public enum SnapshotFinding: Sendable, Equatable {
+        /// The store points at no generation (first sync).
+        case none
+        /// The snapshot cannot be read or trusted (missing, damaged, another feed's); the message says why.
+        case unusable(String)
+        /// A sound snapshot: its format, parser version and age.
+        case sound(format: String, parserVersion: UInt32, createdAt: Int64)
+    }
+
+    public struct Choice: Sendable, Equatable {
+        public var syncType: SyncType
+        /// Why (the report's `reason`).
+        public var reason: String
+        /// True when the records are diffed against the snapshot (incremental).
+        public var diffsAgainstSnapshot: Bool { syncType == .incremental }
+
+        public init(_ syncType: SyncType, _ reason: String) {
+            self.syncType = syncType
+            self.reason = reason
+        }
+    }
+
+    /// The sync type of a feed that is parsed. A full reason wins; else the snapshot decides:
+    /// sound, of this format and parser version and younger than `incrementalDays` → incremental;
+    /// too old → full; unusable, another format or parser version → full_fallback.
+    public static func syncType(fullReason: String?, snapshot: SnapshotFinding, format: String, parserVersion: UInt32,
+                                now: Int64, incrementalDays: Int64) -> Choice {
+        if let fullReason { return Choice(.full, fullReason) }
+        switch snapshot {
+        case .none:
+            return Choice(.full, "first sync")
+        case .unusable(let why):
+            return Choice(.fullFallback, "snapshot unusable: \(why)")
+        case .sound(let f, _, _) where f != format:
+            return Choice(.fullFallback, "snapshot holds a \(f) feed, this feed is \(format)")
+        case .sound(_, let v, _) where v != parserVersion:
+            return Choice(.fullFallback, "snapshot written by parser version \(v), this is \(parserVersion)")
+        case .sound(_, _, let createdAt) where now - createdAt > incrementalDays * 86_400:
+            return Choice(.full, "snapshot is \((now - createdAt) / 86_400) days old (threshold \(incrementalDays))")
+        case .sound:
+            return Choice(.incremental, "body changed")
+        }
+    }
+
+    /// A full sync that changes nothing, of the same body, keeps the sound snapshot it has when that
+    /// snapshot holds exactly the new records, rather than rewriting it.
+    public static func keepsSnapshot(syncType: SyncType, planIsEmpty: Bool, fingerprintUnchanged: Bool,
+                                     hasGeneration: Bool, snapshotMatches: @autoclosure () -> Bool) -> Bool {
+        syncType == .full && planIsEmpty && fingerprintUnchanged && hasGeneration && snapshotMatches()
+    }
+}
