@@ -7,7 +7,7 @@ let upcoming: [SwiftSetting] = [
 
 let package = Package(
     name: "feedsync",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "feedsync", targets: ["feedsync"]),
         .library(name: "SyncEngine", targets: ["SyncEngine"]),

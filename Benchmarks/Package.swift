@@ -5,7 +5,7 @@ import PackageDescription
 // A package of its own so that the main package's build never builds the benchmark tooling.
 let package = Package(
     name: "feedsync-benchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "feedsync", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import Snapshots
+
+/// The storage suite every `SnapshotStorage` must pass: names, generations, soundness, retiring
+/// and leftovers, seen only through the protocol.
+enum StorageKind: String, CaseIterable, CustomStringConvertible, Sendable {
+    case folder, memory
+    var description: String { rawValue }
+
+    /// A fresh storage, and how to damage a stored generation behind its back.
+    func make() throws -> (storage: any SnapshotStorage, damage: (String, UInt64, [UInt8]) throws -> Void, cleanup: () -> Void) {
+        switch self {
+        case .folder:
+            let tmp = try TempFolder()
+            let dir = SnapshotDirectory(path: tmp.path + "/snapshots")
+            return (dir, { feed, gen, bytes in try Data(bytes).write(to: URL(fileURLWithPath: dir.path(feedID: feed, generation: gen))) },
+                    { tmp.cleanup() })
+        case .memory:
+            let m = InMemorySnapshotStorage()
+            return (m, { feed, gen, bytes in m.overwrite(feedID: feed, generation: gen, with: bytes) }, {})
+        }
+    }
+}
+
+@Suite("Snapshot storage suite, every storage")
+struct SnapshotStorageConformance {
+    func snapshot(_ feed: String, _ generation: UInt64, keys: [String] = ["a", "b"]) throws -> [UInt8] {
+        try SnapshotCodec.encode(header: header(feed, generation: generation), records: keys.map { record($0) })
+    }
+
+    @Test("a generation added reads back whole, is sound, and is listed", arguments: StorageKind.allCases)
+    func addReadList(_ kind: StorageKind) throws {
+        let (s, _, cleanup) = try kind.make()
+        defer { cleanup() }
+        #expect(try s.list().isEmpty)
+        #expect(!s.isSound(feedID: "feed-a", generation: 1))
+        try s.add(try snapshot("feed-a", 1), feedID: "feed-a", generation: 1)
+        try s.add(try snapshot("feed-a", 2, keys: ["c"]), feedID: "feed-a", generation: 2)
+        try s.add(try snapshot("b.x", 7), feedID: "b.x", generation: 7)
+        try s.makeDurable()
+        #expect(try s.read(feedID: "feed-a", generation: 1).records.map(\.key) == ["a", "b"])
+        #expect(try s.read(feedID: "feed-a", generation: 2).records.map(\.key) == ["c"])
+        #expect(s.isSound(feedID: "feed-a", generation: 2) && s.isSound(feedID: "b.x", generation: 7))
+        #expect(try s.list().map { "\($0.feedID).\($0.generation)" } == ["b.x.7", "feed-a.1", "feed-a.2"])
+        #expect(throws: SnapshotError.self) { try s.add([1], feedID: "../evil", generation: 1) }
+    }
+
+    @Test("a missing, damaged or misnamed generation is not sound and does not read", arguments: StorageKind.allCases)
+    func soundness(_ kind: StorageKind) throws {
+        let (s, damage, cleanup) = try kind.make()
+        defer { cleanup() }
+        let error = #expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 1) }
+        #expect(error?.code == .io)
+        // Another feed's snapshot under this feed's name, and another generation's.
+        try s.add(try snapshot("feed-b", 1), feedID: "feed-a", generation: 1)
+        try s.add(try snapshot("feed-a", 5), feedID: "feed-a", generation: 2)
+        #expect(!s.isSound(feedID: "feed-a", generation: 1) && !s.isSound(feedID: "feed-a", generation: 2))
+        #expect((#expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 1) })?.reason
+                == "feed mismatch: file holds feed \"feed-b\", expected \"feed-a\"")
+        #expect((#expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 2) })?.code == .feedMismatch)
+        // A flipped bit.
+        var bytes = try snapshot("feed-a", 3)
+        try s.add(bytes, feedID: "feed-a", generation: 3)
+        #expect(s.isSound(feedID: "feed-a", generation: 3))
+        bytes[bytes.count / 2] ^= 0x10
+        try damage("feed-a", 3, bytes)
+        #expect(!s.isSound(feedID: "feed-a", generation: 3))
+        #expect((#expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 3) })?.code == .checksumMismatch)
+    }
+
+    @Test("retire deletes one generation; leftovers are every generation but the current of the feeds named",
+          arguments: StorageKind.allCases)
+    func retireAndLeftovers(_ kind: StorageKind) throws {
+        let (s, _, cleanup) = try kind.make()
+        defer { cleanup() }
+        for (feed, gen) in [("feed-a", UInt64(1)), ("feed-a", 2), ("feed-a", 3), ("feed-b", 1), ("feed-c", 4), ("other", 9)] {
+            try s.add(try snapshot(feed, gen), feedID: feed, generation: gen)
+        }
+        try s.retire(feedID: "feed-a", generation: 1)
+        try s.retire(feedID: "feed-a", generation: 1)   // already gone: no error
+        #expect(try s.list().filter { $0.feedID == "feed-a" }.map(\.generation) == [2, 3])
+        // feed-a points at 2 (3 was written by a run that died), feed-b at none, feed-c at 4;
+        // `other` is not configured: not touched.
+        let current: [String: UInt64?] = ["feed-a": 2, "feed-b": Optional<UInt64>.none, "feed-c": 4]
+        let removed = try s.removeLeftovers(current: current)
+        #expect(removed.map { "\($0.feedID).\($0.generation)" }.sorted() == ["feed-a.3", "feed-b.1"])
+        #expect(try s.list().map { "\($0.feedID).\($0.generation)" } == ["feed-a.2", "feed-c.4", "other.9"])
+    }
+}
