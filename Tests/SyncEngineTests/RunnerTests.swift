@@ -1,0 +1,201 @@
+import FeedModel
+import FeedSources
+import Foundation
+import Logging
+import Snapshots
+import Stores
+import Synchronization
+import Testing
+@testable import SyncEngine
+
+/// Feeds served from memory, by URL: what each fetch returns, and how often each URL was asked.
+final class MemorySource: FeedSource {
+    private let state = Mutex<(bodies: [String: [UInt8]], fetches: [String: Int], validators: [String: Validators])>(([:], [:], [:]))
+
+    func set(_ url: String, _ text: String) { state.withLock { $0.bodies[url] = Array(text.utf8) } }
+    func remove(_ url: String) { _ = state.withLock { $0.bodies.removeValue(forKey: url) } }
+    func fetches(_ url: String) -> Int { state.withLock { $0.fetches[url] ?? 0 } }
+    func lastValidators(_ url: String) -> Validators? { state.withLock { $0.validators[url] } }
+
+    func fetch(_ url: String, validators: Validators, limits: FetchLimits, format: any FeedFormat) async throws(FetchError) -> Fetched {
+        let body = state.withLock { s -> [UInt8]? in
+            s.fetches[url, default: 0] += 1
+            s.validators[url] = validators
+            return s.bodies[url]
+        }
+        guard let body else { throw FetchError(.notFound, "cannot open \(url): No such file or directory") }
+        return Fetched(.body(body, Validators(etag: "\"\(body.count)\"")))
+    }
+}
+
+/// The runner on the in-memory store and snapshot storage: nights in a row, no file, no database.
+@Suite("Runner, in memory")
+struct RunnerTests {
+    static let night1: Int64 = 1_800_000_000   // 2027-01-15T08:00:00Z
+    static let day: Int64 = 86_400
+
+    let store = InMemoryStore()
+    let snapshots = InMemorySnapshotStorage()
+    let source = MemorySource()
+
+    func toy(_ lines: [String], stamp: String = "1") -> String {
+        (["TOY", "# made \(stamp)"] + lines).joined(separator: "\n") + "\n"
+    }
+
+    func config(_ ids: [String]) -> SyncConfig {
+        SyncConfig(path: "/mem/feedsync.yml", store: .memory, snapshots: "/mem/snapshots",
+                   feeds: ids.map { FeedConfig(id: $0, url: "mem://\($0)", format: "toy") })
+    }
+
+    func night(_ now: Int64, feeds: [String] = ["a", "b"], _ configure: (inout SyncOptions) -> Void = { _ in }) async throws -> RunReport {
+        var options = SyncOptions(now: now)
+        configure(&options)
+        let runner = SyncRunner(config: config(feeds), options: options, store: store, fileSource: source, httpSource: nil,
+                                formats: ToyFormat.registry, snapshots: snapshots,
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                wallClock: { now + 30 })
+        return try await runner.run()
+    }
+
+    func feed(_ r: RunReport, _ id: String) throws -> FeedReport { try #require(r.feeds.first { $0.id == id }) }
+
+    func live(_ feed: String) async -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in await store.records(feedID: feed) where !v.removed { out[k] = v.record.summary }
+        return out
+    }
+
+    @Test("first night full, a quiet night skipped, a changed night incremental (future only), then a failure alone")
+    func nights() async throws {
+        let t = Self.night1
+        source.set("mem://a", toy(["k1;\(t + 9 * Self.day);\(t + 10 * Self.day);Stay", "k2;\(t - 9 * Self.day);\(t - 8 * Self.day);Past",
+                                   "k3;\(t + Self.day);-;Weekly"]))
+        source.set("mem://b", toy(["x;\(t + 100);\(t + 200);One"]))
+
+        // Night 1: every feed is new.
+        let r1 = try await night(t)
+        #expect(r1.feedsChanged == 2 && r1.feedsFailed == 0)
+        #expect(try feed(r1, "a").syncType == .full && feed(r1, "a").reason == "first sync")
+        #expect(try feed(r1, "a").added == 3 && feed(r1, "a").snapshotGeneration == 1)
+        #expect(await live("a") == ["k1": "Stay", "k2": "Past", "k3": "Weekly"])
+        #expect(try snapshots.list().map { "\($0.feedID).\($0.generation)" } == ["a.1", "b.1"])
+        #expect(snapshots.durableCalls == 1)
+        let run1 = try #require(try await store.run(id: 1))
+        #expect(run1.status == .ok && run1.mode == .incremental && run1.counts == r1.counts)
+
+        // Night 2: only the volatile line moved: skipped, nothing written.
+        source.set("mem://a", toy(["k1;\(t + 9 * Self.day);\(t + 10 * Self.day);Stay", "k2;\(t - 9 * Self.day);\(t - 8 * Self.day);Past",
+                                   "k3;\(t + Self.day);-;Weekly"], stamp: "2"))
+        let r2 = try await night(t + Self.day)
+        #expect(r2.feedsUnchanged == 2)
+        #expect(try feed(r2, "a").reason == "body fingerprint unchanged" && feed(r2, "a").syncType == .none)
+        #expect(try snapshots.list().count == 2)
+
+        // Night 3: k1 edited, k2 (past) and k3 (future) dropped, k4 added.
+        source.set("mem://a", toy(["k1;\(t + 9 * Self.day);\(t + 10 * Self.day);Stay, extended", "k4;\(t + 5 * Self.day);\(t + 6 * Self.day);New"]))
+        let r3 = try await night(t + 2 * Self.day)
+        let a3 = try feed(r3, "a")
+        #expect(a3.syncType == .incremental && a3.reason == "body changed")
+        #expect(a3.added == 1 && a3.updated == 1 && a3.removed == 1 && a3.pastSkipped == 1 && a3.snapshotGeneration == 2)
+        #expect(await live("a") == ["k1": "Stay, extended", "k2": "Past", "k4": "New"])   // the past row stays
+        #expect(try snapshots.list().map { "\($0.feedID).\($0.generation)" } == ["a.2", "b.1"])   // a.1 retired
+        #expect(try await store.changes(runID: 3).map { "\($0.kind.rawValue) \($0.key)" }.sorted()
+                == ["added k4", "removed k3", "updated k1"])
+
+        // Night 4: b's body is broken; a is unchanged; b's rows and snapshot stay.
+        source.set("mem://b", "TOY\nx;never;-;One\n")
+        let r4 = try await night(t + 3 * Self.day)
+        let b4 = try feed(r4, "b")
+        #expect(r4.feedsFailed == 1 && r4.feedsUnchanged == 1)
+        #expect(b4.status == .failed && b4.error == "cannot parse the feed: line 2: expected key;start;end;title")
+        #expect(b4.snapshotGeneration == nil && b4.added == 0)
+        #expect(await live("b") == ["x": "One"])
+        let state = try #require(try await store.feedStates()["b"])
+        #expect(state.lastStatus == .failed && state.snapshotGeneration == 1 && state.lastSuccessAt == t + 2 * Self.day)
+        #expect(try await store.run(id: 4)?.status == .partial)
+    }
+
+    @Test("--force-full-sync reconciles against the store and keeps unchanged snapshots; a damaged one is full_fallback")
+    func fullAndFallback() async throws {
+        let t = Self.night1
+        source.set("mem://a", toy(["k1;\(t + 3600);\(t + 7200);Stay"]))
+        source.set("mem://b", toy(["x;\(t + 100);\(t + 200);One"]))
+        _ = try await night(t)
+        let forced = try await night(t + 60) { $0.forceFull = true }
+        #expect(try feed(forced, "a").syncType == .full && feed(forced, "a").reason == "--force-full-sync")
+        #expect(try feed(forced, "a").snapshotGeneration == 1 && feed(forced, "a").status == .unchanged)
+        #expect(try await store.run(id: 2)?.mode == .full)
+
+        snapshots.overwrite(feedID: "a", generation: 1, with: Array("not a snapshot".utf8))
+        source.set("mem://a", toy(["k1;\(t + 3600);\(t + 7200);Stay"], stamp: "later"))
+        let r = try await night(t + 120)
+        let a = try feed(r, "a")
+        #expect(a.syncType == .fullFallback && a.reason.hasPrefix("snapshot unusable: snapshot a.1.fsnap: bad magic"))
+        #expect(a.added == 0 && a.updated == 0 && a.snapshotGeneration == 2)
+        #expect(try snapshots.read(feedID: "a", generation: 2).header.feedFormat == "toy")
+    }
+
+    @Test("the mass-removal guard fails a feed that lost most of its future events and changes nothing")
+    func guardFails() async throws {
+        let t = Self.night1
+        source.set("mem://a", toy((1...6).map { "k\($0);\(t + 3600);\(t + 7200);S" }))
+        _ = try await night(t, feeds: ["a"])
+        source.set("mem://a", toy(["k1;\(t + 3600);\(t + 7200);S"]))
+        let r = try await night(t + 60, feeds: ["a"])
+        #expect(try feed(r, "a").status == .failed && feed(r, "a").error?.hasPrefix("suspicious: the feed would lose 5 of its 6") == true)
+        #expect(await live("a").count == 6)
+        let allowed = try await night(t + 120, feeds: ["a"]) { $0.allowMassRemoval = true }
+        #expect(try feed(allowed, "a").removed == 5)
+    }
+
+    @Test("--dry-run plans and reports but the store and the snapshots see nothing")
+    func dryRun() async throws {
+        source.set("mem://a", toy(["k1;\(Self.night1 + 3600);\(Self.night1 + 7200);Stay"]))
+        let r = try await night(Self.night1, feeds: ["a"]) { $0.dryRun = true }
+        #expect(r.dryRun && r.eventsAdded == 1)
+        #expect(try await store.feedStates().isEmpty)
+        #expect(try await store.run(id: 1) == nil)
+        #expect(try snapshots.list().isEmpty)
+    }
+}
+
+/// The toy format through the real parts: a file feed, the snapshot folder, the SQLite store and
+/// the JSON report. A new format needs nothing but its type.
+@Suite("A new format, end to end through the runner")
+struct ToyFormatEndToEndTests {
+    @Test("fetch, skip, plan, snapshot (a 2.1 file naming the format), store and report")
+    func toyFeedNights() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("feedsync-toy-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t: Int64 = 1_800_000_000
+        func write(_ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/races.toy")) }
+        let cfg = SyncConfig(path: dir + "/feedsync.yml", store: .sqlite(path: dir + "/feedsync.sqlite"), snapshots: dir + "/snapshots",
+                             feeds: [FeedConfig(id: "races", url: "file://" + dir + "/races.toy", format: "toy")])
+        let store = try StoreFactory.open(cfg.store)
+        func night(_ now: Int64) async throws -> RunReport {
+            try await SyncRunner(config: cfg, options: SyncOptions(now: now), store: store, httpSource: nil,
+                                 formats: ToyFormat.registry, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                 wallClock: { now }).run()
+        }
+
+        try write("TOY\n# 1\nmarathon;\(t + 86_400);\(t + 100_000);Marathon\n10k;\(t + 200_000);\(t + 210_000);10K\n")
+        let r1 = try await night(t)
+        #expect(r1.eventsAdded == 2 && r1.feeds.first?.syncType == .full)
+        try write("TOY\n# 2\nmarathon;\(t + 86_400);\(t + 100_000);Marathon\n10k;\(t + 200_000);\(t + 210_000);10K\n")
+        let r2 = try await night(t + 60)
+        #expect(r2.feeds.first?.reason == "body fingerprint unchanged")
+        try write("TOY\n# 3\nmarathon;\(t + 86_400);\(t + 100_000);City Marathon\n")
+        let r3 = try await night(t + 120)
+        let f = try #require(r3.feeds.first)
+        #expect(f.syncType == .incremental && f.updated == 1 && f.removed == 1 && f.snapshotGeneration == 2)
+
+        let snap = try SnapshotDirectory(path: cfg.snapshots).read(feedID: "races", generation: 2)
+        #expect(snap.header.feedFormat == "toy" && snap.header.formatMinor == 1 && snap.records.map(\.key) == ["marathon"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cfg.snapshots).filter { $0.hasSuffix(".fsnap") } == ["races.2.fsnap"])
+        let rows = try await store.priorRecords(feedID: "races").sorted { $0.key < $1.key }
+        #expect(rows.map(\.key) == ["10k", "marathon"] && rows.map(\.removed) == [true, false])
+        let json = String(decoding: try ReportWriter.encode(r3), as: UTF8.self)
+        #expect(json.contains("\"sync_type\" : \"incremental\"") && json.contains("\"events_removed\" : 1"))
+    }
+}
