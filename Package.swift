@@ -35,7 +35,8 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "ICalendar", swiftSettings: upcoming),
+        .target(name: "JSONOutput", swiftSettings: upcoming),
+        .target(name: "ICalendar", dependencies: ["JSONOutput"], swiftSettings: upcoming),
         .target(name: "FeedHash", dependencies: ["CXXHash"], swiftSettings: upcoming),
         // Domain types only: records, keys, feed states, the FeedFormat protocol.
         .target(name: "FeedModel", dependencies: ["FeedHash"], swiftSettings: upcoming),
@@ -45,7 +46,7 @@ let package = Package(
         .target(name: "Snapshots", dependencies: ["FeedHash", "CZlib", "CSysShims"], swiftSettings: upcoming),
         .target(
             name: "SnapshotTools",
-            dependencies: ["Snapshots", "FeedModel", "FeedHash", "ICalendar", "ICalendarFeeds", "Stores"],
+            dependencies: ["Snapshots", "FeedModel", "FeedHash", "ICalendarFeeds", "Stores", "JSONOutput"],
             swiftSettings: upcoming),
         .target(
             name: "FeedSources",
@@ -68,23 +69,23 @@ let package = Package(
         .target(
             name: "SyncEngine",
             dependencies: [
-                "ICalendar", "ICalendarFeeds", "FeedModel", "Snapshots", "FeedSources", "Stores",
+                "ICalendar", "ICalendarFeeds", "FeedModel", "Snapshots", "FeedSources", "Stores", "JSONOutput",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
         .executableTarget(
             name: "feedsync",
             dependencies: [
-                "SyncEngine", "Snapshots", "SnapshotTools", "Stores", "FeedModel", "ICalendarFeeds",
+                "SyncEngine", "Snapshots", "SnapshotTools", "Stores", "FeedModel", "ICalendarFeeds", "JSONOutput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
 
-        .testTarget(name: "ICalendarTests", dependencies: ["ICalendar"], swiftSettings: upcoming),
+        .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "JSONOutput"], swiftSettings: upcoming),
         .testTarget(name: "ICalendarFeedsTests", dependencies: ["ICalendarFeeds", "FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
-        .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds"],
+        .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds", "JSONOutput"],
                     swiftSettings: upcoming),
         .testTarget(name: "FeedSourcesTests", dependencies: ["FeedSources", "FeedModel", "ICalendarFeeds"], swiftSettings: upcoming),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),

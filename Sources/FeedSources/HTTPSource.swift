@@ -298,10 +298,7 @@ public final class HTTPSource: FeedSource {
             || String(describing: type(of: error)).contains("Connection")
     }
 
-    static func ms(_ d: Duration) -> Double {
-        let c = d.components
-        return (Double(c.seconds) + Double(c.attoseconds) / 1e18) * 1000
-    }
+    static func ms(_ d: Duration) -> Double { d.inMilliseconds }
 
     static func number(_ v: Double) -> String {
         v == v.rounded() ? String(Int(v)) : String(v)

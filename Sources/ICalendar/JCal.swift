@@ -1,4 +1,5 @@
 import Foundation
+import JSONOutput
 
 // jCal (RFC 7265): a component as JSON, with typed values. Used to check the parser against the
 // ical.js parser cases; also handy for debugging (`JCal.json(of:)`).
@@ -182,37 +183,4 @@ public enum JCal {
     }
 
     static func quote(_ s: String) -> String { JSONText.quoted(s) }
-}
-
-/// JSON string literals, shared by every JSON writer of the package (jCal, `feedsync parse --json`,
-/// the snapshot tools).
-public enum JSONText {
-    /// `s` as a JSON string literal, quotes included; control characters as `\uXXXX`.
-    public static func quoted(_ s: String) -> String {
-        var out = ""
-        append(s, to: &out)
-        return out
-    }
-
-    /// Appends `s` as a JSON string literal.
-    public static func append(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
 }

@@ -1,5 +1,6 @@
 import FeedHash
 public import FeedModel
+public import JSONOutput
 public import Snapshots
 
 /// `feedsync snapshot diff A B`: what changed between two snapshots, record by record and, for a

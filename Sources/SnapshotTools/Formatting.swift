@@ -1,4 +1,5 @@
 import FeedModel
+public import JSONOutput
 
 /// Small text helpers shared by the tools' renderings.
 public enum Show {

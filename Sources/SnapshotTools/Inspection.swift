@@ -1,5 +1,6 @@
 import FeedHash
 public import FeedModel
+public import JSONOutput
 import ICalendarFeeds
 public import Snapshots
 

@@ -1,4 +1,5 @@
 import FeedModel
+public import JSONOutput
 public import Snapshots
 public import Stores
 

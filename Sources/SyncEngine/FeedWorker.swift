@@ -35,11 +35,15 @@ struct FeedResult: Sendable {
         property = feed.property
     }
 
+    /// Why it failed (nil unless `status` is failed).
+    var errorCode: FeedError.Code?
+
     /// The feed failed: nothing it found counts.
-    mutating func fail(_ message: String) {
+    mutating func fail(_ failure: FeedError) {
         status = .failed
         syncType = .none
-        error = message
+        error = failure.message
+        errorCode = failure.code
         plan = nil
         fingerprint = nil
         validators = .none
@@ -59,6 +63,7 @@ struct FeedResult: Sendable {
         r.records = records
         r.snapshotGeneration = snapshotGeneration
         r.error = error
+        r.errorCode = errorCode?.name
         r.warnings = warnings
         r.durationMs = durationMs
         r.http = http
@@ -119,10 +124,6 @@ struct FeedWorker: Sendable {
         self.formats = formats
     }
 
-    struct Failure: Error {
-        var message: String
-        init(_ message: String) { self.message = message }
-    }
 
     func process(_ feed: FeedConfig, state: FeedState?) async -> FeedOutcome {
         let clock = ContinuousClock()
@@ -132,8 +133,9 @@ struct FeedWorker: Sendable {
         do {
             try await run(feed, state: state, result: &result, phases: &phases, clock: clock)
         } catch {
-            result.fail(error.message)
-            logger.info("feed failed", metadata: ["feed.id": "\(feed.id)", "feed.error": "\(error.message)"])
+            result.fail(error)
+            logger.info("feed failed", metadata: ["feed.id": "\(feed.id)", "feed.error.code": "\(error.code)",
+                                                  "feed.error": "\(error.message)"])
         }
         result.durationMs = seconds(clock.now - t0) * 1000
         logger.debug("feed done", metadata: [
@@ -146,14 +148,14 @@ struct FeedWorker: Sendable {
     }
 
     private func run(_ feed: FeedConfig, state: FeedState?, result: inout FeedResult,
-                     phases: inout PhaseTimes, clock: ContinuousClock) async throws(Failure) {
+                     phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) {
         let now = options.now
         let days = Int64(options.incrementalDays ?? config.incrementalDays)
         let generation = state?.snapshotGeneration
         let settings = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone,
                                       volatileProperties: config.volatileProperties)
         guard let format = formats.make(feed.format, settings: settings) else {
-            throw Failure("unknown feed format `\(feed.format)`")
+            throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }
 
         // 1. Why this feed might have to be synced in full, known before reading it.
@@ -170,7 +172,7 @@ struct FeedWorker: Sendable {
         let validators = SyncDecision.validators(fullReason: fullReason, state: state, snapshotSound: soundBeforeFetch == true)
         let source: any FeedSource
         if feed.isHTTP {
-            guard let httpSource else { throw Failure("no HTTP source available") }
+            guard let httpSource else { throw FeedError(.config, "no HTTP source available") }
             source = httpSource
         } else {
             source = fileSource
@@ -183,7 +185,7 @@ struct FeedWorker: Sendable {
             fetched = got.result
         } catch {
             result.http = error.http
-            throw Failure(error.message)
+            throw FeedError(.fetch, error.message, cause: error)
         }
         phases.fetch += seconds(clock.now - t)
 
@@ -215,7 +217,7 @@ struct FeedWorker: Sendable {
         do {
             parsed = try format.parse(body)
         } catch {
-            throw Failure("cannot parse the feed: \(error.description)")
+            throw FeedError(.format, "cannot parse the feed: \(error.description)", cause: error)
         }
         phases.parse += seconds(clock.now - t)
         result.records = parsed.records.count
@@ -259,14 +261,14 @@ struct FeedWorker: Sendable {
                 do {
                     rows = try await store.priorRecords(feedID: feed.id)
                 } catch {
-                    throw Failure("\(error)")
+                    throw FeedError(.store, error.description, cause: error)
                 }
             }
             plan = Planner.full(stored: rows, records: parsed.records, now: now)
         }
         phases.plan += seconds(clock.now - t)
         if !options.allowMassRemoval, let why = Planner.suspicion(of: plan, recordCount: parsed.records.count) {
-            throw Failure("suspicious: \(why)")
+            throw FeedError(.suspicious, "suspicious: \(why)")
         }
         result.plan = plan
         result.status = plan.isEmpty ? .unchanged : .changed
@@ -286,7 +288,7 @@ struct FeedWorker: Sendable {
             t = clock.now
             // A feed is parsed only after a body was read, so it has a fingerprint.
             guard let bodyFingerprint = fingerprint.flatMap(Fingerprint128.init(hex:)) else {
-                throw Failure("cannot write the snapshot: the body has no fingerprint")
+                throw FeedError(.snapshot, "cannot write the snapshot: the body has no fingerprint")
             }
             let header = SnapshotHeader(
                 feedID: feed.id, generation: newGeneration, createdAt: now, parserVersion: format.parserVersion,
@@ -300,7 +302,7 @@ struct FeedWorker: Sendable {
                 let bytes = try SnapshotCodec.encode(header: header, records: records)
                 try snapshots.add(bytes, feedID: feed.id, generation: newGeneration)
             } catch {
-                throw Failure("cannot write the snapshot: \(error.description)")
+                throw FeedError(.snapshot, "cannot write the snapshot: \(error.description)", cause: error)
             }
             phases.snapshot += seconds(clock.now - t)
         }
@@ -322,10 +324,36 @@ struct FeedWorker: Sendable {
     }
 }
 
-extension Error {
-    /// The message a user should read for this error.
-    var message: String {
-        if let e = self as? FeedWorker.Failure { return e.message }
-        return String(describing: self)
+/// Why one feed failed: a code to act on (alerts, retries), the message the report and the
+/// feed's line show, and the underlying error. A feed error fails that feed only.
+public struct FeedError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+        /// The feed could not be fetched (file or HTTP; the HTTP facts are in the report).
+        public static let fetch = Code("fetch")
+        /// The body is not what its format says (parse error, HTML page, a limit of docs/limits.md).
+        public static let format = Code("format")
+        /// The mass-removal guard refused the plan.
+        public static let suspicious = Code("suspicious")
+        /// The new snapshot could not be written.
+        public static let snapshot = Code("snapshot")
+        /// The store could not be read for this feed.
+        public static let store = Code("store")
+        /// The feed's configuration cannot be used (an unknown format).
+        public static let config = Code("config")
     }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { message }
 }

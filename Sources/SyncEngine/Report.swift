@@ -20,6 +20,8 @@ public struct FeedReport: Sendable, Codable, Equatable {
     public var records: Int?
     public var snapshotGeneration: UInt64?
     public var error: String?
+    /// What kind of failure (`fetch`, `format`, `suspicious`, `snapshot`, `store`, `config`).
+    public var errorCode: String?
     public var warnings: [String] = []
     public var durationMs: Double = 0
     /// HTTP facts (status, bytes, attempts, time) for an HTTP feed; absent for files.
@@ -36,6 +38,7 @@ public struct FeedReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, url, status, reason, added, updated, removed, unchanged, records, error, warnings, http
         case syncType = "sync_type"
+        case errorCode = "error_code"
         case pastSkipped = "past_skipped"
         case snapshotGeneration = "snapshot_generation"
         case durationMs = "duration_ms"
@@ -66,7 +69,7 @@ public struct PhaseTimes: Sendable, Codable, Equatable {
 
 /// The run report (`--report PATH`), also the source of the summary line.
 public struct RunReport: Sendable, Codable, Equatable {
-    public var mode: String
+    public var mode: SyncMode
     public var now: String
     public var startedAt: String
     public var finishedAt: String
@@ -77,7 +80,7 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var phases = PhaseTimes()
     public var feeds: [FeedReport] = []
 
-    public init(mode: String, now: String, startedAt: String, dryRun: Bool) {
+    public init(mode: SyncMode, now: String, startedAt: String, dryRun: Bool) {
         self.mode = mode
         self.now = now
         self.startedAt = startedAt
@@ -116,7 +119,7 @@ public struct RunReport: Sendable, Codable, Equatable {
     // The counts are flat members of the report's JSON object (docs/report.md).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        mode = try c.decode(String.self, forKey: .mode)
+        mode = try c.decode(SyncMode.self, forKey: .mode)
         now = try c.decode(String.self, forKey: .now)
         startedAt = try c.decode(String.self, forKey: .startedAt)
         finishedAt = try c.decode(String.self, forKey: .finishedAt)

@@ -10,7 +10,7 @@ public final class RunLock {
     private let fd: Int32
     public let path: String
 
-    public struct Held: Error, CustomStringConvertible {
+    public struct Held: Error, Sendable, CustomStringConvertible {
         public var path: String
         public var holder: String
         public var description: String {
@@ -19,11 +19,15 @@ public final class RunLock {
     }
 
     public init(folder: String, startedAt: String) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = (folder as NSString).appendingPathComponent(".feedsync.lock")
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw SyncError(.lock, "cannot create the snapshot folder \(folder) for the lock file", cause: error)
+        }
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw SyncError("cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+            throw SyncError(.lock, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
@@ -44,9 +48,28 @@ public final class RunLock {
     }
 }
 
-/// A run-level failure (exit 3): the run could not go on at all.
+/// A run-level failure (exit 3): the run could not go on at all. A code to act on, a message for
+/// people, and the underlying error.
 public struct SyncError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+        /// The run lock cannot be taken or created.
+        public static let lock = Code("lock")
+        /// The snapshots cannot be made durable or cleaned.
+        public static let snapshots = Code("snapshots")
+    }
+
+    public var code: Code
     public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    public var cause: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { cause.map { "\(message): \($0)" } ?? message }
 }

@@ -74,7 +74,8 @@ public struct SyncRunner: Sendable {
         let clock = ContinuousClock()
         let t0 = clock.now
         let startedAt = wallClock()
-        var report = RunReport(mode: options.forceFull ? "full" : "incremental",
+        let mode: SyncMode = options.forceFull ? .full : .incremental
+        var report = RunReport(mode: mode,
                                now: ISOTime.format(options.now), startedAt: ISOTime.format(startedAt),
                                dryRun: options.dryRun)
         let feeds = try selectedFeeds()
@@ -84,8 +85,8 @@ public struct SyncRunner: Sendable {
             removeLeftovers(snapshots, feeds: feeds, states: states)
         }
         let runID: Int64? = options.dryRun ? nil
-            : try await store.beginRun(mode: options.forceFull ? .full : .incremental, startedAt: startedAt, now: options.now)
-        logger.info("run started", metadata: ["run.mode": "\(report.mode)", "run.feeds": "\(feeds.count)",
+            : try await store.beginRun(mode: mode, startedAt: startedAt, now: options.now)
+        logger.info("run started", metadata: ["run.mode": "\(mode.rawValue)", "run.feeds": "\(feeds.count)",
                                               "run.now": "\(report.now)"])
 
         let worker = FeedWorker(config: config, options: options, store: store, snapshots: snapshots,
@@ -198,7 +199,7 @@ public struct SyncRunner: Sendable {
             do {
                 try snapshots.makeDurable()
             } catch {
-                throw SyncError("cannot make the new snapshots durable: \(error)")
+                throw SyncError(.snapshots, "cannot make the new snapshots durable", cause: error)
             }
         }
         try await store.apply(batch.map(\.update), runID: runID, at: now)
@@ -252,7 +253,4 @@ public struct UsageError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-func seconds(_ d: Duration) -> Double {
-    let c = d.components
-    return Double(c.seconds) + Double(c.attoseconds) / 1e18
-}
+func seconds(_ d: Duration) -> Double { d.inSeconds }

@@ -1,4 +1,5 @@
 import ArgumentParser
+public import JSONOutput
 import FeedModel
 import Foundation
 import SnapshotTools

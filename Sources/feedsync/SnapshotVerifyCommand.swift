@@ -74,7 +74,7 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
             throw Exit.couldNotRun
         }
         for p in result.problems { print(p.line) }
-        let seconds = Double((clock.now - t0).components.attoseconds) / 1e18 + Double((clock.now - t0).components.seconds)
+        let seconds = (clock.now - t0).inSeconds
         var summary = "checked \(result.snapshotsChecked) snapshots in \(String(format: "%.3f", seconds)) s: "
             + "\(result.snapshotsSound) sound, \(result.problems.count) problem\(result.problems.count == 1 ? "" : "s")"
         if let pointers { summary += "; store pointers of \(pointers.count) configured feeds checked" }

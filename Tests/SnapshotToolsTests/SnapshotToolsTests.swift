@@ -4,6 +4,7 @@ import FeedHash
 import Snapshots
 import Stores
 @testable import SnapshotTools
+import JSONOutput
 @testable import ICalendarFeeds
 
 /// The committed sample snapshots of the Snapshots tests (see docs/snapshot-format.md): the same

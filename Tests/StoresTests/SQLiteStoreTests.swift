@@ -26,12 +26,12 @@ struct SQLiteStoreTests {
 
     @Test("apply writes events, feed state and the change log; applying twice changes nothing more")
     func applyIsIdempotent() async throws {
-        let run = try await store.beginRun(mode: .incremental, startedAt: 1_800_000_000, now: 1_800_000_000)
+        let run = try store.beginRun(mode: .incremental, startedAt: 1_800_000_000, now: 1_800_000_000)
         let update = FeedUpdate(feedID: "f", urlRedacted: "https://h/x.ics?s=…", property: "Flat", status: .changed,
                                 fingerprint: "00112233445566778899aabbccddeeff", etag: "\"e1\"", snapshotGeneration: 1,
                                 fullSync: true, added: [record("a", hash: 1), record("b", hash: 2, lastEnd: nil, allDay: true)])
-        try await store.apply([update], runID: run, at: 1_800_000_010)
-        try await store.apply([update], runID: run, at: 1_800_000_020)
+        try store.apply([update], runID: run, at: 1_800_000_010)
+        try store.apply([update], runID: run, at: 1_800_000_020)
         let events = try rows("SELECT record_key, start, \"end\", last_end, all_day, record_hash, first_seen_at FROM events ORDER BY record_key")
         #expect(events.count == 2)
         #expect(events[0]["start"] == "2030-03-17T17:46:40Z")
@@ -39,7 +39,7 @@ struct SQLiteStoreTests {
         #expect(events[0]["first_seen_at"] == "2027-01-15T08:00:10Z")
         #expect(events[1]["start"] == "2030-03-17" && events[1]["end"] == "2030-03-18")
         #expect(events[1]["last_end"] == nil as String?)
-        let state = try #require(try await store.feedStates()["f"])
+        let state = try #require(try store.feedStates()["f"])
         #expect(state.snapshotGeneration == 1)
         #expect(state.fingerprint == "00112233445566778899aabbccddeeff")
         #expect(state.etag == "\"e1\"")
@@ -49,18 +49,18 @@ struct SQLiteStoreTests {
 
     @Test("removal sets removed_at and logs once; a reappearing row comes back; rows are never deleted")
     func removalAndReturn() async throws {
-        let run = try await store.beginRun(mode: .incremental, startedAt: 0, now: 0)
-        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+        let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
                                     added: [record("a", hash: 1), record("b", hash: 2)])], runID: run, at: 100)
         let removal = FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 2, removed: ["a"])
-        try await store.apply([removal], runID: run, at: 200)
-        try await store.apply([removal], runID: run, at: 300)
+        try store.apply([removal], runID: run, at: 200)
+        try store.apply([removal], runID: run, at: 300)
         #expect(try rows("SELECT removed_at FROM events WHERE record_key = 'a'").first?["removed_at"] == "1970-01-01T00:03:20Z")
         #expect(try rows("SELECT * FROM changes WHERE kind = 'removed'").count == 1)
-        let stored = try await store.priorRecords(feedID: "f").sorted { $0.key < $1.key }
+        let stored = try store.priorRecords(feedID: "f").sorted { $0.key < $1.key }
         #expect(stored == [PriorRecord(key: "a", hash: 1, lastEnd: 2_000_000_000, removed: true),
                            PriorRecord(key: "b", hash: 2, lastEnd: 2_000_000_000, removed: false)])
-        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 3,
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 3,
                                     added: [record("a", hash: 1)])], runID: run, at: 400)
         #expect(try rows("SELECT removed_at FROM events WHERE record_key = 'a'").first?["removed_at"] == nil as String?)
         #expect(try rows("SELECT count(*) AS n FROM events").first?["n"] == 2)
@@ -68,24 +68,24 @@ struct SQLiteStoreTests {
 
     @Test("a failed feed records its error and keeps its state and rows")
     func failedFeed() async throws {
-        let run = try await store.beginRun(mode: .incremental, startedAt: 0, now: 0)
-        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, fingerprint: "aa",
+        let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, fingerprint: "aa",
                                     snapshotGeneration: 4, added: [record("a", hash: 1)])], runID: run, at: 100)
-        try await store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .failed, error: "boom")], runID: run, at: 200)
-        let state = try #require(try await store.feedStates()["f"])
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .failed, error: "boom")], runID: run, at: 200)
+        let state = try #require(try store.feedStates()["f"])
         #expect(state.lastStatus == .failed && state.lastError == "boom")
         #expect(state.snapshotGeneration == 4 && state.fingerprint == "aa")
         #expect(state.lastSuccessAt == 100)
-        #expect(try await store.priorRecords(feedID: "f").count == 1)
+        #expect(try store.priorRecords(feedID: "f").count == 1)
     }
 
     @Test("runs are recorded with their summary")
     func runs() async throws {
-        let run = try await store.beginRun(mode: .full, startedAt: 10, now: 5)
+        let run = try store.beginRun(mode: .full, startedAt: 10, now: 5)
         var s = RunCounts()
         s.feedsTotal = 3
         s.eventsAdded = 7
-        try await store.finishRun(id: run, finishedAt: 20, status: .ok, counts: s)
+        try store.finishRun(id: run, finishedAt: 20, status: .ok, counts: s)
         let row = try #require(try rows("SELECT * FROM runs").first)
         #expect(row["mode"] == "full" && row["status"] == "ok")
         #expect(row["feeds_total"] == 3 && row["events_added"] == 7)

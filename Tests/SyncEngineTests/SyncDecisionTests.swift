@@ -171,10 +171,10 @@ struct FeedResultTests {
     @Test("a feed that failed after planning (its snapshot could not be written) reports no generation and no counts")
     func failure() {
         var r = planned()
-        r.fail("cannot write the snapshot: disk full")
+        r.fail(FeedError(.snapshot, "cannot write the snapshot: disk full"))
         let report = r.report, update = r.update
         #expect(report.status == .failed && report.syncType == .none && report.error == "cannot write the snapshot: disk full")
-        #expect(report.snapshotGeneration == nil)
+        #expect(report.snapshotGeneration == nil && report.errorCode == "snapshot")
         #expect(report.added == 0 && report.removed == 0 && report.pastSkipped == 0 && report.unchanged == 0)
         #expect(update.status == .failed && update.error == report.error)
         #expect(update.snapshotGeneration == nil && update.fingerprint == nil && update.eventCount == 0)

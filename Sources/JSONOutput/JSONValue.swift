@@ -1,4 +1,6 @@
-import ICalendar
+/// The one JSON value writer of the package (the run report alone is `Codable`): the snapshot
+/// tools print it pretty, `feedsync parse --json` one line per record.
+///
 /// A JSON value with object keys in a fixed order (so the output reads like the documentation)
 /// and explicit nulls. `render()` gives pretty-printed JSON that `jq` reads.
 public indirect enum JSONValue: Sendable, Equatable {
@@ -23,6 +25,36 @@ public indirect enum JSONValue: Sendable, Equatable {
         var out = ""
         write(to: &out, indent: "")
         return out
+    }
+
+    /// On one line, without spaces (JSON Lines).
+    public func renderCompact() -> String {
+        var out = ""
+        writeCompact(to: &out)
+        return out
+    }
+
+    private func writeCompact(to out: inout String) {
+        switch self {
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.writeCompact(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, (key, value)) in members.enumerated() {
+                if i > 0 { out += "," }
+                JSONText.append(key, to: &out)
+                out += ":"
+                value.writeCompact(to: &out)
+            }
+            out += "}"
+        default:
+            write(to: &out, indent: "")
+        }
     }
 
     private func write(to out: inout String, indent: String) {
@@ -69,7 +101,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 }
 
 /// `d` with exactly `places` decimals, without Foundation.
-func formatFixed(_ d: Double, places: Int) -> String {
+public func formatFixed(_ d: Double, places: Int) -> String {
     var scale = 1.0
     for _ in 0..<places { scale *= 10 }
     let scaled = (abs(d) * scale).rounded()

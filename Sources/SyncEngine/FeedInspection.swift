@@ -1,6 +1,8 @@
-public import ICalendar
+import ICalendar
+import ICalendarFeeds
 public import FeedModel
 import FeedHash
+import JSONOutput
 
 /// What `feedsync parse` prints: the records of one feed body as the sync engine sees them.
 public struct FeedInspection: Sendable {
@@ -66,24 +68,25 @@ public struct FeedInspection: Sendable {
             let lastEnd = r.lastEnd.map { moment($0, r.allDay) }
             let future = r.isFuture(now: now)
             if json {
-                var o = JSONLine()
-                o.add("key", r.key)
-                o.add("uid", r.uid)
-                o.add("recurrence_id", r.recurrenceID)
-                o.add("start", start)
-                o.add("end", end)
-                o.add("all_day", r.allDay)
-                o.add("last_end", lastEnd)
-                o.add("future", future)
-                o.add("hash", hex64(r.hash))
-                o.add("status", r.status)
-                o.add("summary", r.summary)
+                var members: [(String, JSONValue)] = [
+                    ("key", .string(r.key)),
+                    ("uid", .string(r.uid)),
+                    ("recurrence_id", .optional(r.recurrenceID)),
+                    ("start", .string(start)),
+                    ("end", .string(end)),
+                    ("all_day", .bool(r.allDay)),
+                    ("last_end", .optional(lastEnd)),
+                    ("future", .bool(future)),
+                    ("hash", .string(hex64(r.hash))),
+                    ("status", .optional(r.status)),
+                    ("summary", .optional(r.summary)),
+                ]
                 if let occ = r.occurrences {
-                    o.addRaw("occurrences", "[" + occ.map { x in
-                        "{\"start\":\"\(moment(x.start, r.allDay))\",\"end\":\"\(moment(x.end, r.allDay))\"}"
-                    }.joined(separator: ",") + "]")
+                    members.append(("occurrences", .array(occ.map { x in
+                        .object([("start", .string(moment(x.start, r.allDay))), ("end", .string(moment(x.end, r.allDay)))])
+                    })))
                 }
-                lines.append(o.text + "}")
+                lines.append(JSONValue.object(members).renderCompact())
             } else {
                 var s = "\(r.key)  \(start) → \(end)  last end \(lastEnd ?? "never")  \(future ? "future" : "past")"
                 if let summary = r.summary { s += "  " + summary.replacingNewlines() }
@@ -101,30 +104,4 @@ extension String {
     fileprivate func replacingNewlines() -> String {
         String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
     }
-}
-
-/// A tiny JSON object writer (keys in insertion order).
-struct JSONLine {
-    var text = "{"
-    private var first = true
-
-    private mutating func key(_ k: String) {
-        if !first { text += "," }
-        first = false
-        text += JSONLine.quote(k) + ":"
-    }
-    mutating func add(_ k: String, _ v: String?) {
-        key(k)
-        text += v.map(JSONLine.quote) ?? "null"
-    }
-    mutating func add(_ k: String, _ v: Bool) {
-        key(k)
-        text += v ? "true" : "false"
-    }
-    mutating func addRaw(_ k: String, _ raw: String) {
-        key(k)
-        text += raw
-    }
-
-    static func quote(_ s: String) -> String { JSONText.quoted(s) }
 }
