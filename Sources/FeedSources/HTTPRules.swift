@@ -2,22 +2,22 @@ import Foundation
 import FeedModel
 
 /// The pure rules of HTTP fetching: what to retry, how long to wait, what a calendar looks like.
-public enum HTTPRules {
+package enum HTTPRules {
     /// Statuses worth another attempt: 408, 429 and every 5xx. Other 4xx are final.
-    public static func isRetryable(status: Int) -> Bool {
+    package static func isRetryable(status: Int) -> Bool {
         status == 408 || status == 429 || (500...599).contains(status)
     }
 
     /// Exponential backoff with full jitter: a uniform wait in `0 ... min(cap, base × 2^retry)`.
     /// `retry` counts from 0; `unit` is a number in 0..<1 (the random draw, injectable in tests).
-    public static func backoff(retry: Int, baseMs: Int, capSeconds: Double, unit: Double) -> Double {
+    package static func backoff(retry: Int, baseMs: Int, capSeconds: Double, unit: Double) -> Double {
         let ceiling = min(capSeconds, Double(baseMs) / 1000 * pow(2, Double(min(retry, 30))))
         return max(0, ceiling * unit)
     }
 
     /// `Retry-After` as seconds from `now`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
     /// Nil when absent or unreadable; a date in the past is 0.
-    public static func retryAfter(_ value: String?, now: Date) -> Double? {
+    package static func retryAfter(_ value: String?, now: Date) -> Double? {
         guard let v = value?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
         if let s = Int(v) { return s >= 0 ? Double(s) : nil }
         for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
@@ -31,7 +31,7 @@ public enum HTTPRules {
     }
 
     /// The first bytes of a body, printable: for error messages.
-    public static func preview(_ body: [UInt8], count: Int = 60) -> String {
+    package static func preview(_ body: [UInt8], count: Int = 60) -> String {
         if body.isEmpty { return "(empty body)" }
         var s = ""
         for b in body.prefix(count) {
@@ -47,7 +47,7 @@ public enum HTTPRules {
     }
 
     /// Replaces every URL found in `text` (an error description from a library) by its redacted form.
-    public static func redactURLs(in text: String, known: [String]) -> String {
+    package static func redactURLs(in text: String, known: [String]) -> String {
         var out = text
         for url in known.sorted(by: { $0.count > $1.count }) where !url.isEmpty {
             out = out.replacingOccurrences(of: url, with: redactURL(url))

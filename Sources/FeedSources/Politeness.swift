@@ -3,19 +3,19 @@ import Foundation
 /// Per-host politeness shared by the whole run: at most `concurrency` requests in flight to one
 /// host, and requests started at no more than `rate` per second (a token bucket of `burst` tokens).
 /// One `HostGate` actor per host (the URL's host name: `127.0.0.1` and `localhost` are two hosts).
-public actor HostGates {
+package actor HostGates {
     private var gates: [String: HostGate] = [:]
     let concurrency: Int
     let rate: Double
     let sleep: @Sendable (Duration) async -> Void
 
-    public init(concurrency: Int, rate: Double, sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
+    package init(concurrency: Int, rate: Double, sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
         self.concurrency = max(1, concurrency)
         self.rate = rate
         self.sleep = sleep
     }
 
-    public func gate(for host: String) -> HostGate {
+    package func gate(for host: String) -> HostGate {
         let key = host.lowercased()
         if let g = gates[key] { return g }
         let g = HostGate(concurrency: concurrency, rate: rate)
@@ -40,7 +40,7 @@ public actor HostGates {
     }
 }
 
-public actor HostGate {
+package actor HostGate {
     let concurrency: Int
     /// Seconds between request starts (0: no rate limit).
     let interval: Double

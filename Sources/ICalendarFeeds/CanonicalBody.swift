@@ -1,11 +1,11 @@
 import ICalendar
-public import FeedModel
+import FeedModel
 
 /// Reads a record's canonical body (see `FeedModel.CanonicalForm`): one `NAME;PARAMS:value` line per
 /// property, sub-components as `BEGIN:X` … `END:X` blocks. Lines may end in `\n` or `\r\n`. A
 /// leading `BEGIN:VEVENT` (as in hand-made bodies) is the record itself, not a sub-component.
-public enum CanonicalBody {
-    public static func properties(_ body: [UInt8]) -> [CanonicalProperty] {
+package enum CanonicalBody {
+    package static func properties(_ body: [UInt8]) -> [CanonicalProperty] {
         var result: [CanonicalProperty] = []
         var path: [String] = []
         var sawRoot = false
@@ -31,7 +31,7 @@ public enum CanonicalBody {
     }
 
     /// The value of the first top-level `SUMMARY`, unescaped (`\,` → `,`, `\n` → newline); nil if none.
-    public static func summary(_ body: [UInt8]) -> String? {
+    package static func summary(_ body: [UInt8]) -> String? {
         guard let p = properties(body).first(where: { $0.name == "SUMMARY" }) else { return nil }
         return ICalText.unescape(value(of: p.rest))
     }

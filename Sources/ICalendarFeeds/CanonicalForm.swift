@@ -1,5 +1,5 @@
 public import ICalendar
-public import FeedModel
+import FeedModel
 
 /// The canonical form of an event: what its record hash is computed over.
 ///

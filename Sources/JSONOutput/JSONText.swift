@@ -1,15 +1,15 @@
 /// JSON string literals, shared by every JSON writer of the package (jCal, `feedsync parse --json`,
 /// the snapshot tools).
-public enum JSONText {
+package enum JSONText {
     /// `s` as a JSON string literal, quotes included; control characters as `\uXXXX`.
-    public static func quoted(_ s: String) -> String {
+    package static func quoted(_ s: String) -> String {
         var out = ""
         append(s, to: &out)
         return out
     }
 
     /// Appends `s` as a JSON string literal.
-    public static func append(_ s: String, to out: inout String) {
+    package static func append(_ s: String, to out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {

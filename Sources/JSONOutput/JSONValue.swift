@@ -3,7 +3,7 @@
 ///
 /// A JSON value with object keys in a fixed order (so the output reads like the documentation)
 /// and explicit nulls. `render()` gives pretty-printed JSON that `jq` reads.
-public indirect enum JSONValue: Sendable, Equatable {
+package indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -14,21 +14,21 @@ public indirect enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    public static func == (a: JSONValue, b: JSONValue) -> Bool { a.render() == b.render() }
+    package static func == (a: JSONValue, b: JSONValue) -> Bool { a.render() == b.render() }
 
-    public static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
-    public static func optional(_ v: Int64?) -> JSONValue { v.map(JSONValue.int) ?? .null }
-    public static func optional(_ v: UInt64?) -> JSONValue { v.map(JSONValue.uint) ?? .null }
+    package static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+    package static func optional(_ v: Int64?) -> JSONValue { v.map(JSONValue.int) ?? .null }
+    package static func optional(_ v: UInt64?) -> JSONValue { v.map(JSONValue.uint) ?? .null }
 
     /// Pretty-printed (two-space indent), ending without a newline.
-    public func render() -> String {
+    package func render() -> String {
         var out = ""
         write(to: &out, indent: "")
         return out
     }
 
     /// On one line, without spaces (JSON Lines).
-    public func renderCompact() -> String {
+    package func renderCompact() -> String {
         var out = ""
         writeCompact(to: &out)
         return out
@@ -101,7 +101,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 }
 
 /// `d` with exactly `places` decimals, without Foundation.
-public func formatFixed(_ d: Double, places: Int) -> String {
+package func formatFixed(_ d: Double, places: Int) -> String {
     var scale = 1.0
     for _ in 0..<places { scale *= 10 }
     let scaled = (abs(d) * scale).rounded()

@@ -1,37 +1,37 @@
 import FeedHash
-public import FeedModel
-public import JSONOutput
-public import Snapshots
+import FeedModel
+import JSONOutput
+import Snapshots
 
 /// `feedsync snapshot diff A B`: what changed between two snapshots, record by record and, for a
 /// changed record, property by property (from the canonical bodies).
-public struct SnapshotDiff: Sendable {
-    public struct PropertyChange: Sendable, Equatable {
+package struct SnapshotDiff: Sendable {
+    package struct PropertyChange: Sendable, Equatable {
         /// `SUMMARY`, `DTSTART`, `VALARM/TRIGGER`…
-        public var name: String
+        package var name: String
         /// The property's values in A and in B (empty: absent); each is what follows the name
         /// (`value`, or `;PARAM=x:value`), in canonical order.
-        public var old: [String]
-        public var new: [String]
+        package var old: [String]
+        package var new: [String]
     }
 
-    public struct Change: Sendable {
-        public var old: SnapshotRecord
-        public var new: SnapshotRecord
-        public var properties: [PropertyChange]
-        public var key: String { new.key }
+    package struct Change: Sendable {
+        package var old: SnapshotRecord
+        package var new: SnapshotRecord
+        package var properties: [PropertyChange]
+        package var key: String { new.key }
     }
 
-    public var a: SnapshotInspection
-    public var b: SnapshotInspection
-    public var added: [SnapshotRecord] = []
-    public var removed: [SnapshotRecord] = []
-    public var changed: [Change] = []
-    public var unchanged = 0
+    package var a: SnapshotInspection
+    package var b: SnapshotInspection
+    package var added: [SnapshotRecord] = []
+    package var removed: [SnapshotRecord] = []
+    package var changed: [Change] = []
+    package var unchanged = 0
 
-    public var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
+    package var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
 
-    public init(_ a: SnapshotInspection, _ b: SnapshotInspection) {
+    package init(_ a: SnapshotInspection, _ b: SnapshotInspection) {
         self.a = a
         self.b = b
         // Both record lists are sorted by key bytes (the format guarantees it): merge them.
@@ -61,7 +61,7 @@ public struct SnapshotDiff: Sendable {
 
     /// Properties whose values differ between two canonical bodies, in name order.
     /// (Without a format that can read the bodies, none: the change shows as timing or flags only.)
-    public static func propertyChanges(_ old: [UInt8], _ new: [UInt8], format: (any FeedFormat)?) -> [PropertyChange] {
+    package static func propertyChanges(_ old: [UInt8], _ new: [UInt8], format: (any FeedFormat)?) -> [PropertyChange] {
         guard let format else { return [] }
         var before: [String: [String]] = [:], after: [String: [String]] = [:]
         for p in format.properties(ofCanonicalBody: old) { before[p.name, default: []].append(p.shown) }
@@ -75,7 +75,7 @@ public struct SnapshotDiff: Sendable {
 
     // MARK: Text
 
-    public func textLines() -> [String] {
+    package func textLines() -> [String] {
         var lines = [
             "A: \(describe(a))",
             "B: \(describe(b))",
@@ -112,7 +112,7 @@ public struct SnapshotDiff: Sendable {
 
     // MARK: JSON
 
-    public func json() -> JSONValue {
+    package func json() -> JSONValue {
         func side(_ s: SnapshotInspection) -> JSONValue {
             .object([
                 ("path", .string(s.path)),

@@ -1,22 +1,22 @@
 import FeedHash
-public import FeedModel
-public import JSONOutput
+import FeedModel
+import JSONOutput
 import ICalendarFeeds
-public import Snapshots
+import Snapshots
 
 /// What `feedsync snapshot inspect` shows: a decoded snapshot seen from an instant `now`.
-public struct SnapshotInspection: Sendable {
-    public var path: String
-    public var fileBytes: UInt64
-    public var snapshot: Snapshot
-    public var now: Int64
+package struct SnapshotInspection: Sendable {
+    package var path: String
+    package var fileBytes: UInt64
+    package var snapshot: Snapshot
+    package var now: Int64
     /// The generation the store points at for this feed, when the snapshot was found through it.
-    public var storeGeneration: UInt64?
+    package var storeGeneration: UInt64?
     /// The format of the snapshot's records (its header's `format`), which reads their canonical
     /// bodies (summaries, properties); nil for a format this build does not know.
-    public var format: (any FeedFormat)?
+    package var format: (any FeedFormat)?
 
-    public init(path: String, fileBytes: UInt64, snapshot: Snapshot, now: Int64, storeGeneration: UInt64? = nil,
+    package init(path: String, fileBytes: UInt64, snapshot: Snapshot, now: Int64, storeGeneration: UInt64? = nil,
                 formats: FormatRegistry = .standard) {
         self.path = path
         self.fileBytes = fileBytes
@@ -27,7 +27,7 @@ public struct SnapshotInspection: Sendable {
     }
 
     /// Reads and fully decodes `path`; errors carry the path.
-    public static func load(path: String, now: Int64, storeGeneration: UInt64? = nil,
+    package static func load(path: String, now: Int64, storeGeneration: UInt64? = nil,
                             formats: FormatRegistry = .standard) throws(SnapshotError) -> SnapshotInspection {
         let bytes = try SnapshotDirectory.readFile(path)
         do throws(SnapshotError) {
@@ -39,27 +39,27 @@ public struct SnapshotInspection: Sendable {
         }
     }
 
-    public var header: SnapshotHeader { snapshot.header }
+    package var header: SnapshotHeader { snapshot.header }
 
     /// A record is future when it ends after `now` or never ends (as the planner decides).
-    public static func isFuture(_ r: SnapshotRecord, now: Int64) -> Bool { r.lastEnd.map { $0 > now } ?? true }
+    package static func isFuture(_ r: SnapshotRecord, now: Int64) -> Bool { r.lastEnd.map { $0 > now } ?? true }
 
-    public var futureCount: Int { snapshot.records.reduce(0) { $0 + (Self.isFuture($1, now: now) ? 1 : 0) } }
-    public var pastCount: Int { snapshot.records.count - futureCount }
+    package var futureCount: Int { snapshot.records.reduce(0) { $0 + (Self.isFuture($1, now: now) ? 1 : 0) } }
+    package var pastCount: Int { snapshot.records.count - futureCount }
 
     /// Raw payload bytes per compressed byte.
-    public var ratio: Double {
+    package var ratio: Double {
         header.compressedPayloadBytes == 0 ? 0 : Double(header.rawPayloadBytes) / Double(header.compressedPayloadBytes)
     }
 
-    public var versionText: String { "\(header.formatMajor).\(header.formatMinor)" }
+    package var versionText: String { "\(header.formatMajor).\(header.formatMinor)" }
 
     /// A record's summary (title), as its format reads it.
-    public func summary(_ r: SnapshotRecord) -> String? { format?.summary(ofCanonicalBody: r.body) }
+    package func summary(_ r: SnapshotRecord) -> String? { format?.summary(ofCanonicalBody: r.body) }
 
     // MARK: Text
 
-    public func textLines(records: Bool) -> [String] {
+    package func textLines(records: Bool) -> [String] {
         let h = header
         var generation = "\(h.generation)"
         if let storeGeneration {
@@ -102,7 +102,7 @@ public struct SnapshotInspection: Sendable {
 
     // MARK: JSON
 
-    public func json(records: Bool) -> JSONValue {
+    package func json(records: Bool) -> JSONValue {
         let h = header
         var members: [(String, JSONValue)] = [
             ("path", .string(path)),
@@ -133,7 +133,7 @@ public struct SnapshotInspection: Sendable {
         return .object(members)
     }
 
-    public func recordJSON(_ r: SnapshotRecord) -> JSONValue {
+    package func recordJSON(_ r: SnapshotRecord) -> JSONValue {
         .object([
             ("key", .string(r.key)),
             ("hash", .string(hex64(r.hash))),

@@ -1,35 +1,35 @@
 import FeedModel
-public import JSONOutput
-public import Snapshots
-public import Stores
+import JSONOutput
+import Snapshots
+import Stores
 
 /// `feedsync snapshot list`: one row per configured feed (its current snapshot and what the store
 /// says of its last run) plus the snapshot files no configured feed owns.
-public struct FeedListing: Sendable {
-    public struct Row: Sendable {
-        public var feedID: String
-        public var state: FeedState?
+package struct FeedListing: Sendable {
+    package struct Row: Sendable {
+        package var feedID: String
+        package var state: FeedState?
         /// The store's current generation's file, when the store names one.
-        public var path: String?
-        public var header: SnapshotHeader?
-        public var fileBytes: UInt64?
+        package var path: String?
+        package var header: SnapshotHeader?
+        package var fileBytes: UInt64?
         /// Why the snapshot could not be read (missing, damaged), if so.
-        public var problem: String?
+        package var problem: String?
         /// Last success older than `incremental_days` (or never).
-        public var stale: Bool
-        public var notes: [String]
+        package var stale: Bool
+        package var notes: [String]
     }
 
-    public var rows: [Row] = []
+    package var rows: [Row] = []
     /// Snapshot files (and temp files) whose feed is not configured.
-    public var orphans: [String] = []
-    public var now: Int64
-    public var incrementalDays: Int
+    package var orphans: [String] = []
+    package var now: Int64
+    package var incrementalDays: Int
 
     /// True when some feed is stale, never synced, or its current snapshot is missing or damaged.
-    public var needsAttention: Bool { rows.contains { $0.stale || $0.problem != nil } }
+    package var needsAttention: Bool { rows.contains { $0.stale || $0.problem != nil } }
 
-    public init(feeds: [String], states: [String: FeedState], folder: String, incrementalDays: Int,
+    package init(feeds: [String], states: [String: FeedState], folder: String, incrementalDays: Int,
                 now: Int64) throws(SnapshotError) {
         self.now = now
         self.incrementalDays = incrementalDays
@@ -71,7 +71,7 @@ public struct FeedListing: Sendable {
         }
     }
 
-    public func textLines() -> [String] {
+    package func textLines() -> [String] {
         var table: [[String]] = [["FEED", "GEN", "AGE", "RECORDS", "SIZE", "LAST STATUS", "LAST SUCCESS", "NOTES"]]
         for r in rows {
             table.append([

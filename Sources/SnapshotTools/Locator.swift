@@ -1,33 +1,33 @@
 import Snapshots
-public import Stores
+import Stores
 
 /// Finds the snapshot a command-line argument names: a path, or a feed id resolved through the
 /// configuration's snapshot folder and the store's current generation for that feed.
-public enum SnapshotLocator {
+package enum SnapshotLocator {
     /// An argument is a path when it contains `/` or ends in `.fsnap`; otherwise it is a feed id.
-    public static func isPath(_ argument: String) -> Bool {
+    package static func isPath(_ argument: String) -> Bool {
         argument.contains("/") || argument.hasSuffix(".fsnap")
     }
 
-    public struct Located: Sendable, Equatable {
-        public var path: String
+    package struct Located: Sendable, Equatable {
+        package var path: String
         /// The store's current generation for the feed (nil when the store names none).
-        public var storeGeneration: UInt64?
+        package var storeGeneration: UInt64?
         /// Something the user should know about how the file was chosen.
-        public var note: String?
+        package var note: String?
 
-        public init(path: String, storeGeneration: UInt64?, note: String?) {
+        package init(path: String, storeGeneration: UInt64?, note: String?) {
             self.path = path
             self.storeGeneration = storeGeneration
             self.note = note
         }
     }
 
-    public enum Failure: Error, Sendable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, CustomStringConvertible {
         case unknownFeed(feedID: String, config: String)
         case noSnapshot(feedID: String, folder: String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .unknownFeed(let id, let config): "unknown feed id \(id) (not in \(config))"
             case .noSnapshot(let id, let folder): "feed \(id) has no snapshot in \(folder) (never synced?)"
@@ -37,7 +37,7 @@ public enum SnapshotLocator {
 
     /// `states` is nil when there is no store yet. Without a store generation the newest file of
     /// the feed on disk is used, with a note.
-    public static func locate(feedID: String, configuredFeeds: [String], configPath: String, folder: String,
+    package static func locate(feedID: String, configuredFeeds: [String], configPath: String, folder: String,
                               states: [String: FeedState]?) throws -> Located {
         guard configuredFeeds.contains(feedID) else { throw Failure.unknownFeed(feedID: feedID, config: configPath) }
         let dir = SnapshotDirectory(path: folder)
@@ -54,7 +54,7 @@ public enum SnapshotLocator {
 extension SnapshotInspection {
     /// Loads a located snapshot. With `checkName` (a snapshot found through its feed id) the file
     /// must hold the feed and generation its name says, else `.feedMismatch`.
-    public static func load(_ located: SnapshotLocator.Located, now: Int64, checkName: Bool) throws(SnapshotError) -> SnapshotInspection {
+    package static func load(_ located: SnapshotLocator.Located, now: Int64, checkName: Bool) throws(SnapshotError) -> SnapshotInspection {
         let inspection = try load(path: located.path, now: now, storeGeneration: located.storeGeneration)
         let name = located.path.split(separator: "/").last.map(String.init) ?? located.path
         if checkName, let (feed, generation) = SnapshotDirectory.parseFileName(name) {

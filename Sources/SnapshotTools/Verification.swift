@@ -1,5 +1,5 @@
 import Dispatch
-public import Snapshots
+import Snapshots
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,29 +8,29 @@ import Darwin
 
 /// `feedsync snapshot verify`: checks every snapshot of a folder (or one file), and optionally the
 /// store's generation pointers against what is on disk.
-public enum SnapshotVerifier {
-    public struct Problem: Sendable, Equatable {
-        public var path: String
-        public var reason: String
-        public init(path: String, reason: String) {
+package enum SnapshotVerifier {
+    package struct Problem: Sendable, Equatable {
+        package var path: String
+        package var reason: String
+        package init(path: String, reason: String) {
             self.path = path
             self.reason = reason
         }
-        public var line: String { "\(path): \(reason)" }
+        package var line: String { "\(path): \(reason)" }
     }
 
-    public struct Result: Sendable {
+    package struct Result: Sendable {
         /// Snapshot files decoded (sound or not).
-        public var snapshotsChecked = 0
-        public var snapshotsSound = 0
+        package var snapshotsChecked = 0
+        package var snapshotsSound = 0
         /// One per bad file (or missing one), sorted by path.
-        public var problems: [Problem] = []
-        public var isSound: Bool { problems.isEmpty }
+        package var problems: [Problem] = []
+        package var isSound: Bool { problems.isEmpty }
     }
 
     /// Fully decodes the file and checks that its header names the feed and generation of its file
     /// name (when the name parses). Returns nil when sound, else the reason.
-    public static func check(path: String) -> String? {
+    package static func check(path: String) -> String? {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         let expected = SnapshotDirectory.parseFileName(name)
         do throws(SnapshotError) {
@@ -51,7 +51,7 @@ public enum SnapshotVerifier {
     /// are reported; other files (the lock, reports) are ignored. With `pointers` (configured feed
     /// id → the store's current generation, nil when never synced) it also reports a configured feed
     /// whose current generation file is missing and files of a configured feed at another generation.
-    public static func verifyFolder(_ folder: String, pointers: [String: UInt64?]? = nil,
+    package static func verifyFolder(_ folder: String, pointers: [String: UInt64?]? = nil,
                                     workers: Int = defaultWorkers) throws(SnapshotError) -> Result {
         let dir = SnapshotDirectory(path: folder)
         var st = stat()
@@ -103,7 +103,7 @@ public enum SnapshotVerifier {
         return result
     }
 
-    public static var defaultWorkers: Int {
+    package static var defaultWorkers: Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 

@@ -55,7 +55,7 @@ public struct SnapshotDirectory: Sendable {
     }
 
     /// Parses `.tmp-<feedID>-<16 lowercase hex>`; returns the feed id, nil for any other name.
-    public static func parseTempName(_ name: String) -> String? {
+    package static func parseTempName(_ name: String) -> String? {
         guard name.hasPrefix(tempPrefix) else { return nil }
         let rest = name.utf8.dropFirst(tempPrefix.utf8.count)
         guard let dash = rest.lastIndex(of: 0x2D) else { return nil }
@@ -233,7 +233,7 @@ public struct SnapshotDirectory: Sendable {
 
     // MARK: - POSIX helpers
 
-    public func join(_ name: String) -> String {
+    package func join(_ name: String) -> String {
         path.hasSuffix("/") ? path + name : path + "/" + name
     }
 
@@ -242,7 +242,7 @@ public struct SnapshotDirectory: Sendable {
     }
 
     /// Names in the folder (without "." and ".."); empty when the folder does not exist.
-    public func entries() throws(SnapshotError) -> [String] {
+    package func entries() throws(SnapshotError) -> [String] {
         guard let dir = opendir(path) else {
             if errno == ENOENT { return [] }
             throw Self.posixError("opendir", path)

@@ -1,18 +1,18 @@
 import ICalendar
 import ICalendarFeeds
-public import FeedModel
+import FeedModel
 import FeedHash
 import JSONOutput
 
 /// What `feedsync parse` prints: the records of one feed body as the sync engine sees them.
-public struct FeedInspection: Sendable {
-    public var now: Int64
-    public var window: (from: Int64, to: Int64)?
+package struct FeedInspection: Sendable {
+    package var now: Int64
+    package var window: (from: Int64, to: Int64)?
     /// The zone for floating times and all-day dates (`--timezone`); nil = `X-WR-TIMEZONE`, else UTC.
-    public var timeZone: String?
-    public var volatileProperties: [String]
+    package var timeZone: String?
+    package var volatileProperties: [String]
 
-    public init(now: Int64, window: (from: Int64, to: Int64)? = nil, timeZone: String? = nil,
+    package init(now: Int64, window: (from: Int64, to: Int64)? = nil, timeZone: String? = nil,
                 volatileProperties: [String] = ["DTSTAMP"]) {
         self.now = now
         self.window = window
@@ -20,18 +20,18 @@ public struct FeedInspection: Sendable {
         self.volatileProperties = volatileProperties
     }
 
-    public struct Output: Sendable {
+    package struct Output: Sendable {
         /// One line per record (JSON objects or text).
-        public var lines: [String]
-        public var warnings: [String]
+        package var lines: [String]
+        package var warnings: [String]
     }
 
     /// Counts of one feed, for `feedsync parse --summary`.
-    public struct Summary: Sendable, Equatable {
-        public var records: Int
+    package struct Summary: Sendable, Equatable {
+        package var records: Int
         /// Records whose last end is after `now` (what a nightly run diffs).
-        public var future: Int
-        public var warnings: [String]
+        package var future: Int
+        package var warnings: [String]
     }
 
     /// The records of `body` as `feedsync run` reads them, with occurrences when `window` is set.
@@ -47,7 +47,7 @@ public struct FeedInspection: Sendable {
 
     /// Parses `body` exactly as `run` does (same records, keys, hashes and timing) but renders
     /// nothing: the counts only.
-    public func summary(_ body: [UInt8]) throws(FeedFormatError) -> Summary {
+    package func summary(_ body: [UInt8]) throws(FeedFormatError) -> Summary {
         let parsed = try parse(body)
         var future = 0
         for r in parsed.records where r.isFuture(now: now) { future += 1 }
@@ -55,7 +55,7 @@ public struct FeedInspection: Sendable {
     }
 
     /// Parses `body` and renders its records; throws what makes the feed unreadable.
-    public func run(_ body: [UInt8], json: Bool) throws(FeedFormatError) -> Output {
+    package func run(_ body: [UInt8], json: Bool) throws(FeedFormatError) -> Output {
         let parsed = try parse(body)
         let resolver = TimeZoneResolver(calendar: ICalComponent(name: "VCALENDAR", line: 1), defaultTimeZone: parsed.timeZone)
         func date(_ t: Int64) -> String { resolver.localDateTime(utc: t, tzid: nil).date.iso }

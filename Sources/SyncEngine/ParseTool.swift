@@ -1,15 +1,15 @@
-public import FeedModel
-public import FeedSources
-public import ICalendarFeeds
+import FeedModel
+import FeedSources
+import ICalendarFeeds
 
 /// `feedsync parse`: reads one feed (a path, `file://` or `http(s)://` URL) and renders its records.
-public enum ParseTool {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
+package enum ParseTool {
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Reads the body of `location`.
-    public static func load(_ location: String, limits: FetchLimits = FetchLimits()) async throws(Failure) -> [UInt8] {
+    package static func load(_ location: String, limits: FetchLimits = FetchLimits()) async throws(Failure) -> [UInt8] {
         let isHTTP = location.hasPrefix("http://") || location.hasPrefix("https://")
         let result: FetchResult
         if isHTTP {
@@ -35,12 +35,12 @@ public enum ParseTool {
     }
 
     /// Loads and counts (`feedsync parse --summary`).
-    public static func summary(location: String, inspection: FeedInspection) async throws(Failure) -> FeedInspection.Summary {
+    package static func summary(location: String, inspection: FeedInspection) async throws(Failure) -> FeedInspection.Summary {
         try await inspect(location) { body throws(FeedFormatError) in try inspection.summary(body) }
     }
 
     /// Loads and renders: the output lines, the parser's warnings; a feed that cannot be read throws.
-    public static func run(location: String, inspection: FeedInspection, json: Bool) async throws(Failure) -> FeedInspection.Output {
+    package static func run(location: String, inspection: FeedInspection, json: Bool) async throws(Failure) -> FeedInspection.Output {
         try await inspect(location) { body throws(FeedFormatError) in try inspection.run(body, json: json) }
     }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-public import JSONOutput
+import JSONOutput
 import FeedModel
 import Foundation
 import SnapshotTools
