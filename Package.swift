@@ -42,11 +42,15 @@ let package = Package(
         .target(name: "FeedModel", dependencies: ["FeedHash"], swiftSettings: upcoming),
         // The iCalendar glue: ICalendarFormat (records, canonical form, fingerprint).
         .target(name: "ICalendarFeeds", dependencies: ["ICalendar", "FeedModel", "FeedHash"], swiftSettings: upcoming),
+        // JSON and CSV record feeds: readers, mappings, canonical JSON; RecordsFormat.
+        .target(name: "Records", dependencies: ["FeedModel", "FeedHash", "JSONOutput"], swiftSettings: upcoming),
+        // The formats feedsync knows (FormatRegistry.standard).
+        .target(name: "FeedFormats", dependencies: ["FeedModel", "ICalendarFeeds", "Records"], swiftSettings: upcoming),
         .target(name: "CSysShims"),
         .target(name: "Snapshots", dependencies: ["FeedHash", "CZlib", "CSysShims"], swiftSettings: upcoming),
         .target(
             name: "SnapshotTools",
-            dependencies: ["Snapshots", "FeedModel", "FeedHash", "ICalendarFeeds", "Stores", "JSONOutput"],
+            dependencies: ["Snapshots", "FeedModel", "FeedHash", "FeedFormats", "Stores", "JSONOutput"],
             swiftSettings: upcoming),
         .target(
             name: "FeedSources",
@@ -69,7 +73,7 @@ let package = Package(
         .target(
             name: "SyncEngine",
             dependencies: [
-                "ICalendar", "ICalendarFeeds", "FeedModel", "Snapshots", "FeedSources", "Stores", "JSONOutput",
+                "ICalendar", "ICalendarFeeds", "FeedFormats", "FeedModel", "Snapshots", "FeedSources", "Stores", "JSONOutput",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
@@ -82,14 +86,15 @@ let package = Package(
             ], swiftSettings: upcoming),
 
         .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "JSONOutput"], swiftSettings: upcoming),
-        .testTarget(name: "ICalendarFeedsTests", dependencies: ["ICalendarFeeds", "FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
+        .testTarget(name: "ICalendarFeedsTests", dependencies: ["ICalendarFeeds", "FeedFormats", "FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "FeedModel", "FeedHash"], swiftSettings: upcoming),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
-        .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds", "JSONOutput"],
+        .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds", "FeedFormats", "JSONOutput"],
                     swiftSettings: upcoming),
         .testTarget(name: "FeedSourcesTests", dependencies: ["FeedSources", "FeedModel", "ICalendarFeeds"], swiftSettings: upcoming),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
-        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "ICalendarFeeds", "Snapshots", "Stores", "FeedSources", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "ICalendarFeeds", "Records", "FeedFormats", "Snapshots", "Stores", "FeedSources", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["feedsync", "Snapshots", .product(name: "GRDB", package: "GRDB.swift")],

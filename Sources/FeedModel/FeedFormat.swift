@@ -37,11 +37,15 @@ public struct FormatSettings: Sendable, Equatable {
     public var feedTimeZone: String?
     /// Property names left out of fingerprints and record hashes (e.g. DTSTAMP).
     public var volatileProperties: [String]
+    /// How records are found in the body (JSON and CSV feeds; nil for iCalendar).
+    public var mapping: RecordMapping?
 
-    public init(timeZone: String = "UTC", feedTimeZone: String? = nil, volatileProperties: [String] = ["DTSTAMP"]) {
+    public init(timeZone: String = "UTC", feedTimeZone: String? = nil, volatileProperties: [String] = ["DTSTAMP"],
+                mapping: RecordMapping? = nil) {
         self.timeZone = timeZone
         self.feedTimeZone = feedTimeZone
         self.volatileProperties = volatileProperties
+        self.mapping = mapping
     }
 }
 

@@ -27,12 +27,19 @@ public struct FeedRecord: Sendable, Equatable {
     public var body: [UInt8]
     /// Occurrences in the parser's `occurrenceWindow` (nil when no window was asked for); not stored.
     public var occurrences: [FeedOccurrence]?
+    /// False for a record with no start and no end (a JSON or CSV record without time fields): it
+    /// is always current, and the store keeps no times for it (`start`, `end` and `last_end` are 0,
+    /// 0 and nil here).
+    public var hasTimes: Bool
+    /// The record's fields as canonical JSON (JSON and CSV records; the store's `data` column).
+    public var data: String?
 
     public init(
         key: String, uid: String, recurrenceID: String?, hash: UInt64, start: Int64, end: Int64,
         lastEnd: Int64?, allDay: Bool, startDate: String? = nil, endDate: String? = nil,
         summary: String? = nil, description: String? = nil, location: String? = nil,
-        status: String? = nil, body: [UInt8], occurrences: [FeedOccurrence]? = nil
+        status: String? = nil, body: [UInt8], occurrences: [FeedOccurrence]? = nil,
+        hasTimes: Bool = true, data: String? = nil
     ) {
         self.key = key
         self.uid = uid
@@ -50,6 +57,8 @@ public struct FeedRecord: Sendable, Equatable {
         self.status = status
         self.body = body
         self.occurrences = occurrences
+        self.hasTimes = hasTimes
+        self.data = data
     }
 
     /// True when the record (for a series: its last occurrence) ends after `now`.

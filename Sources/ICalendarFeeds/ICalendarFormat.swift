@@ -67,10 +67,8 @@ public struct ICalendarFormat: FeedFormat {
 }
 
 extension FormatRegistry {
-    /// The formats feedsync knows: `ics`.
-    public static var standard: FormatRegistry {
-        var r = FormatRegistry()
-        r.register(ICalendarFormat.name) { ICalendarFormat(settings: $0) }
-        return r
+    /// Registers `ics`.
+    public mutating func registerICalendar() {
+        register(ICalendarFormat.name) { ICalendarFormat(settings: $0) }
     }
 }

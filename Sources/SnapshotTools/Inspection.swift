@@ -1,7 +1,7 @@
 import FeedHash
 import FeedModel
 import JSONOutput
-import ICalendarFeeds
+import FeedFormats
 import Snapshots
 
 /// What `feedsync snapshot inspect` shows: a decoded snapshot seen from an instant `now`.

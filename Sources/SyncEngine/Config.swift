@@ -3,6 +3,7 @@ import Foundation
 public import FeedSources
 public import Stores
 import ICalendarFeeds
+import FeedFormats
 import Yams
 
 /// One feed of the configuration.

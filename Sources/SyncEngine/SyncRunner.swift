@@ -1,6 +1,6 @@
 import Foundation
 public import FeedModel
-import ICalendarFeeds
+import FeedFormats
 import FeedHash
 public import FeedSources
 public import Logging

@@ -1,6 +1,7 @@
 import FeedModel
 import Testing
 @testable import ICalendarFeeds
+import FeedFormats
 
 @Suite struct ICalendarFormatTests {
     @Test("a calendar starts with BEGIN:VCALENDAR after a BOM and blanks, in any case")
@@ -18,7 +19,7 @@ import Testing
     func errorsAndRegistry() throws {
         let f = try #require(FormatRegistry.standard.make("ics", settings: FormatSettings(timeZone: "Europe/Lisbon")))
         #expect(f.name == "ics" && f.parserVersion == ICalendarFormat.parserVersion)
-        #expect(FormatRegistry.standard.make("json") == nil)
+        #expect(FormatRegistry.standard.make("xml") == nil && FormatRegistry.standard.names == ["ics", "json", "csv"])
         #expect(throws: FeedFormatError(line: 3, message: "unexpected end of input: missing END:VEVENT; still open: VCALENDAR (line 1) > VEVENT (line 2)")) {
             try f.parse(Array("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n".utf8))
         }

@@ -167,6 +167,6 @@ struct ConfigTests {
         let c = try load("feeds:\n  - id: a\n    url: a.ics\n  - id: b\n    url: b.ics\n    format: ics\n")
         #expect(c.feeds.map(\.format) == ["ics", "ics"])
         let e = error("feeds:\n  - id: a\n    url: a.ics\n    format: xml\n")
-        #expect(e?.description == "feedsync.yml:4: unknown feed format `xml` (known: ics)")
+        #expect(e?.description == "feedsync.yml:4: unknown feed format `xml` (known: ics, json, csv)")
     }
 }

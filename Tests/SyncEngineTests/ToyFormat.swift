@@ -1,5 +1,6 @@
 import FeedHash
 import FeedModel
+import FeedFormats
 
 /// A format that exists only in the tests, to show that a format is one type: a body is a `TOY`
 /// line, then one record per line, `key;start;end;title` (Unix seconds; end `-` never ends).
