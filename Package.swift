@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "SyncEngine",
             dependencies: [
-                "ICalendar", "ICalendarFeeds", "FeedFormats", "FeedModel", "Snapshots", "FeedSources", "Stores", "JSONOutput",
+                "ICalendar", "ICalendarFeeds", "Records", "FeedFormats", "FeedModel", "Snapshots", "FeedSources", "Stores", "JSONOutput",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),

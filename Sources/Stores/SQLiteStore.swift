@@ -124,6 +124,43 @@ public final class SQLiteStore: FeedStore {
                 CREATE INDEX changes_feed ON changes(feed_id, record_key);
                 """)
         }
+        // v2: JSON and CSV records. `data` holds a record's fields as canonical JSON; a record
+        // without times has no start or end (the columns become nullable: SQLite rebuilds the table).
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE events_v2 (
+                    feed_id TEXT NOT NULL REFERENCES feeds(id),
+                    record_key TEXT NOT NULL,
+                    uid TEXT NOT NULL,
+                    recurrence_id TEXT,
+                    start TEXT,
+                    "end" TEXT,
+                    last_end TEXT,
+                    all_day INTEGER NOT NULL,
+                    summary TEXT,
+                    description TEXT,
+                    location TEXT,
+                    status TEXT,
+                    record_hash TEXT NOT NULL,
+                    start_ts INTEGER,
+                    last_end_ts INTEGER,
+                    first_seen_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    removed_at TEXT,
+                    data TEXT,
+                    PRIMARY KEY (feed_id, record_key)
+                ) WITHOUT ROWID;
+                INSERT INTO events_v2 (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
+                  summary, description, location, status, record_hash, start_ts, last_end_ts, first_seen_at,
+                  updated_at, removed_at)
+                SELECT feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day, summary,
+                  description, location, status, record_hash, start_ts, last_end_ts, first_seen_at, updated_at,
+                  removed_at FROM events;
+                DROP TABLE events;
+                ALTER TABLE events_v2 RENAME TO events;
+                CREATE INDEX events_uid ON events(feed_id, uid, recurrence_id);
+                """)
+        }
         return m
     }
 
@@ -253,15 +290,15 @@ public final class SQLiteStore: FeedStore {
                 let insertEvent = try db.cachedStatement(sql: """
                     INSERT INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
                       summary, description, location, status, record_hash, start_ts, last_end_ts,
-                      first_seen_at, updated_at, removed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                      first_seen_at, updated_at, removed_at, data)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
                     ON CONFLICT(feed_id, record_key) DO UPDATE SET uid = excluded.uid,
                       recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
                       last_end = excluded.last_end, all_day = excluded.all_day, summary = excluded.summary,
                       description = excluded.description, location = excluded.location,
                       status = excluded.status, record_hash = excluded.record_hash,
                       start_ts = excluded.start_ts, last_end_ts = excluded.last_end_ts,
-                      updated_at = excluded.updated_at, removed_at = NULL
+                      updated_at = excluded.updated_at, removed_at = NULL, data = excluded.data
                     """)
                 let removeEvent = try db.cachedStatement(sql: """
                     UPDATE events SET removed_at = ?, updated_at = ?
@@ -289,7 +326,9 @@ public final class SQLiteStore: FeedStore {
                     ])
                     for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                         for r in records {
-                            if r.allDay {
+                            if !r.hasTimes {
+                                event.bind(u.feedID, r.key, r.uid, r.recurrenceID, nil, nil)
+                            } else if r.allDay {
                                 event.bind(u.feedID, r.key, r.uid, r.recurrenceID, r.startDate ?? ISOTime.format(r.start),
                                            r.endDate ?? ISOTime.format(r.end))
                             } else {
@@ -298,9 +337,9 @@ public final class SQLiteStore: FeedStore {
                             event.bind(r.lastEnd.map(ISOTime.format))
                             event.bind(r.allDay ? 1 : 0)
                             event.bind(r.summary, r.description, r.location, r.status, hex64(r.hash))
-                            event.bind(r.start)
+                            event.bind(r.hasTimes ? r.start : nil)
                             event.bind(r.lastEnd)
-                            event.bind(now, now)
+                            event.bind(now, now, r.data)
                             try event.step()
                             change.bind(runID)
                             change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now)

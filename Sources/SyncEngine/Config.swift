@@ -20,15 +20,18 @@ public struct FeedConfig: Sendable, Equatable {
     public var limits: FetchLimits?
     /// The body's format (`format:`, a name of the run's `FormatRegistry`; default `ics`).
     public var format: String
+    /// How records are found (JSON and CSV feeds: the feed's mapping settings over its named mapping).
+    public var mapping: RecordMapping?
 
     public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0,
-                format: String = ICalendarFormat.name) {
+                format: String = ICalendarFormat.name, mapping: RecordMapping? = nil) {
         self.id = id
         self.url = url
         self.property = property
         self.timeZone = timeZone
         self.line = line
         self.format = format
+        self.mapping = mapping
     }
 
     public var isHTTP: Bool { url.hasPrefix("http://") || url.hasPrefix("https://") }
@@ -87,8 +90,9 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 /// Reads `feedsync.yml`.
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
-                                       "volatile_properties", "feeds", "http"]
-    static let feedKeys: Set<String> = ["id", "url", "property", "timezone", "http", "format"]
+                                       "volatile_properties", "feeds", "http", "mappings"]
+    static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping"])
+        .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
                                         "max_body_bytes", "retries", "per_host_concurrency", "per_host_rate",
                                         "backoff_base_ms", "max_retry_after_seconds", "max_redirects", "host_failure_limit",
@@ -141,6 +145,8 @@ public enum ConfigLoader {
         var limits = FetchLimits()
         var feeds: [FeedConfig] = []
         var feedHTTP: [(Int, Node.Mapping)] = []
+        var feedMappings: [(index: Int, own: MappingSettings, name: Node?, node: Node)] = []
+        var mappingsNode: Node? = nil
         var sawFeeds = false
 
         for (keyNode, value) in top {
@@ -168,6 +174,8 @@ public enum ConfigLoader {
             case "http":
                 guard let map = value.mapping else { throw fail(value, "`http` must be a mapping") }
                 try applyHTTP(map, to: &limits, perFeed: false, fail)
+            case "mappings":
+                mappingsNode = value
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
@@ -177,6 +185,9 @@ public enum ConfigLoader {
                     if let http = item.mapping?["http"] {
                         guard let m = http.mapping else { throw fail(http, "feed `\(feed.id)`: `http` must be a mapping") }
                         feedHTTP.append((feeds.count, m))
+                    }
+                    if let map = item.mapping {
+                        feedMappings.append((feeds.count, try MappingSettings.read(map, node: item, fail), map["mapping"], item))
                     }
                     if let first = seen[feed.id] {
                         throw fail(item, "feed id `\(feed.id)` is used twice (first on line \(first))")
@@ -189,6 +200,40 @@ public enum ConfigLoader {
             }
         }
         guard sawFeeds else { throw fail(root, "no `feeds:` list") }
+        // Named mappings, then each JSON or CSV feed's own settings over the one it names.
+        var named: [String: MappingSettings] = [:]
+        if let mappingsNode {
+            guard let map = mappingsNode.mapping else {
+                throw fail(mappingsNode, "`mappings` must be a mapping of names to mapping settings")
+            }
+            for (k, v) in map {
+                guard let name = k.string, !name.isEmpty else { throw fail(k, "a mapping needs a name") }
+                guard let m = v.mapping else { throw fail(v, "mapping `\(name)` must be a mapping of settings") }
+                for (sk, _) in m where !MappingSettings.keys.contains(sk.string ?? "") {
+                    throw fail(sk, "unknown mapping setting `\(sk.string ?? "?")` (known: \(MappingSettings.keys.sorted().joined(separator: ", ")))")
+                }
+                named[name] = try MappingSettings.read(m, node: v, fail)
+            }
+        }
+        for (index, own, nameNode, node) in feedMappings {
+            let feed = feeds[index]
+            var settings = own
+            if let nameNode {
+                let name = try string(nameNode, "mapping", fail)
+                guard let base = named[name] else {
+                    throw fail(nameNode, "feed `\(feed.id)`: unknown mapping `\(name)` (known: \(named.keys.sorted().joined(separator: ", ")))")
+                }
+                settings = own.over(base)
+            }
+            if feed.format == ICalendarFormat.name {
+                if !own.isEmpty || nameNode != nil {
+                    throw fail(nameNode ?? node, "feed `\(feed.id)`: mapping settings apply to JSON and CSV feeds (add `format: json` or `format: csv`)")
+                }
+                continue
+            }
+            feeds[index].mapping = try settings.resolve(feedID: feed.id, format: feed.format, feedNode: node, fail)
+        }
+
         // Per-feed `http:` settings override the top-level ones, wherever those are in the file.
         for (index, map) in feedHTTP {
             var own = limits
@@ -226,7 +271,8 @@ public enum ConfigLoader {
                 guard formats.contains(format) else {
                     throw fail(v, "unknown feed format `\(format)` (known: \(formats.names.joined(separator: ", ")))")
                 }
-            case "http": break  // applied once the top-level `http` is known
+            case "http", "mapping": break  // applied once the top-level `http` and `mappings` are known
+            case let key where MappingSettings.keys.contains(key): break  // read with the mappings
             default:
                 throw fail(k, "unknown feed setting `\(k.string ?? "?")` (known: \(feedKeys.sorted().joined(separator: ", ")))")
             }

@@ -153,7 +153,7 @@ struct FeedWorker: Sendable {
         let days = Int64(options.incrementalDays ?? config.incrementalDays)
         let generation = state?.snapshotGeneration
         let settings = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone,
-                                      volatileProperties: config.volatileProperties)
+                                      volatileProperties: config.volatileProperties, mapping: feed.mapping)
         guard let format = formats.make(feed.format, settings: settings) else {
             throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }

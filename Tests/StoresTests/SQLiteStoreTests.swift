@@ -96,11 +96,37 @@ struct SQLiteStoreTests {
     func reopen() async throws {
         _ = try SQLiteStore(path: path)
         _ = try SQLiteStore(path: path)
-        #expect(try rows("SELECT identifier FROM grdb_migrations").count == 1)
+        #expect(try rows("SELECT identifier FROM grdb_migrations").map { $0["identifier"] as String } == ["v1", "v2"])
     }
 
     @Test("a path that cannot be a database gives a clear error")
     func badPath() {
         #expect(throws: StoreError.self) { _ = try SQLiteStore(path: "/proc/nonexistent/dir/db.sqlite") }
+    }
+
+    @Test("a version 1 database is migrated with its rows kept; records without times and with data are stored")
+    func migrationV2() async throws {
+        let old = NSTemporaryDirectory() + "feedsync-v1-\(UUID().uuidString).sqlite"
+        let queue = try DatabaseQueue(path: old)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v1")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO feeds (id, url_redacted) VALUES ('f', 'u')")
+            try db.execute(sql: """
+                INSERT INTO events (feed_id, record_key, uid, start, "end", all_day, record_hash, start_ts, first_seen_at, updated_at)
+                VALUES ('f', 'a', 'a', '2030-01-01T00:00:00Z', '2030-01-01T01:00:00Z', 0, '0000000000000001', 1893456000, 'x', 'x')
+                """)
+        }
+        let store = try SQLiteStore(path: old)
+        #expect(try store.priorRecords(feedID: "f") == [PriorRecord(key: "a", hash: 1, lastEnd: nil)])
+        let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
+        var untimed = record("r1", hash: 2)
+        untimed.hasTimes = false
+        untimed.lastEnd = nil
+        untimed.data = #"{"id":"r1","name":"Ann"}"#
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+                                    added: [untimed])], runID: run, at: 100)
+        let row = try #require(try DatabaseQueue(path: old).read { try Row.fetchOne($0, sql: "SELECT * FROM events WHERE record_key = 'r1'") })
+        #expect(row["start"] == nil as String? && row["start_ts"] == nil as Int64? && row["last_end"] == nil as String?)
+        #expect(row["data"] == #"{"id":"r1","name":"Ann"}"#)
     }
 }
