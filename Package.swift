@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "feedsync",
             dependencies: [
-                "SyncEngine", "Snapshots", "SnapshotTools", "Stores", "FeedModel", "ICalendarFeeds", "JSONOutput",
+                "SyncEngine", "Snapshots", "SnapshotTools", "Stores", "FeedModel", "ICalendarFeeds", "FeedFormats", "JSONOutput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),

@@ -16,6 +16,8 @@ public struct RecordsFormat: FeedFormat {
     private let time: RecordTime?
     private let timeError: FeedFormatError?
     private let pointer: [String]
+    /// The zone times without an offset are read in.
+    private let zone: String
 
     /// A format without a mapping (`settings.mapping` nil) reads nothing but can still show the
     /// canonical bodies of its snapshots (the snapshot tools).
@@ -31,6 +33,7 @@ public struct RecordsFormat: FeedFormat {
             timeError = error
         }
         pointer = Self.segments(mapping.records)
+        zone = settings.feedTimeZone ?? settings.timeZone
     }
 
     public var name: String { kind.rawValue }
@@ -99,7 +102,7 @@ public struct RecordsFormat: FeedFormat {
         }
         var warnings: [String] = []
         disambiguate(&records, warnings: &warnings)
-        return ParsedFeed(records: records, warnings: warnings, timeZone: "")
+        return ParsedFeed(records: records, warnings: warnings, timeZone: zone)
     }
 
     // MARK: Records

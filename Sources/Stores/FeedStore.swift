@@ -136,24 +136,8 @@ public protocol FeedStore: Sendable {
 
 /// A store failure: a code to act on, a message for people (what went wrong and where), and the
 /// underlying error.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        /// The store cannot be opened or created (missing folder, permissions, not a database).
-        public static let cannotOpen = Code("cannotOpen")
-        /// The store exists but is not a feedsync store (no `feeds` table).
-        public static let notAStore = Code("notAStore")
-        /// A read failed.
-        public static let read = Code("read")
-        /// A write failed (read-only, disk full, locked beyond the wait).
-        public static let write = Code("write")
-        /// The store URL is not one this build knows.
-        public static let unsupported = Code("unsupported")
-    }
-
+public struct StoreError: CodedError {
+    public typealias Code = ErrorCode<StoreError>
     public var code: Code
     public var message: String
     public var cause: (any Error & Sendable)?
@@ -163,9 +147,17 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.message = message
         self.cause = cause
     }
+}
 
-    public var description: String {
-        guard let cause else { return message }
-        return "\(message): \(cause)"
-    }
+extension ErrorCode where Kind == StoreError {
+    /// The store cannot be opened or created (missing folder, permissions, not a database).
+    public static let cannotOpen = Self("cannotOpen")
+    /// The store exists but is not a feedsync store (no `feeds` table).
+    public static let notAStore = Self("notAStore")
+    /// A read failed.
+    public static let read = Self("read")
+    /// A write failed (read-only, disk full, locked beyond the wait).
+    public static let write = Self("write")
+    /// The store URL is not one this build knows.
+    public static let unsupported = Self("unsupported")
 }

@@ -11,13 +11,17 @@ package struct FeedInspection: Sendable {
     /// The zone for floating times and all-day dates (`--timezone`); nil = `X-WR-TIMEZONE`, else UTC.
     package var timeZone: String?
     package var volatileProperties: [String]
+    /// The format bodies are read with: nil for iCalendar (with `timeZone`, and occurrences in
+    /// `window`); a configured feed's format (`feedsync parse --feed ID`) otherwise.
+    package var format: (any FeedFormat)?
 
     package init(now: Int64, window: (from: Int64, to: Int64)? = nil, timeZone: String? = nil,
-                volatileProperties: [String] = ["DTSTAMP"]) {
+                volatileProperties: [String] = ["DTSTAMP"], format: (any FeedFormat)? = nil) {
         self.now = now
         self.window = window
         self.timeZone = timeZone
         self.volatileProperties = volatileProperties
+        self.format = format
     }
 
     package struct Output: Sendable {
@@ -36,6 +40,7 @@ package struct FeedInspection: Sendable {
 
     /// The records of `body` as `feedsync run` reads them, with occurrences when `window` is set.
     private func parse(_ body: [UInt8]) throws(FeedFormatError) -> ParsedFeed {
+        if let format, !(format is ICalendarFormat) || window == nil { return try format.parse(body) }
         var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
         parser.occurrenceWindow = window
         do {
@@ -63,8 +68,9 @@ package struct FeedInspection: Sendable {
         var lines: [String] = []
         lines.reserveCapacity(parsed.records.count)
         for r in parsed.records {
-            let start = r.startDate ?? ISOTime.format(r.start)
-            let end = r.endDate ?? ISOTime.format(r.end)
+            // A JSON or CSV record without time fields has neither.
+            let start: String? = r.hasTimes ? r.startDate ?? ISOTime.format(r.start) : nil
+            let end: String? = r.hasTimes ? r.endDate ?? ISOTime.format(r.end) : nil
             let lastEnd = r.lastEnd.map { moment($0, r.allDay) }
             let future = r.isFuture(now: now)
             if json {
@@ -72,8 +78,8 @@ package struct FeedInspection: Sendable {
                     ("key", .string(r.key)),
                     ("uid", .string(r.uid)),
                     ("recurrence_id", .optional(r.recurrenceID)),
-                    ("start", .string(start)),
-                    ("end", .string(end)),
+                    ("start", .optional(start)),
+                    ("end", .optional(end)),
                     ("all_day", .bool(r.allDay)),
                     ("last_end", .optional(lastEnd)),
                     ("future", .bool(future)),
@@ -81,6 +87,7 @@ package struct FeedInspection: Sendable {
                     ("status", .optional(r.status)),
                     ("summary", .optional(r.summary)),
                 ]
+                if let data = r.data { members.append(("data", .string(data))) }
                 if let occ = r.occurrences {
                     members.append(("occurrences", .array(occ.map { x in
                         .object([("start", .string(moment(x.start, r.allDay))), ("end", .string(moment(x.end, r.allDay)))])
@@ -88,7 +95,9 @@ package struct FeedInspection: Sendable {
                 }
                 lines.append(JSONValue.object(members).renderCompact())
             } else {
-                var s = "\(r.key)  \(start) → \(end)  last end \(lastEnd ?? "never")  \(future ? "future" : "past")"
+                var s = r.hasTimes
+                    ? "\(r.key)  \(start ?? "") → \(end ?? "")  last end \(lastEnd ?? "never")  \(future ? "future" : "past")"
+                    : "\(r.key)  no times  current"
                 if let summary = r.summary { s += "  " + summary.replacingNewlines() }
                 if let occ = r.occurrences {
                     s += "\n" + occ.map { "    \(moment($0.start, r.allDay)) → \(moment($0.end, r.allDay))" }.joined(separator: "\n")

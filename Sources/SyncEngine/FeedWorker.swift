@@ -326,25 +326,8 @@ struct FeedWorker: Sendable {
 
 /// Why one feed failed: a code to act on (alerts, retries), the message the report and the
 /// feed's line show, and the underlying error. A feed error fails that feed only.
-public struct FeedError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-        /// The feed could not be fetched (file or HTTP; the HTTP facts are in the report).
-        public static let fetch = Code("fetch")
-        /// The body is not what its format says (parse error, HTML page, a limit of docs/limits.md).
-        public static let format = Code("format")
-        /// The mass-removal guard refused the plan.
-        public static let suspicious = Code("suspicious")
-        /// The new snapshot could not be written.
-        public static let snapshot = Code("snapshot")
-        /// The store could not be read for this feed.
-        public static let store = Code("store")
-        /// The feed's configuration cannot be used (an unknown format).
-        public static let config = Code("config")
-    }
-
+public struct FeedError: CodedError {
+    public typealias Code = ErrorCode<FeedError>
     public var code: Code
     public var message: String
     public var cause: (any Error & Sendable)?
@@ -355,5 +338,21 @@ public struct FeedError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
+    /// The message alone: it already says what the cause said (the report's `error`).
     public var description: String { message }
+}
+
+extension ErrorCode where Kind == FeedError {
+    /// The feed could not be fetched (file or HTTP; the HTTP facts are in the report).
+    public static let fetch = Self("fetch")
+    /// The body is not what its format says (parse error, HTML page, a limit of docs/limits.md).
+    public static let format = Self("format")
+    /// The mass-removal guard refused the plan.
+    public static let suspicious = Self("suspicious")
+    /// The new snapshot could not be written.
+    public static let snapshot = Self("snapshot")
+    /// The store could not be read for this feed.
+    public static let store = Self("store")
+    /// The feed's configuration cannot be used (an unknown format).
+    public static let config = Self("config")
 }

@@ -9,13 +9,14 @@ package enum ParseTool {
     }
 
     /// Reads the body of `location`.
-    package static func load(_ location: String, limits: FetchLimits = FetchLimits()) async throws(Failure) -> [UInt8] {
+    package static func load(_ location: String, format: any FeedFormat = ICalendarFormat(),
+                             limits: FetchLimits = FetchLimits()) async throws(Failure) -> [UInt8] {
         let isHTTP = location.hasPrefix("http://") || location.hasPrefix("https://")
         let result: FetchResult
         if isHTTP {
             let http = HTTPSource()
             do {
-                result = try await http.fetch(location, validators: .none, limits: limits, format: ICalendarFormat()).result
+                result = try await http.fetch(location, validators: .none, limits: limits, format: format).result
             } catch {
                 await http.shutdown()
                 throw Failure(description: "cannot fetch \(redactURL(location)): \(error.description)")
@@ -23,7 +24,7 @@ package enum ParseTool {
             await http.shutdown()
         } else {
             do {
-                result = try await FileSource().fetch(location, validators: .none, limits: limits, format: ICalendarFormat()).result
+                result = try await FileSource().fetch(location, validators: .none, limits: limits, format: format).result
             } catch {
                 throw Failure(description: error.description)
             }
@@ -36,17 +37,17 @@ package enum ParseTool {
 
     /// Loads and counts (`feedsync parse --summary`).
     package static func summary(location: String, inspection: FeedInspection) async throws(Failure) -> FeedInspection.Summary {
-        try await inspect(location) { body throws(FeedFormatError) in try inspection.summary(body) }
+        try await inspect(location, inspection.format) { body throws(FeedFormatError) in try inspection.summary(body) }
     }
 
     /// Loads and renders: the output lines, the parser's warnings; a feed that cannot be read throws.
     package static func run(location: String, inspection: FeedInspection, json: Bool) async throws(Failure) -> FeedInspection.Output {
-        try await inspect(location) { body throws(FeedFormatError) in try inspection.run(body, json: json) }
+        try await inspect(location, inspection.format) { body throws(FeedFormatError) in try inspection.run(body, json: json) }
     }
 
-    private static func inspect<T>(_ location: String,
+    private static func inspect<T>(_ location: String, _ format: (any FeedFormat)?,
                                    _ use: ([UInt8]) throws(FeedFormatError) -> T) async throws(Failure) -> T {
-        let body = try await load(location)
+        let body = try await load(location, format: format ?? ICalendarFormat())
         do {
             return try use(body)
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+public import FeedModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,17 +51,8 @@ public final class RunLock {
 
 /// A run-level failure (exit 3): the run could not go on at all. A code to act on, a message for
 /// people, and the underlying error.
-public struct SyncError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-        /// The run lock cannot be taken or created.
-        public static let lock = Code("lock")
-        /// The snapshots cannot be made durable or cleaned.
-        public static let snapshots = Code("snapshots")
-    }
-
+public struct SyncError: CodedError {
+    public typealias Code = ErrorCode<SyncError>
     public var code: Code
     public var message: String
     public var cause: (any Error & Sendable)?
@@ -70,6 +62,11 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
         self.message = message
         self.cause = cause
     }
+}
 
-    public var description: String { cause.map { "\(message): \($0)" } ?? message }
+extension ErrorCode where Kind == SyncError {
+    /// The run lock cannot be taken or created.
+    public static let lock = Self("lock")
+    /// The snapshots cannot be made durable or cleaned.
+    public static let snapshots = Self("snapshots")
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct Feedsync: AsyncParsableCommand {
@@ -15,6 +18,10 @@ struct Feedsync: AsyncParsableCommand {
 
     /// Like ArgumentParser's own `main`, but usage errors exit 2 (as documented), not 64.
     static func main() async {
+        // A reader that goes away (`feedsync run … | head -1`) must not kill a run half-way: with
+        // SIGPIPE ignored, writes to the closed pipe fail quietly and the run goes on to commit,
+        // write its report and exit with its own status.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -25,7 +32,7 @@ struct Feedsync: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                printError(fullMessage(for: error))
                 Foundation.exit(Exit.usage.rawValue)
             }
             exit(withError: error)

@@ -2,6 +2,7 @@ import ArgumentParser
 import FeedModel
 import Foundation
 import ICalendar
+import FeedFormats
 import ICalendarFeeds
 import SyncEngine
 
@@ -11,8 +12,14 @@ struct ParseCommand: AsyncParsableCommand {
         abstract: "List the records of one feed as feedsync sees them.",
         discussion: "Exit status: 0 read, 1 the feed cannot be read (the reason on stderr), 2 usage error.")
 
-    @Argument(help: "A feed file, file:// or http(s):// URL (several: each is read on its own, records one after the other).")
-    var feeds: [String]
+    @Argument(help: "An iCalendar feed file, file:// or http(s):// URL (several: each is read on its own, records one after the other).")
+    var feeds: [String] = []
+
+    @Option(name: .customLong("feed"), help: "A feed of the configuration, read with its own format and mapping (repeatable).")
+    var configuredFeeds: [String] = []
+
+    @Option(name: .long, help: "The configuration --feed names feeds of (default feedsync.yml).")
+    var config = "feedsync.yml"
 
     @Option(name: .long, help: "The instant dividing past from future, ISO-8601 (default: the current time).")
     var now: String?
@@ -36,7 +43,7 @@ struct ParseCommand: AsyncParsableCommand {
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        if feeds.isEmpty { throw ValidationError("give a feed file or URL") }
+        if feeds.isEmpty && configuredFeeds.isEmpty { throw ValidationError("give a feed file or URL, or --feed ID") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if summary && json { throw ValidationError("--summary and --json cannot be combined") }
         if let now, ISOTime.parse(now) == nil {
@@ -57,8 +64,32 @@ struct ParseCommand: AsyncParsableCommand {
         let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
         var window: (from: Int64, to: Int64)? = nil
         if between.count == 2, let a = ISOTime.parse(between[0]), let b = ISOTime.parse(between[1]) { window = (a, b) }
-        let inspection = FeedInspection(now: nowInstant, window: window, timeZone: timezone)
-        let feeds = self.feeds, json = self.json, summary = self.summary
+        let base = FeedInspection(now: nowInstant, window: window, timeZone: timezone)
+        // What to read: the files and URLs given, as iCalendar; then each --feed with its format.
+        var items: [(label: String, location: String, inspection: FeedInspection)] = feeds.map { ($0, $0, base) }
+        if !configuredFeeds.isEmpty {
+            let cfg: SyncConfig
+            do {
+                cfg = try ConfigLoader.load(path: config)
+            } catch {
+                printError("feedsync: configuration error: \(error)")
+                throw Exit.usage
+            }
+            for id in configuredFeeds {
+                guard let feed = cfg.feeds.first(where: { $0.id == id }) else {
+                    printError("feedsync: unknown feed id \(id) (not in \(config))")
+                    throw Exit.usage
+                }
+                var inspection = base
+                inspection.format = FormatRegistry.standard.make(feed.format, settings: FormatSettings(
+                    timeZone: cfg.timeZone, feedTimeZone: timezone ?? feed.timeZone,
+                    volatileProperties: cfg.volatileProperties, mapping: feed.mapping))
+                items.append((id, feed.url, inspection))
+            }
+        }
+        let json = self.json, summary = self.summary
+        let work = items
+        let feeds = items.map(\.label)
         let several = feeds.count > 1
         // Each feed is read and parsed on its own task, `jobs` at a time; results are printed in
         // the order of the arguments as soon as every earlier one is out.
@@ -73,11 +104,11 @@ struct ParseCommand: AsyncParsableCommand {
                 group.addTask {
                     do throws(ParseTool.Failure) {
                         if summary {
-                            let s = try await ParseTool.summary(location: feeds[i], inspection: inspection)
+                            let s = try await ParseTool.summary(location: work[i].location, inspection: work[i].inspection)
                             let line = "\(feeds[i]): \(s.records) records, \(s.future) future, \(s.records - s.future) past, \(s.warnings.count) warnings"
                             return (i, .ok(lines: [line], warnings: s.warnings))
                         }
-                        let out = try await ParseTool.run(location: feeds[i], inspection: inspection, json: json)
+                        let out = try await ParseTool.run(location: work[i].location, inspection: work[i].inspection, json: json)
                         return (i, .ok(lines: out.lines, warnings: out.warnings))
                     } catch {
                         return (i, .failed(error.description))
@@ -93,7 +124,7 @@ struct ParseCommand: AsyncParsableCommand {
                         if !quiet { for w in warnings { printError("warning: \(several ? feeds[printed] + ": " : "")\(w)") } }
                         var text = lines.joined(separator: "\n")
                         if !text.isEmpty { text += "\n" }
-                        FileHandle.standardOutput.write(Data(text.utf8))
+                        printOut(text)
                     case .failed(let why):
                         printError("feedsync: \(why)")
                         failed = true

@@ -150,6 +150,12 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
+/// Writes a line to stderr. A closed stderr is not an error worth dying for (SIGPIPE is ignored).
 func printError(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+    try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
+}
+
+/// Writes text to stdout as it is; a reader that went away is ignored (the run's status stands).
+func printOut(_ s: String) {
+    try? FileHandle.standardOutput.write(contentsOf: Data(s.utf8))
 }

@@ -140,4 +140,29 @@ struct RecordFeedTests {
         try h.write("feedsync.yml", "feeds:\n  - id: a\n    url: a.json\n    format: json\n    key: id\n    time_format: \"%Q\"\n")
         #expect(try h.run(["run", "--config", "feedsync.yml"]).stderr.contains("feedsync.yml:6: time_format `%Q`: unknown field %Q"))
     }
+
+    @Test("feedsync parse --feed reads a JSON or CSV feed with its format and mapping; snapshot inspect shows its records")
+    func parseAndInspect() throws {
+        let h = try setUp("records-parse")
+        defer { h.cleanUp() }
+        let r = try h.run(["parse", "--config", "feedsync.yml", "--feed", "races", "--feed", "members", "--json",
+                           "--now", "2026-11-23T02:00:00Z"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 6)
+        #expect(lines[1].hasPrefix(#"{"key":"102","uid":"102","recurrence_id":null,"start":"2026-12-05T14:00:00Z","end":"2026-12-05T16:00:00Z","all_day":false,"last_end":"2026-12-05T16:00:00Z","future":true,"hash":""#))
+        #expect(lines[1].hasSuffix(#""summary":"10K","data":"{\"end_time\":\"12/5/2026 11:00\",\"event_id\":102,\"name\":\"10K\",\"start_time\":\"12/5/2026 09:00\"}"}"#))
+        #expect(lines[3].hasPrefix(#"{"key":"A|1","uid":"A|1","recurrence_id":null,"start":null,"end":null,"all_day":false,"last_end":null,"future":true,"#))
+        let summary = try h.run(["parse", "--config", "feedsync.yml", "--feed", "races", "--summary", "--now", "2026-11-23T02:00:00Z"])
+        #expect(summary.stdout == "races: 3 records, 2 future, 1 past, 0 warnings\n")
+        let unknown = try h.run(["parse", "--config", "feedsync.yml", "--feed", "nope"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("unknown feed id nope"))
+
+        #expect(try h.night("2026-11-23T02:00:00Z").0.status == 0)
+        let inspect = try h.run(["snapshot", "inspect", "races", "--records", "--config", "feedsync.yml", "--now", "2026-11-23T02:00:00Z"])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains("format:         2.1, parser version 1"))
+        #expect(inspect.stdout.contains("feed format:    json"))
+        #expect(inspect.stdout.contains("10K"))
+    }
 }
