@@ -39,13 +39,18 @@ public struct FormatSettings: Sendable, Equatable {
     public var volatileProperties: [String]
     /// How records are found in the body (JSON and CSV feeds; nil for iCalendar).
     public var mapping: RecordMapping?
+    /// The most records one body may hold (the config's `max_records`); more fails the feed.
+    public var maxRecords: Int
+
+    public static let defaultMaxRecords = 100_000
 
     public init(timeZone: String = "UTC", feedTimeZone: String? = nil, volatileProperties: [String] = ["DTSTAMP"],
-                mapping: RecordMapping? = nil) {
+                mapping: RecordMapping? = nil, maxRecords: Int = FormatSettings.defaultMaxRecords) {
         self.timeZone = timeZone
         self.feedTimeZone = feedTimeZone
         self.volatileProperties = volatileProperties
         self.mapping = mapping
+        self.maxRecords = maxRecords
     }
 }
 

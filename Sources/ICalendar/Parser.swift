@@ -117,11 +117,22 @@ public enum ICalParser {
     /// the depth a stranger's feed may reach must be bounded. docs/limits.md lists this and the
     /// other limits.
     public static let maxNestingDepth = 64
+    /// The longest content line, unfolded: far above any real one (a long DESCRIPTION is a few KB).
+    public static let maxLineBytes = 1 << 20
+    /// The most properties one component may have.
+    public static let maxPropertiesPerComponent = 10_000
 
-    public static func parse(_ bytes: [UInt8]) throws(ICalParseError) -> ICalComponent {
+    /// What one body may hold at most (docs/limits.md): each bound fails the feed when passed.
+    public struct Limits: Sendable, Equatable {
+        /// VEVENTs in the calendar (the feed's records); the config's `max_records`.
+        public var maxEvents: Int
+        public init(maxEvents: Int = 100_000) { self.maxEvents = maxEvents }
+    }
+
+    public static func parse(_ bytes: [UInt8], limits: Limits = Limits()) throws(ICalParseError) -> ICalComponent {
         let r: Result<ICalComponent, ICalParseError> = bytes.withUnsafeBytes { buf in
             do throws(ICalParseError) {
-                return .success(try parse(buf))
+                return .success(try parse(buf, limits: limits))
             } catch {
                 return .failure(error)
             }
@@ -129,14 +140,18 @@ public enum ICalParser {
         return try r.get()
     }
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ICalParseError) -> ICalComponent {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits = Limits()) throws(ICalParseError) -> ICalComponent {
         var builder = TreeBuilder()
+        builder.maxEvents = limits.maxEvents
         var lexer = ContentLineLexer(bytes)
         var first = true
         while let cl = lexer.nextLogicalLine() {
             if first {
                 first = false
                 try checkFirstLine(cl.bytes, line: cl.line)
+            }
+            if cl.bytes.count > maxLineBytes {
+                throw ICalParseError(line: cl.line, message: "a content line of \(cl.bytes.count) bytes; the limit is \(maxLineBytes) (1 MiB)")
             }
             let prop = try parseContentLine(cl.bytes, line: cl.line)
             try builder.add(prop)
@@ -347,6 +362,8 @@ struct ContentLineLexer {
 
 struct TreeBuilder {
     var stack: [ICalComponent] = []
+    var maxEvents = Int.max
+    var events = 0
     var root: ICalComponent? = nil
     var sawAnything = false
     var firstLine: Int? = nil
@@ -384,6 +401,12 @@ struct TreeBuilder {
                     line: prop.line,
                     message: "components nested more than \(ICalParser.maxNestingDepth) deep (BEGIN:\(name.prefix(40)) inside \(outer.name) of line \(outer.line)); the limit is \(ICalParser.maxNestingDepth) levels")
             }
+            if name == "VEVENT" && stack.count == 1 {
+                events += 1
+                if events > maxEvents {
+                    throw ICalParseError(line: prop.line, message: "more than \(maxEvents) events; the limit is \(maxEvents) (`max_records`)")
+                }
+            }
             stack.append(ICalComponent(name: name, line: prop.line))
             return
         }
@@ -415,6 +438,10 @@ struct TreeBuilder {
         }
         if stack.isEmpty {
             throw ICalParseError(line: prop.line, message: "content after END:VCALENDAR: \"\(prop.name)\"")
+        }
+        if stack[stack.count - 1].properties.count >= ICalParser.maxPropertiesPerComponent {
+            let c = stack[stack.count - 1]
+            throw ICalParseError(line: prop.line, message: "\(c.name) of line \(c.line) has more than \(ICalParser.maxPropertiesPerComponent) properties; the limit is \(ICalParser.maxPropertiesPerComponent)")
         }
         stack[stack.count - 1].properties.append(prop)
     }

@@ -11,6 +11,8 @@ public struct FeedParser: Sendable {
     public var feedTimeZone: String?
     /// When set, every record gets its occurrences overlapping [from, to).
     public var occurrenceWindow: (from: Int64, to: Int64)? = nil
+    /// What a body may hold at most (VEVENTs: the config's `max_records`).
+    public var limits = ICalParser.Limits()
     private let volatile: Set<String>
 
     /// - Parameters:
@@ -39,7 +41,7 @@ public struct FeedParser: Sendable {
     }
 
     public func parse(_ body: [UInt8]) throws(ICalParseError) -> ParsedFeed {
-        let calendar = try ICalParser.parse(body)
+        let calendar = try ICalParser.parse(body, limits: limits)
         return try records(from: calendar)
     }
 

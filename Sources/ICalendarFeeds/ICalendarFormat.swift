@@ -19,8 +19,10 @@ public struct ICalendarFormat: FeedFormat {
     private let fingerprinter: BodyFingerprinter
 
     public init(settings: FormatSettings = FormatSettings()) {
-        parser = FeedParser(timeZone: settings.timeZone, feedTimeZone: settings.feedTimeZone,
-                            volatileProperties: settings.volatileProperties)
+        var parser = FeedParser(timeZone: settings.timeZone, feedTimeZone: settings.feedTimeZone,
+                                volatileProperties: settings.volatileProperties)
+        parser.limits = ICalParser.Limits(maxEvents: settings.maxRecords)
+        self.parser = parser
         fingerprinter = BodyFingerprinter(volatileProperties: settings.volatileProperties)
     }
 

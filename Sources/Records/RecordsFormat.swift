@@ -18,6 +18,7 @@ public struct RecordsFormat: FeedFormat {
     private let pointer: [String]
     /// The zone times without an offset are read in.
     private let zone: String
+    private let maxRecords: Int
 
     /// A format without a mapping (`settings.mapping` nil) reads nothing but can still show the
     /// canonical bodies of its snapshots (the snapshot tools).
@@ -34,6 +35,7 @@ public struct RecordsFormat: FeedFormat {
         }
         pointer = Self.segments(mapping.records)
         zone = settings.feedTimeZone ?? settings.timeZone
+        maxRecords = settings.maxRecords
     }
 
     public var name: String { kind.rawValue }
@@ -94,6 +96,9 @@ public struct RecordsFormat: FeedFormat {
             for (k, row) in table.rows.enumerated() {
                 found.append((.object(zip(table.header, row).map { ($0, .string($1)) }), "row \(k + 1) (line \(table.lines[k]))"))
             }
+        }
+        if found.count > maxRecords {
+            throw FeedFormatError(line: nil, message: "\(found.count) records; the limit is \(maxRecords) (`max_records`)")
         }
         var records: [FeedRecord] = []
         records.reserveCapacity(found.count)

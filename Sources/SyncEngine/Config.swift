@@ -49,6 +49,8 @@ public struct SyncConfig: Sendable {
     public var volatileProperties: [String]
     public var limits: FetchLimits
     public var feeds: [FeedConfig]
+    /// The most records one feed may hold (`max_records`); more fails the feed.
+    public var maxRecords = FormatSettings.defaultMaxRecords
 
     public init(path: String, store: StoreLocation, snapshots: String, incrementalDays: Int = 7,
                 concurrency: Int = SyncConfig.defaultConcurrency, timeZone: String = "UTC",
@@ -90,7 +92,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 /// Reads `feedsync.yml`.
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
-                                       "volatile_properties", "feeds", "http", "mappings"]
+                                       "volatile_properties", "feeds", "http", "mappings", "max_records"]
     static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping"])
         .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
@@ -147,6 +149,7 @@ public enum ConfigLoader {
         var feedHTTP: [(Int, Node.Mapping)] = []
         var feedMappings: [(index: Int, own: MappingSettings, name: Node?, node: Node)] = []
         var mappingsNode: Node? = nil
+        var maxRecords = FormatSettings.defaultMaxRecords
         var sawFeeds = false
 
         for (keyNode, value) in top {
@@ -176,6 +179,8 @@ public enum ConfigLoader {
                 try applyHTTP(map, to: &limits, perFeed: false, fail)
             case "mappings":
                 mappingsNode = value
+            case "max_records":
+                maxRecords = try int(value, key, min: 1, fail)
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
@@ -247,9 +252,11 @@ public enum ConfigLoader {
         } catch {
             throw fail(top["store"], error.message)
         }
-        return SyncConfig(path: path, store: store, snapshots: absolutePath(snapshots, relativeTo: folder),
-                          incrementalDays: incrementalDays, concurrency: concurrency, timeZone: timeZone,
-                          volatileProperties: volatile, limits: limits, feeds: feeds)
+        var config = SyncConfig(path: path, store: store, snapshots: absolutePath(snapshots, relativeTo: folder),
+                                incrementalDays: incrementalDays, concurrency: concurrency, timeZone: timeZone,
+                                volatileProperties: volatile, limits: limits, feeds: feeds)
+        config.maxRecords = maxRecords
+        return config
     }
 
     private static func feedConfig(_ node: Node, folder: String, formats: FormatRegistry,

@@ -153,7 +153,8 @@ struct FeedWorker: Sendable {
         let days = Int64(options.incrementalDays ?? config.incrementalDays)
         let generation = state?.snapshotGeneration
         let settings = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone,
-                                      volatileProperties: config.volatileProperties, mapping: feed.mapping)
+                                      volatileProperties: config.volatileProperties, mapping: feed.mapping,
+                                      maxRecords: config.maxRecords)
         guard let format = formats.make(feed.format, settings: settings) else {
             throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }

@@ -83,7 +83,7 @@ struct ParseCommand: AsyncParsableCommand {
                 var inspection = base
                 inspection.format = FormatRegistry.standard.make(feed.format, settings: FormatSettings(
                     timeZone: cfg.timeZone, feedTimeZone: timezone ?? feed.timeZone,
-                    volatileProperties: cfg.volatileProperties, mapping: feed.mapping))
+                    volatileProperties: cfg.volatileProperties, mapping: feed.mapping, maxRecords: cfg.maxRecords))
                 items.append((id, feed.url, inspection))
             }
         }

@@ -36,4 +36,22 @@ import Testing
         let open = "BEGIN:VCALENDAR\r\n" + String(repeating: "BEGIN:VEVENT\r\n", count: 100_000)
         #expect(parseError(open)?.message.contains("nested more than 64 deep") == true)
     }
+
+    @Test("a content line over 1 MiB, a component with more than 10,000 properties, more VEVENTs than the limit")
+    func otherLimits() throws {
+        let long = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:" + String(repeating: "x", count: ICalParser.maxLineBytes) + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        #expect(parseError(long)?.message == "a content line of \(ICalParser.maxLineBytes + 8) bytes; the limit is 1048576 (1 MiB)")
+        // Folding does not hide a long line: the limit is on the unfolded line.
+        let folded = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:" + String(repeating: "x\r\n ", count: ICalParser.maxLineBytes) + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        #expect(parseError(folded)?.message.hasPrefix("a content line of") == true)
+        let props = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n" + String(repeating: "X-P:1\r\n", count: 10_001) + "END:VEVENT\r\nEND:VCALENDAR\r\n"
+        #expect(parseError(props)?.message == "VEVENT of line 2 has more than 10000 properties; the limit is 10000")
+        let atLimit = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n" + String(repeating: "X-P:1\r\n", count: 10_000) + "END:VEVENT\r\nEND:VCALENDAR\r\n"
+        _ = try parse(atLimit)
+        let events = "BEGIN:VCALENDAR\r\n" + String(repeating: "BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n", count: 4) + "END:VCALENDAR\r\n"
+        #expect(throws: ICalParseError(line: 11, message: "more than 3 events; the limit is 3 (`max_records`)")) {
+            _ = try ICalParser.parse(Array(events.utf8), limits: ICalParser.Limits(maxEvents: 3))
+        }
+        _ = try ICalParser.parse(Array(events.utf8), limits: ICalParser.Limits(maxEvents: 4))
+    }
 }
