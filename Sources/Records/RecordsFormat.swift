@@ -159,7 +159,7 @@ public struct RecordsFormat: FeedFormat {
     }
 
     /// The value at a dotted path (`user.user_id`).
-    static func value(_ node: JSONNode, at path: String) -> JSONNode? {
+    package static func value(_ node: JSONNode, at path: String) -> JSONNode? {
         var current = node
         for part in path.split(separator: ".", omittingEmptySubsequences: false) {
             guard let next = current[member: String(part)] else { return nil }
@@ -169,7 +169,7 @@ public struct RecordsFormat: FeedFormat {
     }
 
     /// A scalar as text: strings as they are, numbers as written, booleans; nil otherwise.
-    static func text(_ node: JSONNode?) -> String? {
+    package static func text(_ node: JSONNode?) -> String? {
         switch node {
         case .string(let s): s
         case .number(let n): n

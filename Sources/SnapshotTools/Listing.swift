@@ -67,7 +67,9 @@ package struct FeedListing: Sendable {
         }
         for name in try dir.entries().sorted() {
             let owner = SnapshotDirectory.parseFileName(name)?.feedID ?? SnapshotDirectory.parseTempName(name)
-            if let owner, !configured.contains(owner) { orphans.append(dir.join(name)) }
+            // A child feed (`PARENT/NAME/KEY`) of a configured parent is not an orphan.
+            if let owner, !configured.contains(owner),
+               !configured.contains(where: { owner.hasPrefix($0 + "/") }) { orphans.append(dir.join(name)) }
         }
     }
 

@@ -43,8 +43,8 @@ public final class InMemorySnapshotStorage: SnapshotStorage {
     }
 
     public func add(_ bytes: [UInt8], feedID: String, generation: UInt64) throws(SnapshotError) {
-        guard SnapshotDirectory.isValidFeedID(feedID) else {
-            throw SnapshotError(.malformed, "invalid feed id \"\(feedID)\" (expected [A-Za-z0-9._-]+)")
+        guard SnapshotDirectory.isStorableFeedID(feedID) else {
+            throw SnapshotError(.malformed, "invalid feed id \"\(feedID.prefix(80))\" (empty, a NUL byte, or too long for a file name)")
         }
         state.withLock { $0.files[feedID, default: [:]][generation] = bytes }
     }

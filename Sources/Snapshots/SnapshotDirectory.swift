@@ -21,9 +21,63 @@ public struct SnapshotDirectory: Sendable {
         self.path = path
     }
 
-    /// `"<feedID>.<generation>.fsnap"`, generation in decimal without leading zeros.
+    /// `"<feedID>.<generation>.fsnap"`, generation in decimal without leading zeros. A feed id with
+    /// bytes outside `[A-Za-z0-9._-]` (a child feed's `race/participants/101`) is written with each
+    /// such byte as `~HH` (upper-case hex): `race~2Fparticipants~2F101`, one name per id.
     public static func fileName(feedID: String, generation: UInt64) -> String {
-        "\(feedID).\(generation)\(fileExtension)"
+        "\(escaped(feedID)).\(generation)\(fileExtension)"
+    }
+
+    /// The feed id as it stands in file names (see `fileName`).
+    public static func escaped(_ feedID: String) -> String {
+        if feedID.utf8.allSatisfy(isFeedIDByte) { return feedID }
+        var out = ""
+        for b in feedID.utf8 {
+            if isFeedIDByte(b) {
+                out.unicodeScalars.append(UnicodeScalar(b))
+            } else {
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "~" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    /// The feed id of an escaped name; nil unless it is the one name `escaped` gives.
+    static func unescaped(_ stem: some Collection<UInt8>) -> String? {
+        var bytes: [UInt8] = []
+        var i = stem.startIndex
+        func hexValue(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x41...0x46: c - 0x41 + 10
+            default: nil
+            }
+        }
+        while i < stem.endIndex {
+            let c = stem[i]
+            if c == UInt8(ascii: "~") {
+                let h = stem.index(after: i)
+                guard h < stem.endIndex, stem.index(after: h) < stem.endIndex,
+                      let hi = hexValue(stem[h]), let lo = hexValue(stem[stem.index(after: h)]) else { return nil }
+                let b = hi << 4 | lo
+                guard !isFeedIDByte(b) else { return nil }   // canonical: plain bytes are never escaped
+                bytes.append(b)
+                i = stem.index(h, offsetBy: 2)
+            } else {
+                guard isFeedIDByte(c) else { return nil }
+                bytes.append(c)
+                i = stem.index(after: i)
+            }
+        }
+        guard !bytes.isEmpty else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// True for an id a snapshot may be stored under: non-empty UTF-8 without NUL whose file name
+    /// stays within file-system limits (a configured id, or a child feed's `PARENT/NAME/KEY`).
+    public static func isStorableFeedID(_ feedID: String) -> Bool {
+        !feedID.isEmpty && !feedID.utf8.contains(0) && escaped(feedID).utf8.count <= 200
     }
 
     public func path(feedID: String, generation: UInt64) -> String {
@@ -45,12 +99,11 @@ public struct SnapshotDirectory: Sendable {
         guard name.hasSuffix(fileExtension), !name.hasPrefix(tempPrefix) else { return nil }
         let stem = name.utf8.dropLast(fileExtension.utf8.count)
         guard let dot = stem.lastIndex(of: 0x2E) else { return nil }
-        let id = String(decoding: stem[..<dot], as: UTF8.self)
         let digits = stem[stem.index(after: dot)...]
         guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
               digits.count == 1 || digits.first != 0x30,   // canonical decimal only
               let generation = UInt64(String(decoding: digits, as: UTF8.self)),
-              isValidFeedID(id) else { return nil }
+              let id = unescaped(stem[..<dot]) else { return nil }
         return (id, generation)
     }
 
@@ -62,8 +115,7 @@ public struct SnapshotDirectory: Sendable {
         let random = rest[rest.index(after: dash)...]
         guard random.count == tempRandomLength,
               random.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
-        let id = String(decoding: rest[..<dash], as: UTF8.self)
-        return isValidFeedID(id) ? id : nil
+        return unescaped(rest[..<dash])
     }
 
     // MARK: - Writing
@@ -80,12 +132,12 @@ public struct SnapshotDirectory: Sendable {
     @discardableResult
     public func write(_ bytes: [UInt8], feedID: String, generation: UInt64,
                       durability: Durability = .synced) throws(SnapshotError) -> String {
-        guard Self.isValidFeedID(feedID) else {
-            throw SnapshotError(.malformed, "invalid feed id \"\(feedID)\" (expected [A-Za-z0-9._-]+)")
+        guard Self.isStorableFeedID(feedID) else {
+            throw SnapshotError(.malformed, "invalid feed id \"\(feedID.prefix(80))\" (empty, a NUL byte, or too long for a file name)")
         }
         try makeDirectory(path)
         let final = self.path(feedID: feedID, generation: generation)
-        let temp = join("\(Self.tempPrefix)\(feedID)-\(hex64(UInt64.random(in: .min ... .max)))")
+        let temp = join("\(Self.tempPrefix)\(Self.escaped(feedID))-\(hex64(UInt64.random(in: .min ... .max)))")
 
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Self.posixError("open", temp) }

@@ -22,6 +22,12 @@ public struct FeedConfig: Sendable, Equatable {
     public var format: String
     /// How records are found (JSON and CSV feeds: the feed's mapping settings over its named mapping).
     public var mapping: RecordMapping?
+    /// The feed's `children:` (a JSON or CSV feed only).
+    public var children: ChildrenConfig?
+    /// For a child feed (`PARENT/NAME/KEY`): its parent's id, how `{since}` is written, its pages.
+    public var parent: String?
+    public var since: SinceSettings?
+    public var pagination: Pagination?
 
     public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0,
                 format: String = ICalendarFormat.name, mapping: RecordMapping? = nil) {
@@ -93,7 +99,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http", "mappings", "max_records"]
-    static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping"])
+    static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children"])
         .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
                                         "max_body_bytes", "retries", "per_host_concurrency", "per_host_rate",
@@ -234,9 +240,15 @@ public enum ConfigLoader {
                 if !own.isEmpty || nameNode != nil {
                     throw fail(nameNode ?? node, "feed `\(feed.id)`: mapping settings apply to JSON and CSV feeds (add `format: json` or `format: csv`)")
                 }
+                if let c = node.mapping?["children"] {
+                    throw fail(c, "feed `\(feed.id)`: `children` applies to JSON and CSV feeds")
+                }
                 continue
             }
             feeds[index].mapping = try settings.resolve(feedID: feed.id, format: feed.format, feedNode: node, fail)
+            if let c = node.mapping?["children"] {
+                feeds[index].children = try children(c, parent: feeds[index], named: named, folder: folder, formats: formats, fail)
+            }
         }
 
         // Per-feed `http:` settings override the top-level ones, wherever those are in the file.
@@ -278,7 +290,7 @@ public enum ConfigLoader {
                 guard formats.contains(format) else {
                     throw fail(v, "unknown feed format `\(format)` (known: \(formats.names.joined(separator: ", ")))")
                 }
-            case "http", "mapping": break  // applied once the top-level `http` and `mappings` are known
+            case "http", "mapping", "children": break  // applied once the top-level `http` and `mappings` are known
             case let key where MappingSettings.keys.contains(key): break  // read with the mappings
             default:
                 throw fail(k, "unknown feed setting `\(k.string ?? "?")` (known: \(feedKeys.sorted().joined(separator: ", ")))")
@@ -339,18 +351,18 @@ public enum ConfigLoader {
         return v
     }
 
-    private static func string(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
+    static func string(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
         guard let s = n.scalar?.string else { throw fail(n, "`\(key)` must be a single value") }
         return s
     }
 
-    private static func int(_ n: Node, _ key: String, min: Int, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> Int {
+    static func int(_ n: Node, _ key: String, min: Int, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> Int {
         guard let s = n.scalar?.string, let v = Int(s) else { throw fail(n, "`\(key)` must be a whole number") }
         guard v >= min else { throw fail(n, "`\(key)` must be at least \(min)") }
         return v
     }
 
-    private static func zone(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
+    static func zone(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
         let s = try string(n, key, fail)
         guard TimeZone(identifier: s) != nil else {
             throw fail(n, "`\(key)`: unknown time zone `\(s)` (use an IANA name such as Europe/Paris or UTC)")

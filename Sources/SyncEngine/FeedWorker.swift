@@ -28,11 +28,17 @@ struct FeedResult: Sendable {
     var snapshotGeneration: UInt64?
     var fullSync = false
     var durationMs = 0.0
+    /// For a parent: the child feeds of its future records (run after it), and how many it has.
+    var children: [FeedConfig] = []
+    var future: Int?
+    /// For a child: its parent's id.
+    var parent: String?
 
     init(feed: FeedConfig) {
         feedID = feed.id
         url = redactURL(feed.url)
         property = feed.property
+        parent = feed.parent
     }
 
     /// Why it failed (nil unless `status` is failed).
@@ -49,6 +55,7 @@ struct FeedResult: Sendable {
         validators = .none
         snapshotGeneration = nil
         fullSync = false
+        children = []
     }
 
     var report: FeedReport {
@@ -61,6 +68,8 @@ struct FeedResult: Sendable {
             r.pastSkipped = plan.pastSkipped
         }
         r.records = records
+        r.future = future
+        r.parent = parent
         r.snapshotGeneration = snapshotGeneration
         r.error = error
         r.errorCode = errorCode?.name
@@ -147,88 +156,81 @@ struct FeedWorker: Sendable {
         return FeedOutcome(result: result, phases: phases, previousGeneration: state?.snapshotGeneration)
     }
 
+    /// What one feed's processing needs at every stage.
+    private struct Context {
+        var feed: FeedConfig
+        var state: FeedState?
+        var format: any FeedFormat
+        var now: Int64
+        var days: Int64
+        var generation: UInt64? { state?.snapshotGeneration }
+    }
+
     private func run(_ feed: FeedConfig, state: FeedState?, result: inout FeedResult,
                      phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) {
-        let now = options.now
-        let days = Int64(options.incrementalDays ?? config.incrementalDays)
-        let generation = state?.snapshotGeneration
         let settings = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone,
                                       volatileProperties: config.volatileProperties, mapping: feed.mapping,
                                       maxRecords: config.maxRecords)
         guard let format = formats.make(feed.format, settings: settings) else {
             throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }
+        let ctx = Context(feed: feed, state: state, format: format, now: options.now,
+                          days: Int64(options.incrementalDays ?? config.incrementalDays))
+        let generation = ctx.generation
 
         // 1. Why this feed might have to be synced in full, known before reading it.
-        let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: now, incrementalDays: days)
+        let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: ctx.now, incrementalDays: ctx.days)
+
+        // A child with `since`, synced recently, with a sound snapshot: ask only for what changed
+        // since its last success; when that request fails, fetch it in full (full_fallback).
+        var fallback: String? = nil
+        if feed.parent != nil, let since = feed.since, fullReason == nil, let generation, let last = state?.lastSuccessAt,
+           snapshots.isSound(feedID: feed.id, generation: generation) {
+            let sinceText = since.text(last - since.overlapSeconds)
+            do throws(FeedError) {
+                let got = try await fetchParsed(ctx, url: ChildFeeds.fill(feed.url, since: sinceText), result: &result,
+                                                phases: &phases, clock: clock)
+                try applyDelta(ctx, got, since: sinceText, result: &result, phases: &phases, clock: clock)
+                return
+            } catch {
+                fallback = "incremental request failed (\(error.message)); fetched in full"
+                result.http = nil
+                result.warnings = []
+            }
+        }
+        let url = feed.parent != nil ? ChildFeeds.fill(feed.url, since: nil) : feed.url
 
         // 2. Fetch. A skip (304 or equal fingerprint) needs a sound snapshot: checksum and name
         //    checked, payload not inflated. Checked once, and only where a skip is possible: before
         //    the fetch for HTTP (validators are sent only then), after the fingerprint matched for
         //    files — so a changed feed reads its snapshot once, to decode it.
         func snapshotSound() -> Bool {
-            fullReason == nil && (generation.map { snapshots.isSound(feedID: feed.id, generation: $0) } ?? false)
+            fallback == nil && fullReason == nil && (generation.map { snapshots.isSound(feedID: feed.id, generation: $0) } ?? false)
         }
-        let soundBeforeFetch: Bool? = feed.isHTTP ? snapshotSound() : nil
-        let validators = SyncDecision.validators(fullReason: fullReason, state: state, snapshotSound: soundBeforeFetch == true)
-        let source: any FeedSource
-        if feed.isHTTP {
-            guard let httpSource else { throw FeedError(.config, "no HTTP source available") }
-            source = httpSource
+        let fetched: FetchedBody
+        if feed.pagination != nil {
+            fetched = try await fetchParsed(ctx, url: url, result: &result, phases: &phases, clock: clock)
         } else {
-            source = fileSource
+            let soundBeforeFetch: Bool? = feed.isHTTP ? snapshotSound() : nil
+            let validators = SyncDecision.validators(fullReason: fullReason, state: state, snapshotSound: soundBeforeFetch == true)
+            fetched = try await fetchBody(ctx, url: url, validators: validators, result: &result, phases: &phases, clock: clock)
         }
-        var t = clock.now
-        let fetched: FetchResult
-        do {
-            let got = try await source.fetch(feed.url, validators: validators, limits: feed.limits ?? config.limits, format: format)
-            result.http = got.http
-            fetched = got.result
-        } catch {
-            result.http = error.http
-            throw FeedError(.fetch, error.message, cause: error)
-        }
-        phases.fetch += seconds(clock.now - t)
 
-        // 3. Fingerprint; an unchanged body is not parsed.
-        let body: [UInt8]
-        let fingerprint: String?
-        switch fetched {
-        case .notModified:
-            body = []
-            fingerprint = nil
-        case .body(let b, let next):
-            body = b
-            t = clock.now
-            fingerprint = format.fingerprint(b).description
-            phases.fingerprint += seconds(clock.now - t)
-            result.fingerprint = fingerprint
-            result.validators = next
-        }
-        let fetch: SyncDecision.Fetch = fingerprint.map { .body(fingerprintUnchanged: $0 == state?.fingerprint) } ?? .notModified
-        if case .skip(let reason) = SyncDecision.afterFetch(fetch, fullReason: fullReason,
-                                                            snapshotSound: soundBeforeFetch ?? snapshotSound()) {
+        // 3. An unchanged body (304, or the same fingerprint) is not parsed.
+        let fetch: SyncDecision.Fetch = fetched.fingerprint.map { .body(fingerprintUnchanged: $0 == state?.fingerprint) } ?? .notModified
+        if case .skip(let reason) = SyncDecision.afterFetch(fetch, fullReason: fullReason, snapshotSound: snapshotSound()) {
             result.reason = reason
+            if feed.children != nil, let generation {
+                result.children = try childrenFromSnapshot(ctx, generation: generation, result: &result)
+            }
             return
         }
 
         // 4. Parse.
-        t = clock.now
-        var parsed: ParsedFeed
-        do {
-            parsed = try format.parse(body)
-        } catch {
-            throw FeedError(.format, "cannot parse the feed: \(error.description)", cause: error)
-        }
-        phases.parse += seconds(clock.now - t)
-        result.records = parsed.records.count
-        result.warnings = parsed.warnings
-        for w in parsed.warnings {
-            logger.debug("parser warning", metadata: ["feed.id": "\(feed.id)", "feed.warning": "\(w)"])
-        }
+        var parsed = try parse(ctx, fetched, result: &result, phases: &phases, clock: clock)
 
         // 5. Decide the sync type and plan.
-        t = clock.now
+        var t = clock.now
         var previous: [PriorRecord]? = nil
         let finding: SyncDecision.SnapshotFinding
         if fullReason != nil {
@@ -245,13 +247,14 @@ struct FeedWorker: Sendable {
         } else {
             finding = .none
         }
-        let choice = SyncDecision.syncType(fullReason: fullReason, snapshot: finding, format: format.name,
-                                           parserVersion: format.parserVersion, now: now, incrementalDays: days)
+        var choice = SyncDecision.syncType(fullReason: fullReason, snapshot: finding, format: format.name,
+                                           parserVersion: format.parserVersion, now: ctx.now, incrementalDays: ctx.days)
+        if let fallback, fullReason == nil { choice = SyncDecision.Choice(.fullFallback, fallback) }
         result.syncType = choice.syncType
         result.reason = choice.reason
         let plan: ChangeSet
         if choice.diffsAgainstSnapshot, let previous {
-            plan = Planner.incremental(previous: previous, records: parsed.records, now: now)
+            plan = Planner.incremental(previous: previous, records: parsed.records, now: ctx.now)
         } else {
             let rows: [PriorRecord]
             if state == nil {
@@ -265,7 +268,7 @@ struct FeedWorker: Sendable {
                     throw FeedError(.store, error.description, cause: error)
                 }
             }
-            plan = Planner.full(stored: rows, records: parsed.records, now: now)
+            plan = Planner.full(stored: rows, records: parsed.records, now: ctx.now)
         }
         phases.plan += seconds(clock.now - t)
         if !options.allowMassRemoval, let why = Planner.suspicion(of: plan, recordCount: parsed.records.count) {
@@ -274,39 +277,204 @@ struct FeedWorker: Sendable {
         result.plan = plan
         result.status = plan.isEmpty ? .unchanged : .changed
         result.fullSync = choice.syncType != .incremental
+        if feed.children != nil {
+            result.children = children(of: feed, records: parsed.records, result: &result)
+        }
 
         // 6. Write the new snapshot under a new generation; the store will point at it. A full
         //    sync that found the same body and the same records keeps the sound snapshot it has.
         if let generation, SyncDecision.keepsSnapshot(
-            syncType: choice.syncType, planIsEmpty: plan.isEmpty, fingerprintUnchanged: fingerprint == state?.fingerprint,
+            syncType: choice.syncType, planIsEmpty: plan.isEmpty, fingerprintUnchanged: fetched.fingerprint == state?.fingerprint,
             hasGeneration: true, snapshotMatches: snapshotMatches(feed.id, generation: generation, format: format, records: parsed.records)) {
             result.snapshotGeneration = generation
             return
         }
-        let newGeneration = (generation ?? 0) + 1
-        result.snapshotGeneration = newGeneration
-        if !options.dryRun {
-            t = clock.now
-            // A feed is parsed only after a body was read, so it has a fingerprint.
-            guard let bodyFingerprint = fingerprint.flatMap(Fingerprint128.init(hex:)) else {
-                throw FeedError(.snapshot, "cannot write the snapshot: the body has no fingerprint")
-            }
-            let header = SnapshotHeader(
-                feedID: feed.id, generation: newGeneration, createdAt: now, parserVersion: format.parserVersion,
-                bodyFingerprint: bodyFingerprint, etag: result.validators.etag,
-                lastModified: result.validators.lastModified, feedFormat: format.name)
-            let records = parsed.records.map {
-                SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)
-            }
-            parsed.records.removeAll()
-            do {
-                let bytes = try SnapshotCodec.encode(header: header, records: records)
-                try snapshots.add(bytes, feedID: feed.id, generation: newGeneration)
-            } catch {
-                throw FeedError(.snapshot, "cannot write the snapshot: \(error.description)", cause: error)
-            }
-            phases.snapshot += seconds(clock.now - t)
+        t = clock.now
+        let records = parsed.records.map {
+            SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)
         }
+        parsed.records.removeAll()
+        try writeSnapshot(ctx, records: records, fingerprint: fetched.fingerprint, result: &result)
+        phases.snapshot += seconds(clock.now - t)
+    }
+
+    /// A body as fetched: its fingerprint (nil after a 304) and, for a paged child, its records.
+    private struct FetchedBody {
+        var body: [UInt8] = []
+        var fingerprint: String?
+        var parsed: ParsedFeed?
+    }
+
+    /// One request (a 304 leaves the fingerprint nil).
+    private func fetchBody(_ ctx: Context, url: String, validators: Validators, result: inout FeedResult,
+                           phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) -> FetchedBody {
+        let feed = ctx.feed
+        let source: any FeedSource
+        if feed.isHTTP {
+            guard let httpSource else { throw FeedError(.config, "no HTTP source available") }
+            source = httpSource
+        } else {
+            source = fileSource
+        }
+        var t = clock.now
+        let fetched: FetchResult
+        do {
+            let got = try await source.fetch(url, validators: validators, limits: feed.limits ?? config.limits, format: ctx.format)
+            result.http = got.http
+            fetched = got.result
+        } catch {
+            result.http = error.http
+            throw FeedError(.fetch, error.message, cause: error)
+        }
+        phases.fetch += seconds(clock.now - t)
+        switch fetched {
+        case .notModified:
+            return FetchedBody()
+        case .body(let b, let next):
+            t = clock.now
+            let fingerprint = ctx.format.fingerprint(b).description
+            phases.fingerprint += seconds(clock.now - t)
+            result.fingerprint = fingerprint
+            result.validators = next
+            return FetchedBody(body: b, fingerprint: fingerprint)
+        }
+    }
+
+    /// The body's records: fetched and parsed page by page for a paged child (until a page holds
+    /// fewer than the page size; the fingerprint covers every page), else one body parsed.
+    private func fetchParsed(_ ctx: Context, url: String, result: inout FeedResult,
+                             phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) -> FetchedBody {
+        guard let pages = ctx.feed.pagination else {
+            var got = try await fetchBody(ctx, url: url, validators: .none, result: &result, phases: &phases, clock: clock)
+            got.parsed = try parse(ctx, got, result: &result, phases: &phases, clock: clock)
+            return got
+        }
+        var all = ParsedFeed(records: [])
+        var stream = XXH3Stream128()
+        var page = pages.first
+        var fetchedPages = 0
+        while true {
+            var pageURL = ChildFeeds.setQuery(url, pages.param, String(page))
+            if let sizeParam = pages.sizeParam { pageURL = ChildFeeds.setQuery(pageURL, sizeParam, String(pages.size)) }
+            let got = try await fetchBody(ctx, url: pageURL, validators: .none, result: &result, phases: &phases, clock: clock)
+            let parsed = try parse(ctx, got, result: &result, phases: &phases, clock: clock)
+            let fp = Fingerprint128(hex: got.fingerprint ?? "") ?? Fingerprint128(high: 0, low: 0)
+            withUnsafeBytes(of: (fp.high.bigEndian, fp.low.bigEndian)) { stream.update($0) }
+            all.records += parsed.records
+            all.warnings += parsed.warnings
+            all.timeZone = parsed.timeZone
+            fetchedPages += 1
+            if all.records.count > config.maxRecords {
+                throw FeedError(.format, "more than \(config.maxRecords) records over \(fetchedPages) pages; the limit is \(config.maxRecords) (`max_records`)")
+            }
+            if parsed.records.count < pages.size { break }
+            page += 1
+        }
+        let fingerprint = stream.finish().description
+        result.fingerprint = fingerprint
+        result.records = all.records.count
+        result.warnings = all.warnings
+        return FetchedBody(fingerprint: fingerprint, parsed: all)
+    }
+
+    private func parse(_ ctx: Context, _ fetched: FetchedBody, result: inout FeedResult,
+                       phases: inout PhaseTimes, clock: ContinuousClock) throws(FeedError) -> ParsedFeed {
+        if let parsed = fetched.parsed { return parsed }
+        let t = clock.now
+        let parsed: ParsedFeed
+        do {
+            parsed = try ctx.format.parse(fetched.body)
+        } catch {
+            throw FeedError(.format, "cannot parse the feed: \(error.description)", cause: error)
+        }
+        phases.parse += seconds(clock.now - t)
+        result.records = parsed.records.count
+        result.warnings = parsed.warnings
+        for w in parsed.warnings {
+            logger.debug("parser warning", metadata: ["feed.id": "\(ctx.feed.id)", "feed.warning": "\(w)"])
+        }
+        return parsed
+    }
+
+    /// Writes `records` as the feed's next generation (nothing in a dry run); the store will point at it.
+    private func writeSnapshot(_ ctx: Context, records: [SnapshotRecord], fingerprint: String?,
+                               result: inout FeedResult) throws(FeedError) {
+        let newGeneration = (ctx.generation ?? 0) + 1
+        result.snapshotGeneration = newGeneration
+        guard !options.dryRun else { return }
+        // A feed is parsed only after a body was read, so it has a fingerprint.
+        guard let bodyFingerprint = fingerprint.flatMap(Fingerprint128.init(hex:)) else {
+            throw FeedError(.snapshot, "cannot write the snapshot: the body has no fingerprint")
+        }
+        let header = SnapshotHeader(
+            feedID: ctx.feed.id, generation: newGeneration, createdAt: ctx.now, parserVersion: ctx.format.parserVersion,
+            bodyFingerprint: bodyFingerprint, etag: result.validators.etag,
+            lastModified: result.validators.lastModified, feedFormat: ctx.format.name)
+        do {
+            let bytes = try SnapshotCodec.encode(header: header, records: records)
+            try snapshots.add(bytes, feedID: ctx.feed.id, generation: newGeneration)
+        } catch {
+            throw FeedError(.snapshot, "cannot write the snapshot: \(error.description)", cause: error)
+        }
+    }
+
+    /// A child's answer to `{since}`: only records modified since then, which are added or updated
+    /// (nothing is removed from a delta); the new snapshot is the old one with the delta applied.
+    private func applyDelta(_ ctx: Context, _ got: FetchedBody, since: String, result: inout FeedResult,
+                            phases: inout PhaseTimes, clock: ContinuousClock) throws(FeedError) {
+        guard let generation = ctx.generation, let parsed = got.parsed else { return }
+        let t = clock.now
+        let snap: Snapshot
+        do {
+            snap = try snapshots.read(feedID: ctx.feed.id, generation: generation)
+        } catch {
+            throw FeedError(.snapshot, "cannot read the snapshot the delta applies to: \(error.description)", cause: error)
+        }
+        let previous = snap.records.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd) }
+        let plan = Planner.delta(previous: previous, records: parsed.records, now: ctx.now)
+        phases.plan += seconds(clock.now - t)
+        result.syncType = .incremental
+        result.reason = "records modified since \(since)"
+        result.plan = plan
+        result.status = plan.isEmpty ? .unchanged : .changed
+        result.records = nil
+        if plan.isEmpty {
+            result.snapshotGeneration = generation
+            return
+        }
+        var merged: [String: SnapshotRecord] = [:]
+        merged.reserveCapacity(snap.records.count + parsed.records.count)
+        for r in snap.records { merged[r.key] = r }
+        for r in parsed.records {
+            merged[r.key] = SnapshotRecord(key: r.key, hash: r.hash, start: r.start, lastEnd: r.lastEnd, allDay: r.allDay, body: r.body)
+        }
+        result.records = merged.count
+        let w = clock.now
+        try writeSnapshot(ctx, records: Array(merged.values), fingerprint: got.fingerprint, result: &result)
+        phases.snapshot += seconds(clock.now - w)
+    }
+
+    /// The children of a parent's future records (`children:`), from the records just parsed.
+    private func children(of feed: FeedConfig, records: [FeedRecord], result: inout FeedResult) -> [FeedConfig] {
+        guard let spec = feed.children else { return [] }
+        let future = records.filter { $0.isFuture(now: options.now) }.map { (key: $0.key, body: $0.body) }
+        result.future = future.count
+        return ChildFeeds.make(spec, parent: feed, records: future, warnings: &result.warnings)
+    }
+
+    /// The children of an unchanged parent: its future records, from its sound snapshot.
+    private func childrenFromSnapshot(_ ctx: Context, generation: UInt64, result: inout FeedResult) throws(FeedError) -> [FeedConfig] {
+        guard let spec = ctx.feed.children else { return [] }
+        let snap: Snapshot
+        do {
+            snap = try snapshots.read(feedID: ctx.feed.id, generation: generation)
+        } catch {
+            throw FeedError(.snapshot, "cannot read the snapshot for the children's parent records: \(error.description)", cause: error)
+        }
+        let future = snap.records.filter { endsAfter($0.lastEnd, now: options.now) }.map { (key: $0.key, body: $0.body) }
+        result.records = snap.records.count
+        result.future = future.count
+        return ChildFeeds.make(spec, parent: ctx.feed, records: future, warnings: &result.warnings)
     }
 
     /// True when the snapshot of `generation` is sound and holds exactly these records (keys,

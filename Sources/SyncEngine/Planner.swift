@@ -59,6 +59,35 @@ public enum Planner {
         return plan
     }
 
+    /// A delta (a child's records modified since its last sync) against the snapshot of the last
+    /// run: new future records are added, changed ones updated as in `incremental`; nothing is
+    /// removed, since a delta does not list what did not change.
+    public static func delta(previous: [PriorRecord], records: [FeedRecord], now: Int64) -> ChangeSet {
+        var plan = ChangeSet()
+        var old: [String: PriorRecord] = [:]
+        old.reserveCapacity(previous.count)
+        for p in previous {
+            old[p.key] = p
+            if endsAfter(p.lastEnd, now: now) { plan.previousFuture += 1 }
+        }
+        for r in records {
+            if let p = old[r.key] {
+                if p.hash == r.hash {
+                    plan.unchanged += 1
+                } else if endsAfter(p.lastEnd, now: now) || r.isFuture(now: now) {
+                    plan.updated.append(r)
+                } else {
+                    plan.pastSkipped += 1
+                }
+            } else if r.isFuture(now: now) {
+                plan.added.append(r)
+            } else {
+                plan.pastSkipped += 1
+            }
+        }
+        return plan
+    }
+
     /// Full reconcile against the store's rows for the feed. Past edits count; a row missing from
     /// the feed is marked removed only when it is future (past rows are history); a removed row
     /// that reappears comes back (as added).

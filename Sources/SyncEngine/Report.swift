@@ -18,6 +18,12 @@ public struct FeedReport: Sendable, Codable, Equatable {
     public var pastSkipped = 0
     /// Records the feed holds now (nil when it was not parsed).
     public var records: Int?
+    /// For a parent of children: how many of its records are future (the ones with children).
+    public var future: Int?
+    /// For a child feed: its parent's id.
+    public var parent: String?
+    /// For a parent: how its children were synced this run.
+    public var children: ChildrenCounts?
     public var snapshotGeneration: UInt64?
     public var error: String?
     /// What kind of failure (`fetch`, `format`, `suspicious`, `snapshot`, `store`, `config`).
@@ -37,11 +43,41 @@ public struct FeedReport: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, url, status, reason, added, updated, removed, unchanged, records, error, warnings, http
+        case future, parent, children
         case syncType = "sync_type"
         case errorCode = "error_code"
         case pastSkipped = "past_skipped"
         case snapshotGeneration = "snapshot_generation"
         case durationMs = "duration_ms"
+    }
+}
+
+/// How a parent's children were synced in a run (the parent's `children` in the report).
+public struct ChildrenCounts: Sendable, Codable, Equatable {
+    public var total = 0
+    public var incremental = 0
+    public var full = 0
+    public var fullFallback = 0
+    /// Skipped as unchanged (fingerprint or 304) without a diff.
+    public var unchanged = 0
+    public var failed = 0
+
+    public init() {}
+
+    mutating func count(_ child: FeedReport) {
+        total += 1
+        switch (child.status, child.syncType) {
+        case (.failed, _): failed += 1
+        case (_, .incremental): incremental += 1
+        case (_, .full): full += 1
+        case (_, .fullFallback): fullFallback += 1
+        case (_, .none): unchanged += 1
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case total, incremental, full, unchanged, failed
+        case fullFallback = "full_fallback"
     }
 }
 

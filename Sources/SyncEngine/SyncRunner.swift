@@ -144,10 +144,22 @@ public struct SyncRunner: Sendable {
             throw error
         }
 
+        // Each configured feed, then its children by id; a parent counts how they were synced.
+        var childrenOf: [String: [FeedReport]] = [:]
+        for r in reports.values { if let p = r.parent { childrenOf[p, default: []].append(r) } }
         for feed in feeds {
-            if let r = reports[feed.id] {
-                report.count(r)
-                report.feeds.append(r)
+            guard var r = reports[feed.id] else { continue }
+            let children = (childrenOf[feed.id] ?? []).sorted { $0.id < $1.id }
+            if feed.children != nil {
+                var counts = ChildrenCounts()
+                for c in children { counts.count(c) }
+                r.children = counts
+            }
+            report.count(r)
+            report.feeds.append(r)
+            for c in children {
+                report.count(c)
+                report.feeds.append(c)
             }
         }
         let finishedAt = wallClock()
@@ -168,17 +180,23 @@ public struct SyncRunner: Sendable {
                          onFeed: (FeedReport) -> Void, flush: (_ final: Bool) async throws -> Void,
                          collect: (FeedOutcome) -> Bool) async throws {
         try await withThrowingTaskGroup(of: FeedOutcome.self) { group in
+            // The configured feeds, then the children each parent brings (run after it).
+            var queue = feeds
             var next = 0
+            var running = 0
             func startNext() {
-                guard next < feeds.count else { return }
-                let feed = feeds[next]
+                guard next < queue.count else { return }
+                let feed = queue[next]
                 let state = states[feed.id]
                 next += 1
+                running += 1
                 group.addTask { await worker.process(feed, state: state) }
             }
-            for _ in 0..<min(limit, feeds.count) { startNext() }
-            while let outcome = try await group.next() {
-                startNext()
+            for _ in 0..<min(limit, queue.count) { startNext() }
+            while running > 0, let outcome = try await group.next() {
+                running -= 1
+                queue += outcome.result.children
+                while running < limit && next < queue.count { startNext() }
                 onFeed(outcome.report)
                 if collect(outcome) {
                     try await flush(false)
@@ -224,6 +242,13 @@ public struct SyncRunner: Sendable {
     private func removeLeftovers(_ snapshots: any SnapshotStorage, feeds: [FeedConfig], states: [String: FeedState]) {
         var current: [String: UInt64?] = [:]
         for feed in feeds { current[feed.id] = .some(states[feed.id]?.snapshotGeneration) }
+        // Children of the configured parents are feeds of this configuration too.
+        let prefixes = feeds.compactMap { f in f.children.map { "\(f.id)/\($0.name)/" } }
+        if !prefixes.isEmpty {
+            for (id, state) in states where prefixes.contains(where: { id.hasPrefix($0) }) {
+                current[id] = .some(state.snapshotGeneration)
+            }
+        }
         do {
             for file in try snapshots.removeLeftovers(current: current) {
                 logger.info("removed a snapshot left by an interrupted run",

@@ -26,6 +26,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Plan and report, but write nothing.")
     var dryRun = false
 
+    @Flag(name: .long, help: "Only the first configured feed (and its children): a quick look at a new setup.")
+    var test = false
+
     @Flag(name: .long, help: "Apply changes even when a feed would lose most of its future events.")
     var allowMassRemoval = false
 
@@ -66,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         var options = SyncOptions(now: nowInstant)
         options.forceFull = forceFullSync
         options.incrementalDays = incrementalDays
-        options.feedIDs = feeds
+        options.feedIDs = test ? Array(cfg.feeds.prefix(1).map(\.id)) + feeds : feeds
         options.dryRun = dryRun
         options.allowMassRemoval = allowMassRemoval
         options.concurrency = concurrency

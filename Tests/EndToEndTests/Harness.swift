@@ -113,6 +113,18 @@ struct Report: Decodable {
         var removed: Int
         var past_skipped: Int
         var error: String?
+        var parent: String?
+        var future: Int?
+        var children: Children?
+    }
+
+    struct Children: Decodable {
+        var total: Int
+        var incremental: Int
+        var full: Int
+        var full_fallback: Int
+        var unchanged: Int
+        var failed: Int
     }
 
     subscript(_ id: String) -> Feed {

@@ -23,6 +23,20 @@ import FeedHash
         #expect(!SnapshotDirectory.isValidFeedID(""))
     }
 
+    @Test("a child feed's id is escaped in file names, one name per id, and parsed back")
+    func escapedNames() {
+        let id = "race-1/participants/A|1 é"
+        let name = SnapshotDirectory.fileName(feedID: id, generation: 3)
+        #expect(name == "race-1~2Fparticipants~2FA~7C1~20~C3~A9.3.fsnap")
+        #expect(SnapshotDirectory.parseFileName(name)! == (id, 3))
+        #expect(SnapshotDirectory.parseTempName(".tmp-race-1~2Fx-0123456789abcdef") == "race-1/x")
+        // Not canonical: a plain byte escaped, lower-case hex, a cut escape.
+        for foreign in ["a~41.1.fsnap", "a~2f.1.fsnap", "a~2.1.fsnap", "~.1.fsnap"] {
+            #expect(SnapshotDirectory.parseFileName(foreign) == nil, "\(foreign)")
+        }
+        #expect(SnapshotDirectory.isStorableFeedID(id) && !SnapshotDirectory.isStorableFeedID(String(repeating: "/", count: 70)))
+    }
+
     @Test func atomicWriteCreatesFolderAndNamedFile() throws {
         let tmp = try TempFolder()
         defer { tmp.cleanup() }
@@ -39,7 +53,11 @@ import FeedHash
         let newer = try SnapshotCodec.encode(header: header("feed-a", generation: 3), records: [record("b")])
         try dir.write(newer, feedID: "feed-a", generation: 3)
         #expect(try dir.read(feedID: "feed-a", generation: 3).records == [record("b")])
-        #expect(errorCode { try dir.write(bytes, feedID: "../evil", generation: 1) } == .malformed)
+        // A `/` in an id (a child feed's) is escaped: the file stays in the folder.
+        let escaped = try dir.write(bytes, feedID: "../evil", generation: 1)
+        #expect(escaped == tmp.path + "/nested/snapshots/..~2Fevil.1.fsnap")
+        #expect(errorCode { try dir.write(bytes, feedID: "", generation: 1) } == .malformed)
+        #expect(errorCode { try dir.write(bytes, feedID: "a\u{0}b", generation: 1) } == .malformed)
     }
 
     @Test func filesListsSnapshotsAndIgnoresForeignNames() throws {

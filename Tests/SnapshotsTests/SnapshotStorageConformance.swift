@@ -43,7 +43,12 @@ struct SnapshotStorageConformance {
         #expect(try s.read(feedID: "feed-a", generation: 2).records.map(\.key) == ["c"])
         #expect(s.isSound(feedID: "feed-a", generation: 2) && s.isSound(feedID: "b.x", generation: 7))
         #expect(try s.list().map { "\($0.feedID).\($0.generation)" } == ["b.x.7", "feed-a.1", "feed-a.2"])
-        #expect(throws: SnapshotError.self) { try s.add([1], feedID: "../evil", generation: 1) }
+        #expect(throws: SnapshotError.self) { try s.add([1], feedID: "", generation: 1) }
+        #expect(throws: SnapshotError.self) { try s.add([1], feedID: String(repeating: "/", count: 70), generation: 1) }
+        // A child feed's id, `/` and all, is stored and listed under its own name.
+        try s.add(try snapshot("race/participants/A|1", 1), feedID: "race/participants/A|1", generation: 1)
+        #expect(try s.read(feedID: "race/participants/A|1", generation: 1).header.feedID == "race/participants/A|1")
+        #expect(try s.list().contains { $0.feedID == "race/participants/A|1" })
     }
 
     @Test("a missing, damaged or misnamed generation is not sound and does not read", arguments: StorageKind.allCases)
