@@ -140,6 +140,16 @@ struct RunCommand: AsyncParsableCommand {
 
     static func summary(_ r: RunReport) -> [String] {
         var lines: [String] = []
+        // One line per parent of children: its records, the future ones, how its children ran.
+        for f in r.feeds {
+            guard let c = f.children else { continue }
+            var s = "\(f.id): "
+            if let records = f.records { s += "\(records) records, " }
+            if let future = f.future { s += "\(future) future, " }
+            s += "\(c.total) children: \(c.incremental) incremental, \(c.full) full, \(c.fullFallback) full_fallback, "
+            s += "\(c.unchanged) unchanged, \(c.failed) failed"
+            lines.append(s)
+        }
         if r.dryRun { lines.append("dry run: nothing was written") }
         if r.feedsTotal > 0 && r.feedsUnchanged == r.feedsTotal {
             lines.append("nothing changed: all \(r.feedsTotal) feeds unchanged")

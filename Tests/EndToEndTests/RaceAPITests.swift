@@ -127,6 +127,7 @@ struct RaceAPITests {
             let c102 = rep1["race/participants/102"]
             #expect(c102.sync_type == "full" && c102.added == 5 && c102.parent == "race")
             #expect(rep1["race"].children?.total == 2 && rep1["race"].children?.full == 2 && rep1["race"].future == 2)
+            #expect(r1.stdout.contains("race: 3 records, 2 future, 2 children: 0 incremental, 2 full, 0 full_fallback, 0 unchanged, 0 failed"))
             #expect(try live(h, "race/participants/102") == (1...5).map { "Runner \($0)" })
             #expect(try h.snapshotFiles().contains("race~2Fparticipants~2F102.1.fsnap"))
 
