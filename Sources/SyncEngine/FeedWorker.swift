@@ -184,13 +184,14 @@ struct FeedWorker: Sendable {
         // A child with `since`, synced recently, with a sound snapshot: ask only for what changed
         // since its last success; when that request fails, fetch it in full (full_fallback).
         var fallback: String? = nil
+        // (The snapshot is read, and so checked, once; an unusable one is reported by the full sync.)
         if feed.parent != nil, let since = feed.since, fullReason == nil, let generation, let last = state?.lastSuccessAt,
-           snapshots.isSound(feedID: feed.id, generation: generation) {
+           let previous = try? snapshots.read(feedID: feed.id, generation: generation) {
             let sinceText = since.text(last - since.overlapSeconds)
             do throws(FeedError) {
                 let got = try await fetchParsed(ctx, url: ChildFeeds.fill(feed.url, since: sinceText), result: &result,
                                                 phases: &phases, clock: clock)
-                try applyDelta(ctx, got, since: sinceText, result: &result, phases: &phases, clock: clock)
+                try applyDelta(ctx, got, to: previous, since: sinceText, result: &result, phases: &phases, clock: clock)
                 return
             } catch {
                 fallback = "incremental request failed (\(error.message)); fetched in full"
@@ -420,16 +421,10 @@ struct FeedWorker: Sendable {
 
     /// A child's answer to `{since}`: only records modified since then, which are added or updated
     /// (nothing is removed from a delta); the new snapshot is the old one with the delta applied.
-    private func applyDelta(_ ctx: Context, _ got: FetchedBody, since: String, result: inout FeedResult,
+    private func applyDelta(_ ctx: Context, _ got: FetchedBody, to snap: Snapshot, since: String, result: inout FeedResult,
                             phases: inout PhaseTimes, clock: ContinuousClock) throws(FeedError) {
         guard let generation = ctx.generation, let parsed = got.parsed else { return }
         let t = clock.now
-        let snap: Snapshot
-        do {
-            snap = try snapshots.read(feedID: ctx.feed.id, generation: generation)
-        } catch {
-            throw FeedError(.snapshot, "cannot read the snapshot the delta applies to: \(error.description)", cause: error)
-        }
         let previous = snap.records.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd) }
         let plan = Planner.delta(previous: previous, records: parsed.records, now: ctx.now)
         phases.plan += seconds(clock.now - t)
