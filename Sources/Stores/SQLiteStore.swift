@@ -16,49 +16,55 @@ import Darwin
 public final class SQLiteStore: FeedStore {
     private let pool: any DatabaseWriter
     public let path: String
+    /// How long a write waits for another process's lock before it fails (`busy_timeout_seconds`).
+    public let busyTimeout: Double
+
+    public static let defaultBusyTimeout: Double = 30
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws(StoreError) {
+    public init(path: String, busyTimeout: Double = SQLiteStore.defaultBusyTimeout) throws(StoreError) {
         var config = Configuration()
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(busyTimeout)
         self.path = path
+        self.busyTimeout = busyTimeout
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
             self.pool = pool
         } catch {
-            throw StoreError(.cannotOpen, "cannot open the SQLite store at \(path)", cause: error)
+            throw SQLiteFaults.explain(error, path: path, busyTimeout: busyTimeout, doing: "open it", code: .cannotOpen)
         }
     }
 
-    private init(readOnly queue: DatabaseQueue, path: String) {
+    private init(readOnly queue: DatabaseQueue, path: String, busyTimeout: Double) {
         self.pool = queue
         self.path = path
+        self.busyTimeout = busyTimeout
     }
 
     /// Opens the database at `path` read-only, without creating, migrating or writing anything:
     /// for tools that inspect a store a run may be using. nil when there is no database file yet.
-    public static func openReadOnly(path: String) throws(StoreError) -> SQLiteStore? {
+    public static func openReadOnly(path: String, busyTimeout: Double = SQLiteStore.defaultBusyTimeout) throws(StoreError) -> SQLiteStore? {
         guard access(path, F_OK) == 0 else { return nil }
         var config = Configuration()
         config.readonly = true
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(busyTimeout)
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
         } catch {
-            throw StoreError(.cannotOpen, "cannot read the SQLite store at \(path)", cause: error)
+            throw SQLiteFaults.explain(error, path: path, busyTimeout: busyTimeout, doing: "read it", code: .cannotOpen)
         }
         let hasFeeds: Bool
         do {
             hasFeeds = try queue.read { try $0.tableExists("feeds") }
         } catch {
-            throw StoreError(.read, "cannot read the SQLite store at \(path)", cause: error)
+            throw SQLiteFaults.explain(error, path: path, busyTimeout: busyTimeout, doing: "read it", code: .read)
         }
         guard hasFeeds else {
             throw StoreError(.notAStore, "the SQLite store at \(path) has no `feeds` table (not a feedsync database?)")
         }
-        return SQLiteStore(readOnly: queue, path: path)
+        return SQLiteStore(readOnly: queue, path: path, busyTimeout: busyTimeout)
     }
 
     static var migrator: DatabaseMigrator {
@@ -363,7 +369,7 @@ public final class SQLiteStore: FeedStore {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code, "SQLite store \(path): cannot \(what)", cause: error)
+            throw SQLiteFaults.explain(error, path: path, busyTimeout: busyTimeout, doing: what, code: code)
         }
     }
 }

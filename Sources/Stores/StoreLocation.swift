@@ -30,18 +30,19 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
 /// Opens the store a location names: the one place that knows every kind of store.
 public enum StoreFactory {
     /// Opens (creating and migrating when needed) the store for a run.
-    public static func open(_ location: StoreLocation) throws(StoreError) -> any FeedStore {
+    public static func open(_ location: StoreLocation, busyTimeout: Double = SQLiteStore.defaultBusyTimeout) throws(StoreError) -> any FeedStore {
         switch location {
-        case .sqlite(let path): try SQLiteStore(path: path)
+        case .sqlite(let path): try SQLiteStore(path: path, busyTimeout: busyTimeout)
         case .memory: InMemoryStore()
         }
     }
 
     /// Opens the store only to read it, creating, migrating and writing nothing (for tools that
     /// look at a store a run may be using). nil when there is no store there yet.
-    public static func openReadOnly(_ location: StoreLocation) throws(StoreError) -> (any FeedStore)? {
+    public static func openReadOnly(_ location: StoreLocation,
+                                    busyTimeout: Double = SQLiteStore.defaultBusyTimeout) throws(StoreError) -> (any FeedStore)? {
         switch location {
-        case .sqlite(let path): try SQLiteStore.openReadOnly(path: path)
+        case .sqlite(let path): try SQLiteStore.openReadOnly(path: path, busyTimeout: busyTimeout)
         case .memory: nil
         }
     }

@@ -57,6 +57,8 @@ public struct SyncConfig: Sendable {
     public var feeds: [FeedConfig]
     /// The most records one feed may hold (`max_records`); more fails the feed.
     public var maxRecords = FormatSettings.defaultMaxRecords
+    /// How long a store write waits for another process's lock (`busy_timeout_seconds`).
+    public var busyTimeoutSeconds = SQLiteStore.defaultBusyTimeout
 
     public init(path: String, store: StoreLocation, snapshots: String, incrementalDays: Int = 7,
                 concurrency: Int = SyncConfig.defaultConcurrency, timeZone: String = "UTC",
@@ -98,7 +100,8 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 /// Reads `feedsync.yml`.
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
-                                       "volatile_properties", "feeds", "http", "mappings", "max_records"]
+                                       "volatile_properties", "feeds", "http", "mappings", "max_records",
+                                       "busy_timeout_seconds"]
     static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children"])
         .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
@@ -156,6 +159,7 @@ public enum ConfigLoader {
         var feedMappings: [(index: Int, own: MappingSettings, name: Node?, node: Node)] = []
         var mappingsNode: Node? = nil
         var maxRecords = FormatSettings.defaultMaxRecords
+        var busyTimeout = SQLiteStore.defaultBusyTimeout
         var sawFeeds = false
 
         for (keyNode, value) in top {
@@ -187,6 +191,8 @@ public enum ConfigLoader {
                 mappingsNode = value
             case "max_records":
                 maxRecords = try int(value, key, min: 1, fail)
+            case "busy_timeout_seconds":
+                busyTimeout = Double(try int(value, key, min: 0, fail))
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
@@ -268,6 +274,7 @@ public enum ConfigLoader {
                                 incrementalDays: incrementalDays, concurrency: concurrency, timeZone: timeZone,
                                 volatileProperties: volatile, limits: limits, feeds: feeds)
         config.maxRecords = maxRecords
+        config.busyTimeoutSeconds = busyTimeout
         return config
     }
 

@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let store: any FeedStore
         do {
-            store = try StoreFactory.open(cfg.store)
+            store = try StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds)
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun

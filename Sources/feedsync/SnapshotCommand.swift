@@ -43,7 +43,7 @@ enum SnapshotCLI {
     /// The store's feed states, read-only (nil when the store file does not exist); exit 3 when unreadable.
     static func readStates(_ cfg: SyncConfig) async throws -> [String: FeedState]? {
         do {
-            return try await StoreFactory.openReadOnly(cfg.store)?.feedStates()
+            return try await StoreFactory.openReadOnly(cfg.store, busyTimeout: cfg.busyTimeoutSeconds)?.feedStates()
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun

@@ -46,11 +46,12 @@ struct Harness {
         var stderr: String
     }
 
+    /// Runs the binary with `args` (with `direct`, `args[0]` is the program to run instead).
     @discardableResult
-    func run(_ args: [String]) throws -> Result {
+    func run(_ args: [String], direct: Bool = false) throws -> Result {
         let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
+        p.executableURL = direct ? URL(fileURLWithPath: args[0]) : Self.binary
+        p.arguments = direct ? Array(args.dropFirst()) : args
         p.currentDirectoryURL = dir
         let out = Pipe()
         let err = Pipe()
