@@ -25,6 +25,8 @@ package enum SnapshotVerifier {
         package var snapshotsSound = 0
         /// One per bad file (or missing one), sorted by path.
         package var problems: [Problem] = []
+        /// What a run in progress is writing (new generations, temp files): said, not damage.
+        package var inProgress: [Problem] = []
         package var isSound: Bool { problems.isEmpty }
     }
 
@@ -51,8 +53,13 @@ package enum SnapshotVerifier {
     /// are reported; other files (the lock, reports) are ignored. With `pointers` (configured feed
     /// id → the store's current generation, nil when never synced) it also reports a configured feed
     /// whose current generation file is missing and files of a configured feed at another generation.
+    ///
+    /// With `runInProgress` (another process holds the run lock), what a run writes before it
+    /// commits is reported in `inProgress`, not as damage: generations newer than the store's,
+    /// temp files, a file that went away while it was read, and a current generation already
+    /// replaced by a newer one.
     package static func verifyFolder(_ folder: String, pointers: [String: UInt64?]? = nil,
-                                    workers: Int = defaultWorkers) throws(SnapshotError) -> Result {
+                                    workers: Int = defaultWorkers, runInProgress: Bool = false) throws(SnapshotError) -> Result {
         let dir = SnapshotDirectory(path: folder)
         var st = stat()
         if stat(folder, &st) != 0 {
@@ -61,6 +68,7 @@ package enum SnapshotVerifier {
         var names = try dir.entries()
         names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var problems: [Problem] = []
+        var inProgress: [Problem] = []
         var toCheck: [String] = []
         var onDisk: [String: [UInt64]] = [:]
         for name in names {
@@ -69,6 +77,10 @@ package enum SnapshotVerifier {
                 toCheck.append(path)
                 onDisk[feed, default: []].append(generation)
             } else if let feed = SnapshotDirectory.parseTempName(name) {
+                if runInProgress {
+                    inProgress.append(Problem(path: path, reason: "being written by the run in progress (feed \"\(feed)\")"))
+                    continue
+                }
                 problems.append(Problem(path: path, reason:
                     "leftover temp file of feed \"\(feed)\" from an interrupted run (the next feedsync run removes it)"))
             } else if name.hasSuffix(".fsnap") {
@@ -81,18 +93,38 @@ package enum SnapshotVerifier {
         var result = Result()
         result.snapshotsChecked = toCheck.count
         for (path, reason) in zip(toCheck, reasons) {
-            if let reason { problems.append(Problem(path: path, reason: reason)) } else { result.snapshotsSound += 1 }
+            if let reason {
+                // A run retires old generations as it commits: a file gone since it was listed is no damage.
+                if runInProgress && access(path, F_OK) != 0 {
+                    inProgress.append(Problem(path: path, reason: "removed by the run in progress while it was read"))
+                    continue
+                }
+                problems.append(Problem(path: path, reason: reason))
+            } else {
+                result.snapshotsSound += 1
+            }
         }
 
         if let pointers {
             for (feed, current) in pointers.sorted(by: { $0.key < $1.key }) {
                 let generations = onDisk[feed] ?? []
+                let newer = generations.filter { g in current.map { g > $0 } ?? true }
+                if runInProgress, let current, !generations.contains(current), !newer.isEmpty {
+                    inProgress.append(Problem(path: dir.path(feedID: feed, generation: current),
+                                              reason: "replaced by generation \(newer.max()!) of the run in progress"))
+                    continue
+                }
                 if let current, !generations.contains(current) {
                     let also = generations.isEmpty ? "" : " (on disk: generation \(generations.map(String.init).joined(separator: ", ")))"
                     problems.append(Problem(path: dir.path(feedID: feed, generation: current),
                                             reason: "missing: the store points feed \"\(feed)\" at generation \(current)\(also)"))
                 }
                 for g in generations where g != current {
+                    if runInProgress && newer.contains(g) {
+                        inProgress.append(Problem(path: dir.path(feedID: feed, generation: g),
+                                                  reason: "being written by the run in progress (the store points at \(current.map { "generation \($0)" } ?? "no generation yet"))"))
+                        continue
+                    }
                     let pointer = current.map { "the store points at generation \($0)" } ?? "the store has no generation for this feed"
                     problems.append(Problem(path: dir.path(feedID: feed, generation: g),
                                             reason: "stale generation: \(pointer) (left by an interrupted run; the next feedsync run removes it)"))
@@ -100,6 +132,7 @@ package enum SnapshotVerifier {
             }
         }
         result.problems = problems.sorted { ($0.path.utf8.lexicographicallyPrecedes($1.path.utf8)) }
+        result.inProgress = inProgress.sorted { ($0.path.utf8.lexicographicallyPrecedes($1.path.utf8)) }
         return result
     }
 

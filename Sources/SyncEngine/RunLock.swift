@@ -42,6 +42,21 @@ public final class RunLock {
         _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
     }
 
+    /// Who holds the run lock of `folder` right now (its text: pid, host, start), or nil when no
+    /// run holds it. Takes nothing: a shared lock is tried and let go at once.
+    public static func holder(folder: String) -> String? {
+        let path = (folder as NSString).appendingPathComponent(".feedsync.lock")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return nil
+        }
+        let text = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return text.isEmpty ? "another process" : text
+    }
+
     deinit {
         _ = ftruncate(fd, 0)
         flock(fd, LOCK_UN)

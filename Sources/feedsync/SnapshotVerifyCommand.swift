@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SnapshotTools
+import SyncEngine
 import Snapshots
 
 struct SnapshotVerifyCommand: AsyncParsableCommand {
@@ -65,14 +66,18 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
                 note = "\(folder!) is not the configuration's snapshot folder: generation pointers not checked"
             }
         }
+        let running = RunLock.holder(folder: folder!)
         let result: SnapshotVerifier.Result
         do {
             result = try SnapshotVerifier.verifyFolder(folder!, pointers: pointers,
-                                                       workers: jobs ?? SnapshotVerifier.defaultWorkers)
+                                                       workers: jobs ?? SnapshotVerifier.defaultWorkers,
+                                                       runInProgress: running != nil)
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun
         }
+        if let running { print("a run is in progress (\(running)): what it is writing is not damage") }
+        for p in result.inProgress { print("\(p.path): note: \(p.reason)") }
         for p in result.problems { print(p.line) }
         let seconds = (clock.now - t0).inSeconds
         var summary = "checked \(result.snapshotsChecked) snapshots in \(String(format: "%.3f", seconds)) s: "

@@ -61,3 +61,43 @@ extension ProcessFaultTests {
         #expect(p.terminationReason == .exit && p.terminationStatus == 0)
     }
 }
+
+extension ProcessFaultTests {
+    @Test("snapshot verify during a run: what the run is writing is said, not reported as damage")
+    func verifyDuringRun() throws {
+        let h = try Harness("verify-running")
+        defer { h.cleanUp() }
+        try h.write("feedsync.yml", OperationalTests.config)
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb().text())
+        try h.write("feeds/booking.ics", NightlyScenarioTests.booking().text())
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        // What a run writes before it commits: the next generation of a feed, and a temp file.
+        let snaps = h.dir.appendingPathComponent("snapshots")
+        let copy = try Harness("verify-running-copy")
+        defer { copy.cleanUp() }
+        try FileManager.default.removeItem(at: copy.dir)
+        try FileManager.default.copyItem(at: h.dir, to: copy.dir)
+        var changed = NightlyScenarioTests.airbnb()
+        changed.event(["UID:new@airbnb.com", "DTSTAMP:$STAMP", "DTSTART;VALUE=DATE:20270301", "DTEND;VALUE=DATE:20270305", "SUMMARY:Reserved"])
+        try copy.write("feeds/airbnb.ics", changed.text())
+        #expect(try copy.night("2026-11-02T02:00:00Z").0.status == 0)
+        try FileManager.default.copyItem(at: copy.dir.appendingPathComponent("snapshots/airbnb.2.fsnap"),
+                                         to: snaps.appendingPathComponent("airbnb.2.fsnap"))
+        try h.write("snapshots/.tmp-booking-0123456789abcdef", "half written")
+
+        // No run holds the lock: leftovers of an interrupted run (exit 1), as before.
+        let idle = try h.run(["snapshot", "verify", "--config", "feedsync.yml"])
+        #expect(idle.status == 1 && idle.stdout.contains("airbnb.2.fsnap: stale generation"))
+
+        // A run holds the lock: the same files are what it is writing (exit 0).
+        let fd = open(snaps.appendingPathComponent(".feedsync.lock").path, O_RDWR)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        defer { close(fd) }
+        let busy = try h.run(["snapshot", "verify", "--config", "feedsync.yml"])
+        #expect(busy.status == 0)
+        #expect(busy.stdout.contains("a run is in progress"))
+        #expect(busy.stdout.contains("airbnb.2.fsnap: note: being written by the run in progress (the store points at generation 1)"))
+        #expect(busy.stdout.contains(".tmp-booking-0123456789abcdef: note: being written by the run in progress"))
+        #expect(busy.stdout.contains("0 problems"))
+    }
+}
