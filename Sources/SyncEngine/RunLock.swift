@@ -5,10 +5,13 @@ import Glibc
 #endif
 
 /// One run at a time: an exclusive `flock` on `<snapshots>/.feedsync.lock`, which also holds who
-/// took it (pid, host, start time) so a second run can say who is in the way. The kernel drops the
-/// lock when the process ends, however it ends, so a crash leaves no stale lock.
+/// took it (pid, host, start time) so a second run can say who is in the way, and one on the
+/// snapshot folder itself, so that a lock file deleted during a run (a clean-up script, a person)
+/// does not let a second run in beside the first: the folder is what the runs share. The kernel
+/// drops both locks when the process ends, however it ends, so a crash leaves no stale lock.
 public final class RunLock {
     private let fd: Int32
+    private let folderFD: Int32
     public let path: String
 
     public struct Held: Error, Sendable, CustomStringConvertible {
@@ -36,6 +39,18 @@ public final class RunLock {
             close(fd)
             throw Held(path: path, holder: holder)
         }
+        folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folderFD >= 0 else {
+            let e = errno
+            close(fd)
+            throw SyncError(.lock, "cannot open the snapshot folder \(folder) to lock it: \(String(cString: strerror(e)))")
+        }
+        if flock(folderFD, LOCK_EX | LOCK_NB) != 0 {
+            // Our lock file is a new one: the holder's was deleted under it.
+            close(folderFD)
+            close(fd)
+            throw Held(path: path, holder: "a run whose lock file was deleted; it still holds the folder \(folder)")
+        }
         let host = ProcessInfo.processInfo.hostName
         let text = "pid \(getpid()) on \(host), started \(startedAt)\n"
         _ = ftruncate(fd, 0)
@@ -46,13 +61,17 @@ public final class RunLock {
     /// run holds it. Takes nothing: a shared lock is tried and let go at once.
     public static func holder(folder: String) -> String? {
         let path = (folder as NSString).appendingPathComponent(".feedsync.lock")
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return nil
+        func held(_ file: String, _ flags: Int32) -> Bool {
+            let fd = open(file, flags | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+                flock(fd, LOCK_UN)
+                return false
+            }
+            return true
         }
+        guard held(folder, O_RDONLY | O_DIRECTORY) || held(path, O_RDONLY) else { return nil }
         let text = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         return text.isEmpty ? "another process" : text
     }
@@ -61,6 +80,8 @@ public final class RunLock {
         _ = ftruncate(fd, 0)
         flock(fd, LOCK_UN)
         close(fd)
+        flock(folderFD, LOCK_UN)
+        close(folderFD)
     }
 }
 

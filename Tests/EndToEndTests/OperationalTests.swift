@@ -52,6 +52,23 @@ struct OperationalTests {
         #expect(r.stderr.contains("pid 4242 on testhost"))
     }
 
+    @Test("a lock file deleted during a run does not let a second run in: the folder is locked too")
+    func deletedLockFile() throws {
+        let h = try setUp("lock-deleted")
+        defer { h.cleanUp() }
+        #expect(try h.run(["run", "--config", "feedsync.yml"]).status == 0)
+        // A run holds the folder; its lock file was deleted by a clean-up script.
+        let folder = h.dir.appendingPathComponent("snapshots").path
+        let fd = open(folder, O_RDONLY | O_DIRECTORY)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        defer { close(fd) }
+        try h.remove("snapshots/.feedsync.lock")
+        let r = try h.run(["run", "--config", "feedsync.yml"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("another feedsync run holds the lock"))
+        #expect(r.stderr.contains("a run whose lock file was deleted; it still holds the folder"))
+    }
+
     @Test("--dry-run plans and reports but writes no snapshot and no row")
     func dryRun() throws {
         let h = try setUp("dryrun")
