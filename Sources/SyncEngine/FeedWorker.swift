@@ -414,6 +414,7 @@ struct FeedWorker: Sendable {
         do {
             let bytes = try SnapshotCodec.encode(header: header, records: records)
             try snapshots.add(bytes, feedID: ctx.feed.id, generation: newGeneration)
+            CrashPoints.hit("snapshot-written")
         } catch {
             throw FeedError(.snapshot, "cannot write the snapshot: \(error.description)", cause: error)
         }

@@ -220,7 +220,9 @@ public struct SyncRunner: Sendable {
                 throw SyncError(.snapshots, "cannot make the new snapshots durable", cause: error)
             }
         }
+        CrashPoints.hit("snapshots-durable")
         try await store.apply(batch.map(\.update), runID: runID, at: now)
+        CrashPoints.hit("store-committed")
         // The store now points at the new generations: the old snapshots can go.
         for o in batch where o.update.status != .failed {
             if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {
@@ -233,6 +235,7 @@ public struct SyncRunner: Sendable {
                 }
             }
         }
+        CrashPoints.hit("old-retired")
         return seconds(clock.now - t0)
     }
 

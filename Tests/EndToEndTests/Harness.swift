@@ -44,14 +44,19 @@ struct Harness {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Ended by a signal (`status` is then the signal's number).
+        var killed = false
     }
 
     /// Runs the binary with `args` (with `direct`, `args[0]` is the program to run instead).
     @discardableResult
-    func run(_ args: [String], direct: Bool = false) throws -> Result {
+    func run(_ args: [String], direct: Bool = false, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = direct ? URL(fileURLWithPath: args[0]) : Self.binary
         p.arguments = direct ? Array(args.dropFirst()) : args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         p.currentDirectoryURL = dir
         let out = Pipe()
         let err = Pipe()
@@ -62,7 +67,7 @@ struct Harness {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+                      stderr: String(decoding: e, as: UTF8.self), killed: p.terminationReason == .uncaughtSignal)
     }
 
     /// One nightly run at `now`, with a report; returns the result and the parsed report.

@@ -1,0 +1,21 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// For tests only: `FEEDSYNC_CRASH_AT=POINT` kills the process (SIGKILL, as a power cut would)
+/// when a run reaches that point of its commit protocol, so a test can check that the next run
+/// repairs everything (docs/snapshot-format.md, *Commit protocol*). Points, in order:
+/// `snapshot-written` (a feed's new generation is written, not yet durable), `snapshots-durable`
+/// (the batch's generations are durable, the store not yet committed), `store-committed` (the
+/// store points at the new generations, the old ones not yet deleted), `old-retired` (the batch
+/// is done). Unset, it costs one comparison per point.
+enum CrashPoints {
+    static let armed: String? = ProcessInfo.processInfo.environment["FEEDSYNC_CRASH_AT"]
+
+    @inline(__always)
+    static func hit(_ point: StaticString) {
+        guard let armed, armed == point.description else { return }
+        kill(getpid(), SIGKILL)
+    }
+}
