@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "ICalendar", targets: ["ICalendar"]),
         .library(name: "FeedModel", targets: ["FeedModel"]),
         .library(name: "ICalendarFeeds", targets: ["ICalendarFeeds"]),
+        // For the fuzz targets in Fuzz/, a package of its own that imports it.
+        .library(name: "Records", targets: ["Records"]),
         .library(name: "Snapshots", targets: ["Snapshots"]),
     ],
     dependencies: [

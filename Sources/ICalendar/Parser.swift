@@ -144,6 +144,9 @@ public enum ICalParser {
         var builder = TreeBuilder()
         builder.maxEvents = limits.maxEvents
         var lexer = ContentLineLexer(bytes)
+        // Freed however the parse ends (an error used to leak the buffer of folded lines; the
+        // fuzzer found it).
+        defer { lexer.release() }
         var first = true
         while let cl = lexer.nextLogicalLine() {
             if first {
@@ -156,7 +159,6 @@ public enum ICalParser {
             let prop = try parseContentLine(cl.bytes, line: cl.line)
             try builder.add(prop)
         }
-        lexer.release()
         return try builder.finish(lastLine: lexer.lastLine)
     }
 

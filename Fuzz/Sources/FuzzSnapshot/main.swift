@@ -1,0 +1,28 @@
+import Snapshots
+
+/// The snapshot decoder: header, zlib payload, records, checksum.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    _ = try? SnapshotCodec.decodeHeader(bytes)
+    if let snapshot = try? SnapshotCodec.decode(bytes) {
+        // What decodes must encode again.
+        _ = try? SnapshotCodec.encode(header: snapshot.header, records: snapshot.records)
+    }
+    return 0
+}
+
+// SwiftPM links an executable's entry point as `FuzzSnapshot_main`; this one hands over to libFuzzer's
+// driver (whose own `main` is then not linked in).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+@_cdecl("FuzzSnapshot_main")
+func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var values = argv
+    return LLVMFuzzerRunDriver(&count, &values, fuzz)
+}
