@@ -9,10 +9,11 @@ let package = Package(
     name: "feedsync-fuzz",
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "feedsync", path: "..")],
-    targets: targets.map { name in
+    targets: [.target(name: "FuzzSupport", path: "Sources/FuzzSupport")] + targets.map { name in
         .executableTarget(
             name: name,
             dependencies: [
+                "FuzzSupport",
                 .product(name: "ICalendar", package: "feedsync"),
                 .product(name: "ICalendarFeeds", package: "feedsync"),
                 .product(name: "FeedModel", package: "feedsync"),

@@ -27,6 +27,17 @@ public enum Planner {
     /// - removed: key gone and its old end is after `now`;
     /// - everything else is unchanged, or past and not touched.
     public static func incremental(previous: [PriorRecord], records: [FeedRecord], now: Int64) -> ChangeSet {
+        diff(previous: previous, records: records, now: now, removeMissing: true)
+    }
+
+    /// A delta (a child's records modified since its last sync) against the snapshot of the last
+    /// run: new future records are added, changed ones updated as in `incremental`; nothing is
+    /// removed, since a delta does not list what did not change.
+    public static func delta(previous: [PriorRecord], records: [FeedRecord], now: Int64) -> ChangeSet {
+        diff(previous: previous, records: records, now: now, removeMissing: false)
+    }
+
+    private static func diff(previous: [PriorRecord], records: [FeedRecord], now: Int64, removeMissing: Bool) -> ChangeSet {
         var plan = ChangeSet()
         var old: [String: PriorRecord] = [:]
         old.reserveCapacity(previous.count)
@@ -49,38 +60,10 @@ public enum Planner {
                 plan.pastSkipped += 1
             }
         }
+        guard removeMissing else { return plan }
         for p in old.values.sorted(by: { $0.key < $1.key }) {
             if endsAfter(p.lastEnd, now: now) {
                 plan.removed.append(p.key)
-            } else {
-                plan.pastSkipped += 1
-            }
-        }
-        return plan
-    }
-
-    /// A delta (a child's records modified since its last sync) against the snapshot of the last
-    /// run: new future records are added, changed ones updated as in `incremental`; nothing is
-    /// removed, since a delta does not list what did not change.
-    public static func delta(previous: [PriorRecord], records: [FeedRecord], now: Int64) -> ChangeSet {
-        var plan = ChangeSet()
-        var old: [String: PriorRecord] = [:]
-        old.reserveCapacity(previous.count)
-        for p in previous {
-            old[p.key] = p
-            if endsAfter(p.lastEnd, now: now) { plan.previousFuture += 1 }
-        }
-        for r in records {
-            if let p = old[r.key] {
-                if p.hash == r.hash {
-                    plan.unchanged += 1
-                } else if endsAfter(p.lastEnd, now: now) || r.isFuture(now: now) {
-                    plan.updated.append(r)
-                } else {
-                    plan.pastSkipped += 1
-                }
-            } else if r.isFuture(now: now) {
-                plan.added.append(r)
             } else {
                 plan.pastSkipped += 1
             }

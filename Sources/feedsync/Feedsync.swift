@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SyncEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,6 +37,19 @@ struct Feedsync: AsyncParsableCommand {
                 Foundation.exit(Exit.usage.rawValue)
             }
             exit(withError: error)
+        }
+    }
+}
+
+/// What the commands share.
+enum CLI {
+    /// The configuration, or exit 2 naming the file and the problem.
+    static func loadConfig(_ path: String) throws -> SyncConfig {
+        do {
+            return try ConfigLoader.load(path: path)
+        } catch {
+            printError("feedsync: configuration error: \(error)")
+            throw Exit.usage
         }
     }
 }

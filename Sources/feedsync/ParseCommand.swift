@@ -68,13 +68,7 @@ struct ParseCommand: AsyncParsableCommand {
         // What to read: the files and URLs given, as iCalendar; then each --feed with its format.
         var items: [(label: String, location: String, inspection: FeedInspection)] = feeds.map { ($0, $0, base) }
         if !configuredFeeds.isEmpty {
-            let cfg: SyncConfig
-            do {
-                cfg = try ConfigLoader.load(path: config)
-            } catch {
-                printError("feedsync: configuration error: \(error)")
-                throw Exit.usage
-            }
+            let cfg = try CLI.loadConfig(config)
             for id in configuredFeeds {
                 guard let feed = cfg.feeds.first(where: { $0.id == id }) else {
                     printError("feedsync: unknown feed id \(id) (not in \(config))")

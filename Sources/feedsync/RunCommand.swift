@@ -58,13 +58,7 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "feedsync") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = level
 
-        let cfg: SyncConfig
-        do {
-            cfg = try ConfigLoader.load(path: config)
-        } catch {
-            printError("feedsync: configuration error: \(error)")
-            throw Exit.usage
-        }
+        let cfg = try CLI.loadConfig(config)
         let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
         var options = SyncOptions(now: nowInstant)
         options.forceFull = forceFullSync

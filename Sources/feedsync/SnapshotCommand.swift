@@ -30,16 +30,6 @@ enum SnapshotCLI {
         }
     }
 
-    /// The configuration, or exit 2 naming the file and the problem.
-    static func loadConfig(_ path: String) throws -> SyncConfig {
-        do {
-            return try ConfigLoader.load(path: path)
-        } catch {
-            printError("feedsync: configuration error: \(error)")
-            throw Exit.usage
-        }
-    }
-
     /// The store's feed states, read-only (nil when the store file does not exist); exit 3 when unreadable.
     static func readStates(_ cfg: SyncConfig) async throws -> [String: FeedState]? {
         do {
@@ -55,7 +45,7 @@ enum SnapshotCLI {
         if SnapshotLocator.isPath(argument) {
             return SnapshotLocator.Located(path: argument, storeGeneration: nil, note: nil)
         }
-        let cfg = try loadConfig(configPath)
+        let cfg = try CLI.loadConfig(configPath)
         let states = try await readStates(cfg)
         do {
             let located = try SnapshotLocator.locate(feedID: argument, configuredFeeds: cfg.feeds.map(\.id),

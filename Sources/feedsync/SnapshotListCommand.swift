@@ -30,7 +30,7 @@ struct SnapshotListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cfg = try SnapshotCLI.loadConfig(config)
+        let cfg = try CLI.loadConfig(config)
         let states = try await SnapshotCLI.readStates(cfg) ?? [:]
         let listing: FeedListing
         do {

@@ -53,7 +53,7 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
         var pointers: [String: UInt64?]? = nil
         var note: String? = nil
         if config != nil || path == nil {
-            let cfg = try SnapshotCLI.loadConfig(config ?? "feedsync.yml")
+            let cfg = try CLI.loadConfig(config ?? "feedsync.yml")
             let sameFolder = path.map { Self.standard($0) == Self.standard(cfg.snapshots) } ?? true
             folder = folder ?? cfg.snapshots
             if sameFolder {

@@ -5,12 +5,17 @@ import Testing
 enum FeedServer {
     /// Starts the server serving `<harness>/served`; stops it (SIGKILL) at the end of `body`.
     static func with(_ h: Harness, _ body: (Int, URL) throws -> Void) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("feed_server.py")
         let log = h.dir.appendingPathComponent("requests.log")
         try FileManager.default.createDirectory(at: h.dir.appendingPathComponent("served"), withIntermediateDirectories: true)
+        try launch("feed_server.py", [h.dir.appendingPathComponent("served").path, log.path]) { port in try body(port, log) }
+    }
+
+    /// Runs a Python server script of this folder that prints its port first; SIGKILLs it after `body`.
+    static func launch(_ script: String, _ arguments: [String], _ body: (Int) throws -> Void) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script.path, h.dir.appendingPathComponent("served").path, log.path]
+        p.arguments = ["python3", path] + arguments
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -23,7 +28,7 @@ enum FeedServer {
             line.append(chunk)
         }
         let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        try body(port, log)
+        try body(port)
     }
 
     /// Every logged line (requests have `path`, closed connections have `conn`).

@@ -72,23 +72,10 @@ struct RaceAPITests {
 
     /// Starts race_api.py over `<harness>/api.json`; stops it at the end of `body`.
     static func withAPI(_ h: Harness, _ body: (Int, URL) throws -> Void) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("race_api.py")
         let log = h.dir.appendingPathComponent("api.log")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script.path, h.dir.appendingPathComponent("api.json").path, log.path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
-        var line = Data()
-        while !line.contains(0x0A) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
+        try FeedServer.launch("race_api.py", [h.dir.appendingPathComponent("api.json").path, log.path]) { port in
+            try body(port, log)
         }
-        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        try body(port, log)
     }
 
     /// The participant requests logged since the last call (the log is emptied).

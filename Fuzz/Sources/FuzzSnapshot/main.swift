@@ -1,3 +1,4 @@
+import FuzzSupport
 import Snapshots
 
 /// The snapshot decoder: header, zlib payload, records, checksum.
@@ -13,16 +14,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's entry point as `FuzzSnapshot_main`; this one hands over to libFuzzer's
-// driver (whose own `main` is then not linked in).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
 @_cdecl("FuzzSnapshot_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var values = argv
-    return LLVMFuzzerRunDriver(&count, &values, fuzz)
+    runFuzzer(argc, argv, fuzz)
 }
