@@ -26,7 +26,7 @@ enum SQLiteFaults {
     static func explain(_ error: any Error, path: String, busyTimeout: Double, doing what: String,
                         code fallback: StoreError.Code) -> StoreError {
         guard let db = error as? DatabaseError else {
-            return StoreError(fallback, "SQLite store \(path): cannot \(what)", cause: error as? any Error & Sendable)
+            return StoreError(fallback, "SQLite store \(path): cannot \(what)", cause: error)
         }
         let primary = db.resultCode.primaryResultCode
         let cause = SQLiteResult(code: db.extendedResultCode.rawValue)
