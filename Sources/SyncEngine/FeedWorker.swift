@@ -92,15 +92,16 @@ struct FeedResult: Sendable {
 
 /// What the runner collects of one feed.
 struct FeedOutcome: Sendable {
-    var result: FeedResult
     var report: FeedReport
     var update: FeedUpdate
+    /// For a parent: the child feeds to run after it.
+    var children: [FeedConfig]
     var phases: PhaseTimes
     /// The generation the store pointed at before this run (retired once the new one is committed).
     var previousGeneration: UInt64?
 
     init(result: FeedResult, phases: PhaseTimes, previousGeneration: UInt64?) {
-        self.result = result
+        self.children = result.children
         self.report = result.report
         self.update = result.update
         self.phases = phases
@@ -120,6 +121,9 @@ struct FeedWorker: Sendable {
     let httpSource: (any FeedSource)?
     let logger: Logger
     let formats: FormatRegistry
+    /// The formats of feeds without a mapping, made once per format and zone: most feeds of a
+    /// night share a handful (one per time zone), and a format costs allocations to make.
+    private let shared: [String: any FeedFormat]
 
     init(config: SyncConfig, options: SyncOptions, store: any FeedStore, snapshots: any SnapshotStorage,
          fileSource: any FeedSource, httpSource: (any FeedSource)?, formats: FormatRegistry, logger: Logger) {
@@ -131,6 +135,19 @@ struct FeedWorker: Sendable {
         self.httpSource = httpSource
         self.logger = logger
         self.formats = formats
+        var shared: [String: any FeedFormat] = [:]
+        for feed in config.feeds where feed.mapping == nil {
+            let key = Self.sharedKey(feed)
+            if shared[key] == nil, let f = formats.make(feed.format, settings: Self.settings(feed, config)) { shared[key] = f }
+        }
+        self.shared = shared
+    }
+
+    private static func sharedKey(_ feed: FeedConfig) -> String { feed.format + "|" + (feed.timeZone ?? "") }
+
+    private static func settings(_ feed: FeedConfig, _ config: SyncConfig) -> FormatSettings {
+        FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone, volatileProperties: config.volatileProperties,
+                       mapping: feed.mapping, maxRecords: config.maxRecords)
     }
 
 
@@ -168,10 +185,10 @@ struct FeedWorker: Sendable {
 
     private func run(_ feed: FeedConfig, state: FeedState?, result: inout FeedResult,
                      phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) {
-        let settings = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone,
-                                      volatileProperties: config.volatileProperties, mapping: feed.mapping,
-                                      maxRecords: config.maxRecords)
-        guard let format = formats.make(feed.format, settings: settings) else {
+        let format: (any FeedFormat)? = feed.mapping == nil
+            ? shared[Self.sharedKey(feed)] ?? formats.make(feed.format, settings: Self.settings(feed, config))
+            : formats.make(feed.format, settings: Self.settings(feed, config))
+        guard let format else {
             throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }
         let ctx = Context(feed: feed, state: state, format: format, now: options.now,

@@ -195,7 +195,7 @@ public struct SyncRunner: Sendable {
             for _ in 0..<min(limit, queue.count) { startNext() }
             while running > 0, let outcome = try await group.next() {
                 running -= 1
-                queue += outcome.result.children
+                if !outcome.children.isEmpty { queue += outcome.children }
                 while running < limit && next < queue.count { startNext() }
                 onFeed(outcome.report)
                 if collect(outcome) {
