@@ -203,7 +203,11 @@ public enum ConfigLoader {
                         guard let m = http.mapping else { throw fail(http, "feed `\(feed.id)`: `http` must be a mapping") }
                         feedHTTP.append((feeds.count, m))
                     }
-                    if let map = item.mapping {
+                    // Mapping settings concern JSON and CSV feeds (and an iCalendar feed that has them by mistake).
+                    if let map = item.mapping, feed.format != ICalendarFormat.name || map.contains(where: { k, _ in
+                        let name = k.string ?? ""
+                        return name == "mapping" || name == "children" || MappingSettings.keys.contains(name)
+                    }) {
                         feedMappings.append((feeds.count, try MappingSettings.read(map, node: item, fail), map["mapping"], item))
                     }
                     if let first = seen[feed.id] {
