@@ -18,18 +18,8 @@ struct ProcessFaultTests {
         }
         try h.write("feedsync.yml", config)
 
-        let p = Process()
-        p.executableURL = Harness.binary
         let report = h.dir.appendingPathComponent("report.json").path
-        p.arguments = ["run", "--config", "feedsync.yml", "--now", "2026-11-23T02:00:00Z", "--report", report]
-        p.currentDirectoryURL = h.dir
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        // The reader is gone before the first line is written.
-        try out.fileHandleForReading.close()
-        try p.run()
-        p.waitUntilExit()
+        let p = try Self.runIntoClosedPipe(h, ["run", "--config", "feedsync.yml", "--now", "2026-11-23T02:00:00Z", "--report", report])
         #expect(p.terminationReason == .exit && p.terminationStatus == 0)
         #expect(try h.rows("SELECT count(*) AS n FROM events").first?["n"] == 300)
         #expect(try h.rows("SELECT status FROM runs").first?["status"] == "ok")
@@ -48,6 +38,12 @@ extension ProcessFaultTests {
             try h.write("feeds/f\(i).ics", ParseCommandTests.feed(i, events: 50))
             args.append("feeds/f\(i).ics")
         }
+        let p = try Self.runIntoClosedPipe(h, args)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+    }
+
+    /// Runs the binary with its stdout a pipe whose reader is gone before the first line is written.
+    static func runIntoClosedPipe(_ h: Harness, _ args: [String]) throws -> Process {
         let p = Process()
         p.executableURL = Harness.binary
         p.arguments = args
@@ -58,7 +54,7 @@ extension ProcessFaultTests {
         try out.fileHandleForReading.close()
         try p.run()
         p.waitUntilExit()
-        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        return p
     }
 }
 
