@@ -180,7 +180,11 @@ struct HTTPProductionTests {
                 var now = 0, peak = 0
                 for e in events { now += e.1; peak = max(peak, now) }
                 #expect(peak <= 3, "\(host): \(peak) requests at once")
-                // Rate: any 1-second window holds at most rate × 1 + 1 starts (+1 for clock granularity).
+                // Rate: the client starts at most rate × w + 1 requests in any window of w seconds. The
+                // server sees arrivals, which scheduling jitter on a loaded machine can bunch (seen:
+                // 43 in a second while other suites ran beside this one); 100 ms of it are allowed,
+                // 4 more starts at 40 a second. Unlimited, the 67 requests of a host would all arrive
+                // within a fraction of a second.
                 let starts = spans.map(\.0).sorted()
                 var worst = 0
                 var lo = 0
@@ -188,7 +192,7 @@ struct HTTPProductionTests {
                     while starts[hi] - starts[lo] >= 1.0 { lo += 1 }
                     worst = max(worst, hi - lo + 1)
                 }
-                #expect(worst <= 42, "\(host): \(worst) requests started within one second")
+                #expect(worst <= 46, "\(host): \(worst) requests started within one second")
             }
             // Connections: peak open connections per host, from the server's connection log.
             Thread.sleep(forTimeInterval: 0.3)  // the server logs a connection when it sees it close
