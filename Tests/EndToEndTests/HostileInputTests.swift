@@ -107,7 +107,8 @@ struct HostileInputTests {
         #expect(rep["years"].status == "changed" && rep["years"].error == nil)
         #expect(rep["badutf8"].status == "changed" && rep["nul"].status == "changed")
         #expect(rep.feeds_failed == 4)
-        // Everything read at once (8 feeds in flight, 120 MB of bodies) stays well under a gigabyte.
-        #expect(peakKB > 0 && peakKB < 1_000_000, "peak RSS \(peakKB) KB")
+        // Everything read at once (8 feeds in flight, 120 MB of bodies): about 130 MB measured
+        // (docs/limits.md); 400 MB leaves room for a loaded machine, not for a body parsed whole.
+        #expect(peakKB > 0 && peakKB < 400_000, "peak RSS \(peakKB) KB")
     }
 }
