@@ -35,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The instant that divides past from future, ISO-8601 (default: the current time).")
     var now: String?
 
-    @Option(name: .long, help: "Write the JSON run report to this path.")
+    @Option(name: .long, help: "Write the JSON run report to this path (`-`: to stdout, the feed lines then go to stderr).")
     var report: String?
 
     @Option(name: .long, help: "Feeds fetched and parsed at once (default: the config's concurrency).")
@@ -76,6 +76,13 @@ struct RunCommand: AsyncParsableCommand {
             throw Exit.couldNotRun
         }
         defer { withExtendedLifetime(lock) {} }
+        // A report left by an earlier night must not look like this night's if this run dies.
+        if let report, report != "-", !dryRun { ReportWriter.removeStale(at: report) }
+        // With `--report -`, stdout carries the report alone.
+        let toStderr = report == "-"
+        let say: @Sendable (String) -> Void = { line in
+            if toStderr { printError(line) } else { print(line) }
+        }
 
         let store: any FeedStore
         do {
@@ -90,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
         let result: RunReport
         do {
             result = try await runner.run { feed in
-                print(Self.line(for: feed))
+                say(Self.line(for: feed))
                 for w in feed.warnings { printError("feedsync: \(feed.id): warning: \(w)") }
             }
         } catch let error as UsageError {
@@ -104,13 +111,19 @@ struct RunCommand: AsyncParsableCommand {
         }
         await http?.shutdown()
 
-        for line in Self.summary(result) { print(line) }
+        for line in Self.summary(result) { say(line) }
         if let report {
+            // The report never decides the night's status: what was synced stays synced.
             do {
-                try ReportWriter.write(result, to: report)
+                if report == "-" {
+                    var data = try ReportWriter.encode(result)
+                    data.append(0x0A)
+                    printOut(String(decoding: data, as: UTF8.self))
+                } else {
+                    try ReportWriter.write(result, to: report)
+                }
             } catch {
-                printError("feedsync: cannot write the report to \(report): \(error)")
-                throw Exit.couldNotRun
+                printError("feedsync: cannot write the report to \(report): \(error.localizedDescription)")
             }
         }
         if result.feedsFailed > 0 { throw Exit.feedFailed }

@@ -69,6 +69,31 @@ struct OperationalTests {
         #expect(r.stderr.contains("a run whose lock file was deleted; it still holds the folder"))
     }
 
+    @Test("--report: its folder is made, `-` is stdout, a report that cannot be written never changes the exit status, last night's is not left looking current")
+    func reportPaths() throws {
+        let h = try setUp("report-paths")
+        defer { h.cleanUp() }
+        let nested = h.dir.appendingPathComponent("out/nightly/report.json").path
+        let r = try h.run(["run", "--config", "feedsync.yml", "--now", "2026-11-01T02:00:00Z", "--report", nested])
+        #expect(r.status == 0 && FileManager.default.fileExists(atPath: nested))
+
+        let toStdout = try h.run(["run", "--config", "feedsync.yml", "--now", "2026-11-02T02:00:00Z", "--report", "-"])
+        #expect(toStdout.status == 0)
+        let parsed = try JSONDecoder().decode(Report.self, from: Data(toStdout.stdout.utf8))
+        #expect(parsed.feeds_total == 2 && toStdout.stderr.contains("airbnb: unchanged"))
+
+        // A folder where the report should go: the night's own status stands (0), the problem is said.
+        try FileManager.default.createDirectory(at: h.dir.appendingPathComponent("taken.json"), withIntermediateDirectories: true)
+        try h.write("taken.json/keep", "x")
+        let blocked = try h.run(["run", "--config", "feedsync.yml", "--now", "2026-11-03T02:00:00Z", "--report", "taken.json"])
+        #expect(blocked.status == 0 && blocked.stderr.contains("feedsync: cannot write the report to taken.json"))
+
+        // A run that cannot happen leaves no report of an earlier night at the path.
+        try h.write("feedsync.yml", "store: sqlite:nope/feedsync.sqlite\n" + Self.config)
+        let dead = try h.run(["run", "--config", "feedsync.yml", "--report", nested])
+        #expect(dead.status == 3 && !FileManager.default.fileExists(atPath: nested))
+    }
+
     @Test("--dry-run plans and reports but writes no snapshot and no row")
     func dryRun() throws {
         let h = try setUp("dryrun")
