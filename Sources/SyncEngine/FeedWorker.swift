@@ -323,9 +323,12 @@ struct FeedWorker: Sendable {
         var parsed: ParsedFeed?
     }
 
-    /// One request (a 304 leaves the fingerprint nil).
-    private func fetchBody(_ ctx: Context, url: String, validators: Validators, result: inout FeedResult,
-                           phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) -> FetchedBody {
+    /// One request (a 304 leaves the fingerprint nil). `fingerprint: false` when the body will be
+    /// parsed anyway and fingerprinted from its records (`fetchParsed`): a JSON body with volatile
+    /// fields would otherwise be parsed twice.
+    private func fetchBody(_ ctx: Context, url: String, validators: Validators, fingerprint wanted: Bool = true,
+                           result: inout FeedResult, phases: inout PhaseTimes,
+                           clock: ContinuousClock) async throws(FeedError) -> FetchedBody {
         let feed = ctx.feed
         let source: any FeedSource
         if feed.isHTTP {
@@ -349,35 +352,35 @@ struct FeedWorker: Sendable {
         case .notModified:
             return FetchedBody()
         case .body(let b, let next):
+            result.validators = next
+            guard wanted else { return FetchedBody(body: b) }
             t = clock.now
             let fingerprint = ctx.format.fingerprint(b).description
             phases.fingerprint += seconds(clock.now - t)
             result.fingerprint = fingerprint
-            result.validators = next
             return FetchedBody(body: b, fingerprint: fingerprint)
         }
     }
 
     /// The body's records: fetched and parsed page by page for a paged child (until a page holds
-    /// fewer than the page size; the fingerprint covers every page), else one body parsed.
+    /// fewer than the page size), else one body parsed. The fingerprint is taken over the records'
+    /// keys and hashes, in the order received (volatile fields are already out of the hashes), so
+    /// no body is parsed twice and every page counts.
     private func fetchParsed(_ ctx: Context, url: String, result: inout FeedResult,
                              phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) -> FetchedBody {
-        guard let pages = ctx.feed.pagination else {
-            var got = try await fetchBody(ctx, url: url, validators: .none, result: &result, phases: &phases, clock: clock)
-            got.parsed = try parse(ctx, got, result: &result, phases: &phases, clock: clock)
-            return got
-        }
         var all = ParsedFeed(records: [])
-        var stream = XXH3Stream128()
-        var page = pages.first
+        let pages = ctx.feed.pagination
+        var page = pages?.first ?? 0
         var fetchedPages = 0
         while true {
-            var pageURL = ChildFeeds.setQuery(url, pages.param, String(page))
-            if let sizeParam = pages.sizeParam { pageURL = ChildFeeds.setQuery(pageURL, sizeParam, String(pages.size)) }
-            let got = try await fetchBody(ctx, url: pageURL, validators: .none, result: &result, phases: &phases, clock: clock)
+            var pageURL = url
+            if let pages {
+                pageURL = ChildFeeds.setQuery(url, pages.param, String(page))
+                if let sizeParam = pages.sizeParam { pageURL = ChildFeeds.setQuery(pageURL, sizeParam, String(pages.size)) }
+            }
+            let got = try await fetchBody(ctx, url: pageURL, validators: .none, fingerprint: false, result: &result,
+                                          phases: &phases, clock: clock)
             let parsed = try parse(ctx, got, result: &result, phases: &phases, clock: clock)
-            let fp = Fingerprint128(hex: got.fingerprint ?? "") ?? Fingerprint128(high: 0, low: 0)
-            withUnsafeBytes(of: (fp.high.bigEndian, fp.low.bigEndian)) { stream.update($0) }
             all.records += parsed.records
             all.warnings += parsed.warnings
             all.timeZone = parsed.timeZone
@@ -385,10 +388,19 @@ struct FeedWorker: Sendable {
             if all.records.count > config.maxRecords {
                 throw FeedError(.format, "more than \(config.maxRecords) records over \(fetchedPages) pages; the limit is \(config.maxRecords) (`max_records`)")
             }
-            if parsed.records.count < pages.size { break }
+            guard let pages, parsed.records.count >= pages.size else { break }
             page += 1
         }
+        let t = clock.now
+        var stream = XXH3Stream128()
+        for r in all.records {
+            var bytes = Array(r.key.utf8)
+            bytes.append(0)
+            withUnsafeBytes(of: r.hash.bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.withUnsafeBytes { stream.update($0) }
+        }
         let fingerprint = stream.finish().description
+        phases.fingerprint += seconds(clock.now - t)
         result.fingerprint = fingerprint
         result.records = all.records.count
         result.warnings = all.warnings
