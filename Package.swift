@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries from the system, found through pkg-config.
@@ -71,6 +73,11 @@ let package = Package(
                 "FeedModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
         .target(
             name: "SyncEngine",
@@ -95,11 +102,13 @@ let package = Package(
         .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds", "FeedFormats", "JSONOutput"],
                     swiftSettings: upcoming),
         .testTarget(name: "FeedSourcesTests", dependencies: ["FeedSources", "FeedModel", "ICalendarFeeds"], swiftSettings: upcoming),
-        .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        // Starts a throwaway PostgreSQL server (initdb + pg_ctl) for the tests that need one.
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport", swiftSettings: upcoming),
+        .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "ICalendarFeeds", "Records", "FeedFormats", "Snapshots", "Stores", "FeedSources", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["feedsync", "Snapshots", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["feedsync", "Snapshots", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["feed_server.py", "race_api.py"],
             swiftSettings: upcoming),
     ]

@@ -132,6 +132,12 @@ public protocol FeedStore: Sendable {
     func run(id: Int64) async throws(StoreError) -> StoredRun?
     /// The change log of a run, in the order the changes were applied.
     func changes(runID: Int64) async throws(StoreError) -> [RecordChange]
+    /// Lets go of connections (a network store's pool); the store is not used afterwards.
+    func close() async
+}
+
+extension FeedStore {
+    public func close() async {}
 }
 
 /// A store failure: a code to act on, a message for people (what went wrong and where), and the

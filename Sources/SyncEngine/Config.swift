@@ -97,11 +97,24 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// The password of a PostgreSQL store from `password_file` (its first line), else from PGPASSWORD.
+private func readPassword(_ file: String?, folder: String, environment: [String: String]) throws(StoreError) -> String? {
+    guard let file else { return environment["PGPASSWORD"] }
+    let path = ConfigLoader.absolutePath(file, relativeTo: folder)
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw StoreError(.cannotOpen, "cannot read `password_file` \(path) (does it exist, may this user read it?)")
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).first.map(String.init) ?? ""
+    guard !line.isEmpty else { throw StoreError(.cannotOpen, "`password_file` \(path) is empty") }
+    return line
+}
+
 /// Reads `feedsync.yml`.
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http", "mappings", "max_records",
-                                       "busy_timeout_seconds"]
+                                       "busy_timeout_seconds", "password_file"]
     static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children"])
         .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
@@ -123,8 +136,10 @@ public enum ConfigLoader {
         return try parse(text, path: absolute, displayPath: path, formats: formats)
     }
 
+    /// `environment` is where `PGPASSWORD` is looked up (default: the process's).
     public static func parse(_ text: String, path: String, displayPath: String? = nil,
-                             formats: FormatRegistry = .standard) throws(ConfigError) -> SyncConfig {
+                             formats: FormatRegistry = .standard,
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> SyncConfig {
         let shown = displayPath ?? path
         func fail(_ node: Node?, _ message: String) -> ConfigError {
             ConfigError(path: shown, line: node?.mark?.line, message: message)
@@ -148,6 +163,7 @@ public enum ConfigLoader {
         let folder = (path as NSString).deletingLastPathComponent
 
         var storeText = "sqlite:feedsync.sqlite"
+        var passwordFile: String? = nil
         var snapshots = "snapshots"
         var incrementalDays = 7
         var concurrency = SyncConfig.defaultConcurrency
@@ -167,6 +183,8 @@ public enum ConfigLoader {
             switch key {
             case "store":
                 storeText = try string(value, key, fail)
+            case "password_file":
+                passwordFile = try string(value, key, fail)
             case "snapshots":
                 snapshots = try string(value, key, fail)
             case "incremental_days":
@@ -270,9 +288,17 @@ public enum ConfigLoader {
 
         let store: StoreLocation
         do {
-            store = try StoreLocation.parse(storeText) { absolutePath($0, relativeTo: folder) }
+            // The password of a PostgreSQL store: in its URL, else in `password_file`, else PGPASSWORD.
+            store = try StoreLocation.parse(storeText, password: try readPassword(passwordFile, folder: folder, environment: environment)) {
+                absolutePath($0, relativeTo: folder)
+            }
         } catch {
             throw fail(top["store"], error.message)
+        }
+        if passwordFile != nil {
+            guard case .postgres = store else {
+                throw fail(top["password_file"], "`password_file` is the password of a PostgreSQL store, and `store:` is \(store)")
+            }
         }
         var config = SyncConfig(path: path, store: store, snapshots: absolutePath(snapshots, relativeTo: folder),
                                 incrementalDays: incrementalDays, concurrency: concurrency, timeZone: timeZone,

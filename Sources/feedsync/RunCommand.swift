@@ -86,7 +86,8 @@ struct RunCommand: AsyncParsableCommand {
 
         let store: any FeedStore
         do {
-            store = try StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds)
+            store = try await StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds,
+                                                connections: (concurrency ?? cfg.concurrency) + 2)
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun
@@ -102,14 +103,17 @@ struct RunCommand: AsyncParsableCommand {
             }
         } catch let error as UsageError {
             await http?.shutdown()
+            await store.close()
             printError("feedsync: \(error)")
             throw Exit.usage
         } catch {
             await http?.shutdown()
+            await store.close()
             printError("feedsync: the run could not complete: \(error)")
             throw Exit.couldNotRun
         }
         await http?.shutdown()
+        await store.close()
 
         for line in Self.summary(result) { say(line) }
         if let report {

@@ -33,7 +33,10 @@ enum SnapshotCLI {
     /// The store's feed states, read-only (nil when the store file does not exist); exit 3 when unreadable.
     static func readStates(_ cfg: SyncConfig) async throws -> [String: FeedState]? {
         do {
-            return try await StoreFactory.openReadOnly(cfg.store, busyTimeout: cfg.busyTimeoutSeconds)?.feedStates()
+            guard let store = try await StoreFactory.openReadOnly(cfg.store, busyTimeout: cfg.busyTimeoutSeconds) else { return nil }
+            let states = try await store.feedStates()
+            await store.close()
+            return states
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun

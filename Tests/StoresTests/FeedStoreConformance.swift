@@ -1,5 +1,6 @@
 import FeedModel
 import Foundation
+import PostgresTestSupport
 import Testing
 @testable import Stores
 
@@ -8,15 +9,20 @@ import Testing
 /// listing it in `StoreKind`.
 enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case memory, sqlite
+    /// A real server the tests start themselves (PostgresTestServer), a new database per test.
+    case postgres
 
     var description: String { rawValue }
 
-    func make() throws -> any FeedStore {
+    func make() async throws -> any FeedStore {
         switch self {
         case .memory:
             return InMemoryStore()
         case .sqlite:
             return try SQLiteStore(path: NSTemporaryDirectory() + "feedsync-conformance-\(UUID().uuidString).sqlite")
+        case .postgres:
+            let url = try await PostgresTestServer.shared.newDatabase("conformance")
+            return try await PostgresStore.open(try PostgresLocation.parse(url))
         }
     }
 }
@@ -44,7 +50,7 @@ struct FeedStoreConformance {
 
     @Test("a new store knows no feed, no row and no run", arguments: StoreKind.allCases)
     func empty(_ kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         #expect(try await store.feedStates().isEmpty)
         #expect(try await store.priorRecords(feedID: "f").isEmpty)
         #expect(try await store.run(id: 42) == nil)
@@ -52,7 +58,7 @@ struct FeedStoreConformance {
 
     @Test("a run is recorded running, then with its status, counts and end", arguments: StoreKind.allCases)
     func runs(_ kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let a = try await store.beginRun(mode: .full, startedAt: Self.now + 5, now: Self.now)
         let b = try await store.beginRun(mode: .incremental, startedAt: Self.now + 6, now: Self.now)
         #expect(a != b)
@@ -71,7 +77,7 @@ struct FeedStoreConformance {
     @Test("apply writes rows, state and the change log; applying the same batch again leaves the same rows",
           arguments: StoreKind.allCases)
     func applyIsIdempotent(_ kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
         let u = update(full: true, etag: "\"e1\"", added: [record("a", hash: 1), record("b", hash: 2, lastEnd: nil)])
         try await store.apply([u], runID: run, at: Self.now + 10)
@@ -91,7 +97,7 @@ struct FeedStoreConformance {
     @Test("nil validators keep the stored ones; an incremental sync keeps the last full sync time",
           arguments: StoreKind.allCases)
     func statesCoalesce(_ kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
         try await store.apply([update(full: true, etag: "\"e1\"")], runID: run, at: 100)
         try await store.apply([update("f", .unchanged, generation: nil, fingerprint: nil)], runID: run, at: 200)
@@ -103,7 +109,7 @@ struct FeedStoreConformance {
     @Test("an update replaces the row; a removal flags it once; a row that comes back is live; nothing is deleted",
           arguments: StoreKind.allCases)
     func removalAndReturn(_ kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
         try await store.apply([update(added: [record("a", hash: 1), record("b", hash: 2)])], runID: run, at: 100)
         try await store.apply([update(generation: 2, updated: [record("b", hash: 3)], removed: ["a", "nosuch"])], runID: run, at: 200)
@@ -118,7 +124,7 @@ struct FeedStoreConformance {
 
     @Test("a failed feed records its error and keeps its state and rows", arguments: StoreKind.allCases)
     func failedFeed(_ kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
         try await store.apply([update(generation: 4, added: [record("a", hash: 1)])], runID: run, at: 100)
         try await store.apply([update("f", .failed, generation: nil, fingerprint: nil, error: "boom",
@@ -135,7 +141,7 @@ struct FeedStoreConformance {
 
     @Test("feeds are kept apart, within one batch and across batches", arguments: StoreKind.allCases)
     func feedsApart(_ kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let run = try await store.beginRun(mode: .incremental, startedAt: Self.now, now: Self.now)
         try await store.apply([update("f", added: [record("k", hash: 1)]), update("g", added: [record("k", hash: 2)])],
                               runID: run, at: 100)

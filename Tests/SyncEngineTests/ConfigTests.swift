@@ -1,3 +1,5 @@
+import Foundation
+import Stores
 import Testing
 @testable import SyncEngine
 
@@ -95,7 +97,8 @@ struct ConfigTests {
         ("incremental_days: soon\nfeeds: []\n", 1, "whole number"),
         ("timezone: Mars/Olympus\nfeeds: []\n", 1, "unknown time zone"),
         ("stor: x\nfeeds: []\n", 1, "unknown setting `stor`"),
-        ("store: postgres://x\nfeeds: []\n", 1, "unsupported store"),
+        ("store: postgres://x\nfeeds: []\n", 1, "the URL names no user"),
+        ("store: mysql://x/db\nfeeds: []\n", 1, "unsupported store"),
         ("feeds:\n  - id: a\n    url: ftp://x/a.ics\n", 3, "unsupported URL scheme"),
         ("feeds:\n  - id: a\n    url: a.ics\n    colour: red\n", 4, "unknown feed setting"),
         ("feeds: [\n", 2, "invalid YAML"),
@@ -168,5 +171,38 @@ struct ConfigTests {
         #expect(c.feeds.map(\.format) == ["ics", "ics"])
         let e = error("feeds:\n  - id: a\n    url: a.ics\n    format: xml\n")
         #expect(e?.description == "feedsync.yml:4: unknown feed format `xml` (known: ics, json, csv)")
+    }
+
+    @Test("a PostgreSQL store: its password from the URL, else password_file, else PGPASSWORD; never shown")
+    func postgresStore() throws {
+        let folder = NSTemporaryDirectory() + "feedsync-config-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "from-file\n".write(toFile: folder + "/pg.pw", atomically: true, encoding: .utf8)
+        func store(_ yaml: String, env: [String: String] = [:]) throws -> PostgresLocation? {
+            let c = try ConfigLoader.parse(yaml + "feeds:\n  - {id: a, url: a.ics}\n", path: folder + "/feedsync.yml",
+                                           displayPath: "feedsync.yml", environment: env)
+            if case .postgres(let p) = c.store { return p }
+            return nil
+        }
+        let inURL = try #require(try store("store: postgres://sync:url-pw@db:5433/bookings?sslmode=require\n", env: ["PGPASSWORD": "env"]))
+        #expect(inURL.password == "url-pw" && inURL.port == 5433 && inURL.sslMode == .require)
+        #expect(try store("store: postgresql://sync@db/bookings\npassword_file: pg.pw\n", env: ["PGPASSWORD": "env"])?.password == "from-file")
+        #expect(try store("store: postgres://sync@db/bookings\n", env: ["PGPASSWORD": "env"])?.password == "env")
+        #expect(try store("store: postgres://sync@db/bookings\n")?.password == nil)
+
+        func failure(_ yaml: String) -> String {
+            do {
+                _ = try store(yaml)
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(failure("store: postgres://sync@db/bookings\npassword_file: nosuch\n")
+            == "feedsync.yml:1: cannot read `password_file` \(folder)/nosuch (does it exist, may this user read it?)")
+        #expect(failure("store: sqlite:x.sqlite\npassword_file: pg.pw\n").contains("`password_file` is the password of a PostgreSQL store"))
+        let bad = failure("store: postgres://sync:hunter2@db:0/bookings\n")
+        #expect(bad.contains("port") && !bad.contains("hunter2"))
     }
 }

@@ -172,7 +172,7 @@ struct ToyFormatEndToEndTests {
         func write(_ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/races.toy")) }
         let cfg = SyncConfig(path: dir + "/feedsync.yml", store: .sqlite(path: dir + "/feedsync.sqlite"), snapshots: dir + "/snapshots",
                              feeds: [FeedConfig(id: "races", url: "file://" + dir + "/races.toy", format: "toy")])
-        let store = try StoreFactory.open(cfg.store)
+        let store = try await StoreFactory.open(cfg.store)
         func night(_ now: Int64) async throws -> RunReport {
             try await SyncRunner(config: cfg, options: SyncOptions(now: now), store: store, httpSource: nil,
                                  formats: ToyFormat.registry, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),

@@ -1,0 +1,478 @@
+public import FeedModel
+import FeedHash
+import Foundation
+public import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// The PostgreSQL store (postgres-nio's `PostgresClient` pool): the same tables and columns as the
+/// SQLite store, with PostgreSQL's types (`timestamptz` instants, `date` all-day dates, `bigint`
+/// ids, `jsonb` record data), and the same semantics: it passes the same store suite.
+///
+/// Bulk writes bind each column of a batch as one array and `unnest` them, so a batch is a few
+/// statements whatever its size; an upsert whose row would not change writes no row version.
+/// Schema changes are versioned migrations, run once under an advisory lock when several
+/// processes open the store at the same moment (docs/store.md).
+public final class PostgresStore: FeedStore {
+    public let location: PostgresLocation
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+    let logger: Logger
+    /// How long a write waits for another session's row or table lock (`busy_timeout_seconds`).
+    public let busyTimeout: Double
+
+    /// Advisory lock keys: (`feed`, n).
+    static let lockSpace: Int32 = 0x6665_6564
+    static let migrationLock: Int32 = 1
+
+    private init(location: PostgresLocation, client: PostgresClient, runner: Task<Void, Never>, logger: Logger,
+                 busyTimeout: Double) {
+        self.location = location
+        self.client = client
+        self.runner = runner
+        self.logger = logger
+        self.busyTimeout = busyTimeout
+    }
+
+    deinit { runner.cancel() }
+
+    /// Connects, checks that the server answers (so a wrong URL or password fails at once, in
+    /// words), migrates the schema to the current version, and opens the pool.
+    public static func open(_ location: PostgresLocation, busyTimeout: Double = SQLiteStore.defaultBusyTimeout,
+                            maxConnections: Int = 8, logger: Logger = Logger(label: "feedsync.store") { _ in SwiftLogNoOpLogHandler() },
+                            migrate: Bool = true) async throws(StoreError) -> PostgresStore {
+        let tls: PostgresConnection.Configuration.TLS
+        let clientTLS: PostgresClient.Configuration.TLS
+        do {
+            (tls, clientTLS) = try Self.tls(location)
+        } catch {
+            throw StoreError(.cannotOpen, "cannot set up TLS for the PostgreSQL store \(location): \(error)")
+        }
+        let startup = Self.startupParameters(busyTimeout: busyTimeout)
+        // One direct connection first: the pool retries a server it cannot reach for ever, and
+        // the run must rather stop at once with the reason.
+        do {
+            var config: PostgresConnection.Configuration
+            if let socket = location.socketPath {
+                config = .init(unixSocketPath: socket, username: location.user, password: location.password,
+                               database: location.database)
+            } else {
+                config = .init(host: location.host ?? "127.0.0.1", port: location.port, username: location.user,
+                               password: location.password, database: location.database, tls: tls)
+            }
+            config.options.connectTimeout = .seconds(10)
+            config.options.additionalStartupParameters = startup
+            let connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            do {
+                if migrate {
+                    try await PostgresSchema.migrate(connection, logger: logger)
+                } else if try await !PostgresSchema.exists(connection, logger: logger) {
+                    try? await connection.close()
+                    throw StoreError(.notAStore, "the PostgreSQL database \(location) has no feedsync tables yet (no run has written it)")
+                }
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try? await connection.close()
+        } catch {
+            throw PostgresFaults.explain(error, at: location, doing: migrate ? "open it" : "read it", code: .cannotOpen)
+        }
+
+        var config: PostgresClient.Configuration
+        if let socket = location.socketPath {
+            config = .init(unixSocketPath: socket, username: location.user, password: location.password,
+                           database: location.database)
+        } else {
+            config = .init(host: location.host ?? "127.0.0.1", port: location.port, username: location.user,
+                           password: location.password, database: location.database, tls: clientTLS)
+        }
+        config.options.maximumConnections = max(2, maxConnections)
+        config.options.additionalStartupParameters = startup
+        config.options.keepAliveBehavior = nil
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        return PostgresStore(location: location, client: client, runner: runner, logger: logger, busyTimeout: busyTimeout)
+    }
+
+    /// Opens the store only to read it (no migration, nothing written); nil when the database has
+    /// no feedsync tables yet.
+    public static func openReadOnly(_ location: PostgresLocation, busyTimeout: Double = SQLiteStore.defaultBusyTimeout,
+                                    logger: Logger = Logger(label: "feedsync.store") { _ in SwiftLogNoOpLogHandler() }) async throws(StoreError) -> PostgresStore? {
+        do {
+            return try await open(location, busyTimeout: busyTimeout, maxConnections: 2, logger: logger, migrate: false)
+        } catch where error.code == .notAStore {
+            return nil
+        }
+    }
+
+    /// Closes the pool (waits for nothing: every query of the run has returned).
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    static func startupParameters(busyTimeout: Double) -> [(String, String)] {
+        let host = ProcessInfo.processInfo.hostName
+        return [
+            ("application_name", String("feedsync pid \(getpid()) on \(host)".prefix(63))),
+            // A write waits this long for another session's lock, then fails in words (55P03).
+            ("lock_timeout", "\(Int((busyTimeout * 1000).rounded()))ms"),
+            ("timezone", "UTC"),
+        ]
+    }
+
+    static func tls(_ location: PostgresLocation) throws -> (PostgresConnection.Configuration.TLS, PostgresClient.Configuration.TLS) {
+        var config = TLSConfiguration.makeClientConfiguration()
+        switch location.sslMode {
+        case .disable:
+            return (.disable, .disable)
+        case .allow, .prefer:
+            config.certificateVerification = .none
+            return (.prefer(try NIOSSLContext(configuration: config)), .prefer(config))
+        case .require:
+            config.certificateVerification = .none
+            return (.require(try NIOSSLContext(configuration: config)), .require(config))
+        case .verifyCA:
+            config.certificateVerification = .noHostnameVerification
+            return (.require(try NIOSSLContext(configuration: config)), .require(config))
+        case .verifyFull:
+            config.certificateVerification = .fullVerification
+            return (.require(try NIOSSLContext(configuration: config)), .require(config))
+        }
+    }
+
+    // MARK: Reads
+
+    public func feedStates() async throws(StoreError) -> [String: FeedState] {
+        try await wrap(.read, "read feed states") {
+            let rows = try await client.query("""
+                SELECT id, fingerprint, etag, last_modified, snapshot_generation,
+                       extract(epoch FROM last_success_at)::bigint, extract(epoch FROM last_full_sync_at)::bigint,
+                       last_status, last_error FROM feeds
+                """, logger: logger)
+            var result: [String: FeedState] = [:]
+            for try await (id, fp, etag, lm, gen, success, full, status, error) in rows.decode(
+                (String, String?, String?, String?, Int64?, Int64?, Int64?, String?, String?).self) {
+                result[id] = FeedState(id: id, fingerprint: fp, etag: etag, lastModified: lm,
+                                       snapshotGeneration: gen.map { UInt64($0) }, lastSuccessAt: success,
+                                       lastFullSyncAt: full, lastStatus: status.flatMap(FeedStatus.init(rawValue:)),
+                                       lastError: error)
+            }
+            return result
+        }
+    }
+
+    public func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord] {
+        try await wrap(.read, "read the events of feed \(feedID)") {
+            let rows = try await client.query("""
+                SELECT record_key, record_hash, last_end_ts, removed_at IS NOT NULL FROM events WHERE feed_id = \(feedID)
+                """, logger: logger)
+            var result: [PriorRecord] = []
+            for try await (key, hash, lastEnd, removed) in rows.decode((String, String, Int64?, Bool).self) {
+                result.append(PriorRecord(key: key, hash: UInt64(hash, radix: 16) ?? 0, lastEnd: lastEnd, removed: removed))
+            }
+            return result
+        }
+    }
+
+    public func run(id: Int64) async throws(StoreError) -> StoredRun? {
+        try await wrap(.read, "read run \(id)") {
+            let rows = try await client.query("""
+                SELECT mode, extract(epoch FROM now)::bigint, extract(epoch FROM started_at)::bigint,
+                  extract(epoch FROM finished_at)::bigint, status, feeds_total, feeds_unchanged, feeds_changed,
+                  feeds_failed, events_added, events_updated, events_removed, events_past_skipped
+                FROM runs WHERE id = \(id)
+                """, logger: logger)
+            for try await (mode, now, started, finished, status, t, u, c, f, a, up, r, p) in rows.decode(
+                (String, Int64, Int64, Int64?, String, Int?, Int?, Int?, Int?, Int?, Int?, Int?, Int?).self) {
+                var counts = RunCounts()
+                counts.feedsTotal = t ?? 0
+                counts.feedsUnchanged = u ?? 0
+                counts.feedsChanged = c ?? 0
+                counts.feedsFailed = f ?? 0
+                counts.eventsAdded = a ?? 0
+                counts.eventsUpdated = up ?? 0
+                counts.eventsRemoved = r ?? 0
+                counts.eventsPastSkipped = p ?? 0
+                return StoredRun(id: id, mode: SyncMode(rawValue: mode) ?? .incremental, now: now, startedAt: started,
+                                 finishedAt: finished, status: RunStatus(rawValue: status) ?? .failed, counts: counts)
+            }
+            return nil
+        }
+    }
+
+    public func changes(runID: Int64) async throws(StoreError) -> [RecordChange] {
+        try await wrap(.read, "read the changes of run \(runID)") {
+            let rows = try await client.query("""
+                SELECT feed_id, record_key, kind, extract(epoch FROM at)::bigint FROM changes WHERE run_id = \(runID) ORDER BY id
+                """, logger: logger)
+            var result: [RecordChange] = []
+            for try await (feed, key, kind, at) in rows.decode((String, String, String, Int64).self) {
+                result.append(RecordChange(feedID: feed, key: key, kind: RecordChange.Kind(rawValue: kind) ?? .updated, at: at))
+            }
+            return result
+        }
+    }
+
+    // MARK: Writes
+
+    public func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) async throws(StoreError) -> Int64 {
+        try await wrap(.write, "record the start of the run") {
+            let rows = try await client.query("""
+                INSERT INTO runs (mode, now, dry_run, started_at) VALUES (\(mode.rawValue), to_timestamp(\(now)), false, to_timestamp(\(startedAt)))
+                RETURNING id
+                """, logger: logger)
+            for try await id in rows.decode(Int64.self) { return id }
+            throw StoreError(.write, "the PostgreSQL store \(location) returned no run id")
+        }
+    }
+
+    public func finishRun(id: Int64, finishedAt: Int64, status: RunStatus, counts s: RunCounts) async throws(StoreError) {
+        try await wrap(.write, "record the end of the run") {
+            _ = try await client.query("""
+                UPDATE runs SET finished_at = to_timestamp(\(finishedAt)), status = \(status.rawValue),
+                  feeds_total = \(s.feedsTotal), feeds_unchanged = \(s.feedsUnchanged), feeds_changed = \(s.feedsChanged),
+                  feeds_failed = \(s.feedsFailed), events_added = \(s.eventsAdded), events_updated = \(s.eventsUpdated),
+                  events_removed = \(s.eventsRemoved), events_past_skipped = \(s.eventsPastSkipped)
+                WHERE id = \(id)
+                """, logger: logger)
+        }
+    }
+
+    public func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) async throws(StoreError) {
+        guard !batch.isEmpty else { return }
+        try await wrap(.write, "apply a batch of \(batch.count) feeds") {
+            try await client.withTransaction(logger: logger) { connection in
+                // A feed named twice in one batch is written in order, one part after the other (a
+                // statement may not touch the same row twice).
+                var part: [FeedUpdate] = []
+                var seen = Set<String>()
+                for u in batch {
+                    if seen.contains(u.feedID) {
+                        try await Self.write(part, runID: runID, at: at, on: connection, logger: logger)
+                        part.removeAll(keepingCapacity: true)
+                        seen.removeAll(keepingCapacity: true)
+                    }
+                    seen.insert(u.feedID)
+                    part.append(u)
+                }
+                try await Self.write(part, runID: runID, at: at, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Writes feeds that each appear once: their state, their rows and the change log, in four
+    /// statements whatever their number.
+    private static func write(_ part: [FeedUpdate], runID: Int64, at: Int64, on connection: PostgresConnection,
+                              logger: Logger) async throws {
+        guard !part.isEmpty else { return }
+        // 1. Every feed's row: its label, status and error.
+        var ids = PostgresColumn(.text, capacity: part.count), urls = PostgresColumn(.text, capacity: part.count)
+        var properties = PostgresColumn(.text), statuses = PostgresColumn(.text), errors = PostgresColumn(.text)
+        for u in part {
+            ids.append(u.feedID)
+            urls.append(u.urlRedacted)
+            properties.append(u.property)
+            statuses.append(u.status.rawValue)
+            errors.append(u.error)
+        }
+        var q = PostgresQuery(unsafeSQL: """
+            INSERT INTO feeds (id, url_redacted, property, last_status, last_error)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+            ON CONFLICT (id) DO UPDATE SET url_redacted = excluded.url_redacted, property = excluded.property,
+              last_status = excluded.last_status, last_error = excluded.last_error
+            """)
+        q.binds.append(ids); q.binds.append(urls); q.binds.append(properties); q.binds.append(statuses); q.binds.append(errors)
+        try await connection.query(q, logger: logger)
+
+        let succeeded = part.filter { $0.status != .failed }
+        guard !succeeded.isEmpty else { return }
+
+        // 2. The state of the feeds that synced (nil validators keep the stored ones).
+        var sIDs = PostgresColumn(.text), fps = PostgresColumn(.text), etags = PostgresColumn(.text)
+        var lms = PostgresColumn(.text), gens = PostgresColumn(.int8), fulls = PostgresColumn(.bool)
+        for u in succeeded {
+            sIDs.append(u.feedID)
+            fps.append(u.fingerprint)
+            etags.append(u.etag)
+            lms.append(u.lastModified)
+            gens.append(u.snapshotGeneration.map { Int64($0) })
+            fulls.append(u.fullSync)
+        }
+        q = PostgresQuery(unsafeSQL: """
+            UPDATE feeds f SET fingerprint = coalesce(u.fp, f.fingerprint), etag = coalesce(u.etag, f.etag),
+              last_modified = coalesce(u.lm, f.last_modified), snapshot_generation = coalesce(u.gen, f.snapshot_generation),
+              last_success_at = to_timestamp($7),
+              last_full_sync_at = CASE WHEN u.is_full THEN to_timestamp($7) ELSE f.last_full_sync_at END
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::bool[]) AS u(id, fp, etag, lm, gen, is_full)
+            WHERE f.id = u.id
+            """)
+        q.binds.append(sIDs); q.binds.append(fps); q.binds.append(etags); q.binds.append(lms)
+        q.binds.append(gens); q.binds.append(fulls); q.binds.append(at)
+        try await connection.query(q, logger: logger)
+
+        // 3. Added and updated records, upserted; a row that would not change is not written.
+        //    The change log is ordered as the SQLite store orders it: per feed, its additions and
+        //    updates, then its removals (`ord`).
+        var rows = EventColumns()
+        var log = ChangeColumns()
+        var removals = ChangeColumns()
+        var ord: Int64 = 0
+        for u in succeeded {
+            var keys = Set<String>()
+            for (kind, records) in [("added", u.added), ("updated", u.updated)] {
+                for r in records {
+                    ord += 1
+                    log.append(feed: u.feedID, key: r.key, uid: r.uid, recurrenceID: r.recurrenceID, kind: kind, ord: ord)
+                    // The same key twice in one update (never made by the planner): the last one stands.
+                    if keys.insert(r.key).inserted { rows.append(u.feedID, r) } else { rows.replace(u.feedID, r) }
+                }
+            }
+            for key in u.removed {
+                ord += 1
+                removals.append(feed: u.feedID, key: key, uid: nil, recurrenceID: nil, kind: "removed", ord: ord)
+            }
+        }
+        if rows.count > 0 {
+            q = PostgresQuery(unsafeSQL: """
+                INSERT INTO events AS e (feed_id, record_key, uid, recurrence_id, start, "end", start_date, end_date, last_end,
+                  all_day, summary, description, location, status, record_hash, start_ts, last_end_ts,
+                  first_seen_at, updated_at, removed_at, data)
+                SELECT feed_id, record_key, uid, recurrence_id, to_timestamp(start_ts), to_timestamp(end_ts),
+                  start_date::date, end_date::date, to_timestamp(last_end_ts), all_day, summary, description, location,
+                  status, record_hash, start_ts, last_end_ts, to_timestamp($17), to_timestamp($17), NULL, data::jsonb
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[],
+                            $8::text[], $9::int8[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::text[],
+                            $15::text[], $16::text[])
+                  AS r(feed_id, record_key, uid, recurrence_id, start_ts, end_ts, start_date, end_date, last_end_ts,
+                       all_day, summary, description, location, status, record_hash, data)
+                ON CONFLICT (feed_id, record_key) DO UPDATE SET uid = excluded.uid,
+                  recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
+                  start_date = excluded.start_date, end_date = excluded.end_date, last_end = excluded.last_end,
+                  all_day = excluded.all_day, summary = excluded.summary, description = excluded.description,
+                  location = excluded.location, status = excluded.status, record_hash = excluded.record_hash,
+                  start_ts = excluded.start_ts, last_end_ts = excluded.last_end_ts, updated_at = excluded.updated_at,
+                  removed_at = NULL, data = excluded.data
+                WHERE e.removed_at IS NOT NULL
+                   OR (e.uid, e.recurrence_id, e.start, e."end", e.start_date, e.end_date, e.last_end, e.all_day,
+                       e.summary, e.description, e.location, e.status, e.record_hash, e.data)
+                      IS DISTINCT FROM
+                      (excluded.uid, excluded.recurrence_id, excluded.start, excluded."end", excluded.start_date,
+                       excluded.end_date, excluded.last_end, excluded.all_day, excluded.summary, excluded.description,
+                       excluded.location, excluded.status, excluded.record_hash, excluded.data)
+                """)
+            rows.bind(into: &q.binds)
+            q.binds.append(at)
+            try await connection.query(q, logger: logger)
+        }
+
+        // 4. Removals flag live rows only, and the log gets one line per row that was live.
+        guard log.count > 0 || removals.count > 0 else { return }
+        q = PostgresQuery(unsafeSQL: """
+            WITH gone AS (
+              UPDATE events e SET removed_at = to_timestamp($2), updated_at = to_timestamp($2)
+              FROM unnest($9::text[], $10::text[], $11::int8[]) AS d(feed_id, record_key, ord)
+              WHERE e.feed_id = d.feed_id AND e.record_key = d.record_key AND e.removed_at IS NULL
+              RETURNING e.feed_id, e.record_key, e.uid, e.recurrence_id, d.ord
+            )
+            INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at)
+            SELECT $1, feed_id, record_key, uid, recurrence_id, kind, to_timestamp($2) FROM (
+              SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[])
+                AS a(feed_id, record_key, uid, recurrence_id, kind, ord)
+              UNION ALL
+              SELECT feed_id, record_key, uid, recurrence_id, 'removed', ord FROM gone
+            ) c ORDER BY ord
+            """)
+        q.binds.append(runID)
+        q.binds.append(at)
+        log.bind(into: &q.binds)
+        removals.bindKeys(into: &q.binds)
+        try await connection.query(q, logger: logger)
+    }
+
+    func wrap<T>(_ code: StoreError.Code, _ what: String, _ body: () async throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw PostgresFaults.explain(error, at: location, doing: what, code: code)
+        }
+    }
+}
+
+/// The columns of an events upsert.
+private struct EventColumns {
+    var feed = PostgresColumn(.text), key = PostgresColumn(.text), uid = PostgresColumn(.text)
+    var rid = PostgresColumn(.text), start = PostgresColumn(.int8), end = PostgresColumn(.int8)
+    var startDate = PostgresColumn(.text), endDate = PostgresColumn(.text), lastEnd = PostgresColumn(.int8)
+    var allDay = PostgresColumn(.bool), summary = PostgresColumn(.text), description = PostgresColumn(.text)
+    var location = PostgresColumn(.text), status = PostgresColumn(.text), hash = PostgresColumn(.text)
+    var data = PostgresColumn(.text)
+    /// Records written twice under one key, by feed and key: the last one replaces the earlier.
+    var replaced: [String: FeedRecord] = [:]
+    var order: [(String, FeedRecord)] = []
+
+    var count: Int { order.count }
+
+    mutating func append(_ feedID: String, _ r: FeedRecord) { order.append((feedID, r)) }
+
+    mutating func replace(_ feedID: String, _ r: FeedRecord) {
+        if let i = order.lastIndex(where: { $0.0 == feedID && $0.1.key == r.key }) { order[i] = (feedID, r) }
+    }
+
+    mutating func bind(into binds: inout PostgresBindings) {
+        for (feedID, r) in order {
+            feed.append(feedID)
+            key.append(r.key)
+            uid.append(r.uid)
+            rid.append(r.recurrenceID)
+            start.append(r.hasTimes ? r.start : nil)
+            end.append(r.hasTimes ? r.end : nil)
+            startDate.append(r.hasTimes && r.allDay ? (r.startDate ?? ISOTime.format(r.start)) : nil)
+            endDate.append(r.hasTimes && r.allDay ? (r.endDate ?? ISOTime.format(r.end)) : nil)
+            lastEnd.append(r.lastEnd)
+            allDay.append(r.allDay)
+            summary.append(r.summary)
+            description.append(r.description)
+            location.append(r.location)
+            status.append(r.status)
+            hash.append(hex64(r.hash))
+            data.append(r.data.map(jsonForPostgres))
+        }
+        for c in [feed, key, uid, rid, start, end, startDate, endDate, lastEnd, allDay, summary, description,
+                  location, status, hash, data] {
+            binds.append(c)
+        }
+    }
+}
+
+/// `jsonb` cannot hold `\u0000` (PostgreSQL text cannot); such an escape becomes U+FFFD.
+private func jsonForPostgres(_ text: String) -> String {
+    text.contains("\\u0000") ? text.replacingOccurrences(of: "\\u0000", with: "\\ufffd") : text
+}
+
+/// The columns of change-log lines.
+private struct ChangeColumns {
+    var feed = PostgresColumn(.text), key = PostgresColumn(.text), uid = PostgresColumn(.text)
+    var rid = PostgresColumn(.text), kind = PostgresColumn(.text), ord = PostgresColumn(.int8)
+    var count: Int { feed.count }
+
+    mutating func append(feed f: String, key k: String, uid u: String?, recurrenceID: String?, kind: String, ord o: Int64) {
+        feed.append(f)
+        key.append(k)
+        uid.append(u)
+        rid.append(recurrenceID)
+        self.kind.append(kind)
+        ord.append(o)
+    }
+
+    func bind(into binds: inout PostgresBindings) {
+        for c in [feed, key, uid, rid, kind, ord] { binds.append(c) }
+    }
+
+    func bindKeys(into binds: inout PostgresBindings) {
+        for c in [feed, key, ord] { binds.append(c) }
+    }
+}
