@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "Stores",
             dependencies: [
-                "FeedModel",
+                "FeedModel", "Snapshots",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "JSONOutput"], swiftSettings: upcoming),
         .testTarget(name: "ICalendarFeedsTests", dependencies: ["ICalendarFeeds", "FeedFormats", "FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "FeedModel", "FeedHash"], swiftSettings: upcoming),
-        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash"],
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash", "Stores", "PostgresTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds", "FeedFormats", "JSONOutput"],
                     swiftSettings: upcoming),

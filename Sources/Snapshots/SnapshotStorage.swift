@@ -1,4 +1,5 @@
-/// Where snapshots live: a folder today (`SnapshotDirectory`), a database table tomorrow. It owns
+/// Where snapshots live: a folder (`SnapshotDirectory`) or a database table (the PostgreSQL
+/// store's `snapshots`, in module Stores), async so that a network database fits. It owns
 /// naming, generations, soundness checks and the deletion of old generations, so the engine only
 /// asks for a feed's generation, writes the next one, and retires the previous one.
 ///
@@ -11,21 +12,21 @@ public protocol SnapshotStorage: Sendable {
     var location: String { get }
     /// Reads and fully decodes a feed's generation; a snapshot that does not hold that feed and
     /// generation is `.feedMismatch`.
-    func read(feedID: String, generation: UInt64) throws(SnapshotError) -> Snapshot
+    func read(feedID: String, generation: UInt64) async throws(SnapshotError) -> Snapshot
     /// True when the generation exists, its checksum and header are sound and it holds that feed
     /// and generation. Cheaper than `read`: the payload is not inflated.
-    func isSound(feedID: String, generation: UInt64) -> Bool
+    func isSound(feedID: String, generation: UInt64) async -> Bool
     /// Adds a new generation (an encoded snapshot); it is durable only after `makeDurable()`.
-    func add(_ bytes: [UInt8], feedID: String, generation: UInt64) throws(SnapshotError)
+    func add(_ bytes: [UInt8], feedID: String, generation: UInt64) async throws(SnapshotError)
     /// Makes every earlier `add` durable.
-    func makeDurable() throws(SnapshotError)
+    func makeDurable() async throws(SnapshotError)
     /// Deletes a generation the store no longer points at (a missing one is no error).
-    func retire(feedID: String, generation: UInt64) throws(SnapshotError)
+    func retire(feedID: String, generation: UInt64) async throws(SnapshotError)
     /// Deletes what an interrupted run can leave for these feeds: temporary files, and every
     /// generation but the one the store points at (`current[feed]`, nil: none). Returns what it removed.
-    func removeLeftovers(current: [String: UInt64?]) throws(SnapshotError) -> [StoredSnapshot]
+    func removeLeftovers(current: [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot]
     /// Every snapshot, sorted by feed id then generation.
-    func list() throws(SnapshotError) -> [StoredSnapshot]
+    func list() async throws(SnapshotError) -> [StoredSnapshot]
 }
 
 /// One stored snapshot: a feed's generation and where it is.

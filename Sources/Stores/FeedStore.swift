@@ -164,6 +164,8 @@ extension ErrorCode where Kind == StoreError {
     public static let read = Self("read")
     /// A write failed (read-only, disk full, locked beyond the wait).
     public static let write = Self("write")
+    /// Another run holds the store's run lock.
+    public static let locked = Self("locked")
     /// The store URL is not one this build knows.
     public static let unsupported = Self("unsupported")
 }

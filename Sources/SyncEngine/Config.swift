@@ -48,7 +48,11 @@ public struct FeedConfig: Sendable, Equatable {
 public struct SyncConfig: Sendable {
     public var path: String
     public var store: StoreLocation
+    /// The snapshot folder (`snapshots:`, default `snapshots` beside the config).
     public var snapshots: String
+    /// True when snapshots live in the store (a PostgreSQL store whose config names no
+    /// `snapshots:` folder): written in the same transaction as the rows.
+    public var snapshotsInStore = false
     public var incrementalDays: Int
     public var concurrency: Int
     public var timeZone: String
@@ -165,6 +169,7 @@ public enum ConfigLoader {
         var storeText = "sqlite:feedsync.sqlite"
         var passwordFile: String? = nil
         var snapshots = "snapshots"
+        var snapshotsGiven = false
         var incrementalDays = 7
         var concurrency = SyncConfig.defaultConcurrency
         var timeZone = "UTC"
@@ -187,6 +192,7 @@ public enum ConfigLoader {
                 passwordFile = try string(value, key, fail)
             case "snapshots":
                 snapshots = try string(value, key, fail)
+                snapshotsGiven = true
             case "incremental_days":
                 incrementalDays = try int(value, key, min: 0, fail)
             case "concurrency":
@@ -305,6 +311,7 @@ public enum ConfigLoader {
                                 volatileProperties: volatile, limits: limits, feeds: feeds)
         config.maxRecords = maxRecords
         config.busyTimeoutSeconds = busyTimeout
+        if case .postgres = store, !snapshotsGiven { config.snapshotsInStore = true }
         return config
     }
 

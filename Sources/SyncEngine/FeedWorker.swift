@@ -203,12 +203,12 @@ struct FeedWorker: Sendable {
         var fallback: String? = nil
         // (The snapshot is read, and so checked, once; an unusable one is reported by the full sync.)
         if feed.parent != nil, let since = feed.since, fullReason == nil, let generation, let last = state?.lastSuccessAt,
-           let previous = try? snapshots.read(feedID: feed.id, generation: generation) {
+           let previous = try? await snapshots.read(feedID: feed.id, generation: generation) {
             let sinceText = since.text(last - since.overlapSeconds)
             do throws(FeedError) {
                 let got = try await fetchParsed(ctx, url: ChildFeeds.fill(feed.url, since: sinceText), result: &result,
                                                 phases: &phases, clock: clock)
-                try applyDelta(ctx, got, to: previous, since: sinceText, result: &result, phases: &phases, clock: clock)
+                try await applyDelta(ctx, got, to: previous, since: sinceText, result: &result, phases: &phases, clock: clock)
                 return
             } catch {
                 fallback = "incremental request failed (\(error.message)); fetched in full"
@@ -222,24 +222,28 @@ struct FeedWorker: Sendable {
         //    checked, payload not inflated. Checked once, and only where a skip is possible: before
         //    the fetch for HTTP (validators are sent only then), after the fingerprint matched for
         //    files — so a changed feed reads its snapshot once, to decode it.
-        func snapshotSound() -> Bool {
-            fallback == nil && fullReason == nil && (generation.map { snapshots.isSound(feedID: feed.id, generation: $0) } ?? false)
+        func snapshotSound() async -> Bool {
+            guard fallback == nil, fullReason == nil, let generation else { return false }
+            return await snapshots.isSound(feedID: feed.id, generation: generation)
         }
         let fetched: FetchedBody
         if feed.pagination != nil {
             fetched = try await fetchParsed(ctx, url: url, result: &result, phases: &phases, clock: clock)
         } else {
-            let soundBeforeFetch: Bool? = feed.isHTTP ? snapshotSound() : nil
+            let soundBeforeFetch: Bool? = feed.isHTTP ? await snapshotSound() : nil
             let validators = SyncDecision.validators(fullReason: fullReason, state: state, snapshotSound: soundBeforeFetch == true)
             fetched = try await fetchBody(ctx, url: url, validators: validators, result: &result, phases: &phases, clock: clock)
         }
 
         // 3. An unchanged body (304, or the same fingerprint) is not parsed.
         let fetch: SyncDecision.Fetch = fetched.fingerprint.map { .body(fingerprintUnchanged: $0 == state?.fingerprint) } ?? .notModified
-        if case .skip(let reason) = SyncDecision.afterFetch(fetch, fullReason: fullReason, snapshotSound: snapshotSound()) {
+        // (Soundness is asked only when it can decide: an unchanged body and no reason for a full sync.)
+        var soundAfterFetch = false
+        if case .body(fingerprintUnchanged: true) = fetch, fullReason == nil { soundAfterFetch = await snapshotSound() }
+        if case .skip(let reason) = SyncDecision.afterFetch(fetch, fullReason: fullReason, snapshotSound: soundAfterFetch) {
             result.reason = reason
             if feed.children != nil, let generation {
-                result.children = try childrenFromSnapshot(ctx, generation: generation, result: &result)
+                result.children = try await childrenFromSnapshot(ctx, generation: generation, result: &result)
             }
             return
         }
@@ -255,7 +259,7 @@ struct FeedWorker: Sendable {
             finding = .none
         } else if let generation {
             do {
-                let snap = try snapshots.read(feedID: feed.id, generation: generation)
+                let snap = try await snapshots.read(feedID: feed.id, generation: generation)
                 finding = .sound(format: snap.header.feedFormat, parserVersion: snap.header.parserVersion,
                                  createdAt: snap.header.createdAt)
                 previous = snap.records.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd) }
@@ -301,9 +305,17 @@ struct FeedWorker: Sendable {
 
         // 6. Write the new snapshot under a new generation; the store will point at it. A full
         //    sync that found the same body and the same records keeps the sound snapshot it has.
+        let fingerprintUnchanged = fetched.fingerprint == state?.fingerprint
+        // (The snapshot is read to compare only when nothing else already decided.)
+        var matches = false
+        if let generation, SyncDecision.keepsSnapshot(syncType: choice.syncType, planIsEmpty: plan.isEmpty,
+                                                     fingerprintUnchanged: fingerprintUnchanged, hasGeneration: true,
+                                                     snapshotMatches: true) {
+            matches = await snapshotMatches(feed.id, generation: generation, format: format, records: parsed.records)
+        }
         if let generation, SyncDecision.keepsSnapshot(
-            syncType: choice.syncType, planIsEmpty: plan.isEmpty, fingerprintUnchanged: fetched.fingerprint == state?.fingerprint,
-            hasGeneration: true, snapshotMatches: snapshotMatches(feed.id, generation: generation, format: format, records: parsed.records)) {
+            syncType: choice.syncType, planIsEmpty: plan.isEmpty, fingerprintUnchanged: fingerprintUnchanged,
+            hasGeneration: true, snapshotMatches: matches) {
             result.snapshotGeneration = generation
             return
         }
@@ -312,7 +324,7 @@ struct FeedWorker: Sendable {
             SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)
         }
         parsed.records.removeAll()
-        try writeSnapshot(ctx, records: records, fingerprint: fetched.fingerprint, result: &result)
+        try await writeSnapshot(ctx, records: records, fingerprint: fetched.fingerprint, result: &result)
         phases.snapshot += seconds(clock.now - t)
     }
 
@@ -428,7 +440,7 @@ struct FeedWorker: Sendable {
 
     /// Writes `records` as the feed's next generation (nothing in a dry run); the store will point at it.
     private func writeSnapshot(_ ctx: Context, records: [SnapshotRecord], fingerprint: String?,
-                               result: inout FeedResult) throws(FeedError) {
+                               result: inout FeedResult) async throws(FeedError) {
         let newGeneration = (ctx.generation ?? 0) + 1
         result.snapshotGeneration = newGeneration
         guard !options.dryRun else { return }
@@ -442,7 +454,7 @@ struct FeedWorker: Sendable {
             lastModified: result.validators.lastModified, feedFormat: ctx.format.name)
         do {
             let bytes = try SnapshotCodec.encode(header: header, records: records)
-            try snapshots.add(bytes, feedID: ctx.feed.id, generation: newGeneration)
+            try await snapshots.add(bytes, feedID: ctx.feed.id, generation: newGeneration)
             CrashPoints.hit("snapshot-written")
         } catch {
             throw FeedError(.snapshot, "cannot write the snapshot: \(error.description)", cause: error)
@@ -452,7 +464,7 @@ struct FeedWorker: Sendable {
     /// A child's answer to `{since}`: only records modified since then, which are added or updated
     /// (nothing is removed from a delta); the new snapshot is the old one with the delta applied.
     private func applyDelta(_ ctx: Context, _ got: FetchedBody, to snap: Snapshot, since: String, result: inout FeedResult,
-                            phases: inout PhaseTimes, clock: ContinuousClock) throws(FeedError) {
+                            phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) {
         guard let generation = ctx.generation, let parsed = got.parsed else { return }
         let t = clock.now
         let previous = snap.records.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd) }
@@ -475,7 +487,7 @@ struct FeedWorker: Sendable {
         }
         result.records = merged.count
         let w = clock.now
-        try writeSnapshot(ctx, records: Array(merged.values), fingerprint: got.fingerprint, result: &result)
+        try await writeSnapshot(ctx, records: Array(merged.values), fingerprint: got.fingerprint, result: &result)
         phases.snapshot += seconds(clock.now - w)
     }
 
@@ -488,11 +500,11 @@ struct FeedWorker: Sendable {
     }
 
     /// The children of an unchanged parent: its future records, from its sound snapshot.
-    private func childrenFromSnapshot(_ ctx: Context, generation: UInt64, result: inout FeedResult) throws(FeedError) -> [FeedConfig] {
+    private func childrenFromSnapshot(_ ctx: Context, generation: UInt64, result: inout FeedResult) async throws(FeedError) -> [FeedConfig] {
         guard let spec = ctx.feed.children else { return [] }
         let snap: Snapshot
         do {
-            snap = try snapshots.read(feedID: ctx.feed.id, generation: generation)
+            snap = try await snapshots.read(feedID: ctx.feed.id, generation: generation)
         } catch {
             throw FeedError(.snapshot, "cannot read the snapshot for the children's parent records: \(error.description)", cause: error)
         }
@@ -504,8 +516,8 @@ struct FeedWorker: Sendable {
 
     /// True when the snapshot of `generation` is sound and holds exactly these records (keys,
     /// hashes and ends), so rewriting it would change nothing.
-    func snapshotMatches(_ feedID: String, generation: UInt64, format: any FeedFormat, records: [FeedRecord]) -> Bool {
-        guard let snap = try? snapshots.read(feedID: feedID, generation: generation),
+    func snapshotMatches(_ feedID: String, generation: UInt64, format: any FeedFormat, records: [FeedRecord]) async -> Bool {
+        guard let snap = try? await snapshots.read(feedID: feedID, generation: generation),
               snap.header.parserVersion == format.parserVersion, snap.header.feedFormat == format.name,
               snap.records.count == records.count else { return false }
         var byKey: [String: (UInt64, Int64?)] = [:]

@@ -82,7 +82,7 @@ public struct SyncRunner: Sendable {
         let states = try await store.feedStates()
         let snapshots = self.snapshots
         if !options.dryRun {
-            removeLeftovers(snapshots, feeds: feeds, states: states)
+            await removeLeftovers(snapshots, feeds: feeds, states: states)
         }
         let runID: Int64? = options.dryRun ? nil
             : try await store.beginRun(mode: mode, startedAt: startedAt, now: options.now)
@@ -215,7 +215,7 @@ public struct SyncRunner: Sendable {
         guard let runID else { return 0 }
         if batch.contains(where: { $0.update.status != .failed && $0.update.snapshotGeneration != nil }) {
             do {
-                try snapshots.makeDurable()
+                try await snapshots.makeDurable()
             } catch {
                 throw SyncError(.snapshots, "cannot make the new snapshots durable", cause: error)
             }
@@ -227,7 +227,7 @@ public struct SyncRunner: Sendable {
         for o in batch where o.update.status != .failed {
             if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {
                 do {
-                    try snapshots.retire(feedID: o.update.feedID, generation: old)
+                    try await snapshots.retire(feedID: o.update.feedID, generation: old)
                 } catch {
                     // Harmless: the next run deletes generations the store does not point at.
                     logger.info("cannot remove the old snapshot", metadata: [
@@ -242,7 +242,7 @@ public struct SyncRunner: Sendable {
     /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store
     /// does not point at (written before a crash that lost the transaction, or an old generation
     /// not yet deleted after it). Only configured feeds are touched; we hold the run lock.
-    private func removeLeftovers(_ snapshots: any SnapshotStorage, feeds: [FeedConfig], states: [String: FeedState]) {
+    private func removeLeftovers(_ snapshots: any SnapshotStorage, feeds: [FeedConfig], states: [String: FeedState]) async {
         var current: [String: UInt64?] = [:]
         for feed in feeds { current[feed.id] = .some(states[feed.id]?.snapshotGeneration) }
         // Children of the configured parents are feeds of this configuration too.
@@ -253,7 +253,7 @@ public struct SyncRunner: Sendable {
             }
         }
         do {
-            for file in try snapshots.removeLeftovers(current: current) {
+            for file in try await snapshots.removeLeftovers(current: current) {
                 logger.info("removed a snapshot left by an interrupted run",
                             metadata: ["feed.id": "\(file.feedID)", "snapshot.path": "\(file.path)"])
             }

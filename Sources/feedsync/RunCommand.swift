@@ -3,6 +3,7 @@ import FeedModel
 import FeedSources
 import Foundation
 import Logging
+import Snapshots
 import Stores
 import SyncEngine
 
@@ -68,12 +69,15 @@ struct RunCommand: AsyncParsableCommand {
         options.allowMassRemoval = allowMassRemoval
         options.concurrency = concurrency
 
-        let lock: RunLock
-        do {
-            lock = try RunLock(folder: cfg.snapshots, startedAt: ISOTime.format(Int64(Date().timeIntervalSince1970)))
-        } catch {
-            printError("feedsync: \(error)")
-            throw Exit.couldNotRun
+        // One run at a time: the snapshot folder's lock, and a PostgreSQL store's own.
+        var lock: RunLock? = nil
+        if !cfg.snapshotsInStore {
+            do {
+                lock = try RunLock(folder: cfg.snapshots, startedAt: ISOTime.format(Int64(Date().timeIntervalSince1970)))
+            } catch {
+                printError("feedsync: \(error)")
+                throw Exit.couldNotRun
+            }
         }
         defer { withExtendedLifetime(lock) {} }
         // A report left by an earlier night must not look like this night's if this run dies.
@@ -85,16 +89,31 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         let store: any FeedStore
+        var storeLock: PostgresRunLock? = nil
+        var snapshots: (any SnapshotStorage)? = nil
         do {
             store = try await StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds,
                                                 connections: (concurrency ?? cfg.concurrency) + 2)
+            if let pg = store as? PostgresStore {
+                do {
+                    storeLock = try await pg.lockRun()
+                } catch {
+                    await store.close()
+                    throw error
+                }
+                if cfg.snapshotsInStore { snapshots = pg.snapshotTable }
+            }
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun
         }
 
         let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
-        let runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, logger: logger)
+        let runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
+        func closeStore() async {
+            await storeLock?.release()
+            await store.close()
+        }
         let result: RunReport
         do {
             result = try await runner.run { feed in
@@ -103,17 +122,17 @@ struct RunCommand: AsyncParsableCommand {
             }
         } catch let error as UsageError {
             await http?.shutdown()
-            await store.close()
+            await closeStore()
             printError("feedsync: \(error)")
             throw Exit.usage
         } catch {
             await http?.shutdown()
-            await store.close()
+            await closeStore()
             printError("feedsync: the run could not complete: \(error)")
             throw Exit.couldNotRun
         }
         await http?.shutdown()
-        await store.close()
+        await closeStore()
 
         for line in Self.summary(result) { say(line) }
         if let report {

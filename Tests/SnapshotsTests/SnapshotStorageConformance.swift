@@ -1,4 +1,6 @@
 import Foundation
+import PostgresTestSupport
+import Stores
 import Testing
 @testable import Snapshots
 
@@ -6,10 +8,12 @@ import Testing
 /// and leftovers, seen only through the protocol.
 enum StorageKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case folder, memory
+    /// The PostgreSQL store's table, on a server the tests start (a database per test).
+    case postgres
     var description: String { rawValue }
 
     /// A fresh storage, and how to damage a stored generation behind its back.
-    func make() throws -> (storage: any SnapshotStorage, damage: (String, UInt64, [UInt8]) throws -> Void, cleanup: () -> Void) {
+    func make() async throws -> (storage: any SnapshotStorage, damage: (String, UInt64, [UInt8]) async throws -> Void, cleanup: () -> Void) {
         switch self {
         case .folder:
             let tmp = try TempFolder()
@@ -19,6 +23,17 @@ enum StorageKind: String, CaseIterable, CustomStringConvertible, Sendable {
         case .memory:
             let m = InMemorySnapshotStorage()
             return (m, { feed, gen, bytes in m.overwrite(feedID: feed, generation: gen, with: bytes) }, {})
+        case .postgres:
+            let url = try await PostgresTestServer.shared.newDatabase("snapshots")
+            let store = try await PostgresStore.open(try PostgresLocation.parse(url))
+            let table = store.snapshotTable
+            return (table, { feed, gen, bytes in
+                // What was added is committed first, then damaged behind the store's back.
+                try await table.commitAdded()
+                let hex = bytes.map { String(format: "%02x", $0) }.joined()
+                try await PostgresTestServer.shared.psql(
+                    "UPDATE snapshots SET bytes = '\\x\(hex)'::bytea WHERE feed_id = '\(feed)' AND generation = \(gen)", url: url)
+            }, { _ = store })
         }
     }
 }
@@ -30,66 +45,68 @@ struct SnapshotStorageConformance {
     }
 
     @Test("a generation added reads back whole, is sound, and is listed", arguments: StorageKind.allCases)
-    func addReadList(_ kind: StorageKind) throws {
-        let (s, _, cleanup) = try kind.make()
+    func addReadList(_ kind: StorageKind) async throws {
+        let (s, _, cleanup) = try await kind.make()
         defer { cleanup() }
-        #expect(try s.list().isEmpty)
-        #expect(!s.isSound(feedID: "feed-a", generation: 1))
-        try s.add(try snapshot("feed-a", 1), feedID: "feed-a", generation: 1)
-        try s.add(try snapshot("feed-a", 2, keys: ["c"]), feedID: "feed-a", generation: 2)
-        try s.add(try snapshot("b.x", 7), feedID: "b.x", generation: 7)
-        try s.makeDurable()
-        #expect(try s.read(feedID: "feed-a", generation: 1).records.map(\.key) == ["a", "b"])
-        #expect(try s.read(feedID: "feed-a", generation: 2).records.map(\.key) == ["c"])
-        #expect(s.isSound(feedID: "feed-a", generation: 2) && s.isSound(feedID: "b.x", generation: 7))
-        #expect(try s.list().map { "\($0.feedID).\($0.generation)" } == ["b.x.7", "feed-a.1", "feed-a.2"])
-        #expect(throws: SnapshotError.self) { try s.add([1], feedID: "", generation: 1) }
-        #expect(throws: SnapshotError.self) { try s.add([1], feedID: String(repeating: "/", count: 70), generation: 1) }
+        #expect(try await s.list().isEmpty)
+        #expect(await !s.isSound(feedID: "feed-a", generation: 1))
+        try await s.add(try snapshot("feed-a", 1), feedID: "feed-a", generation: 1)
+        try await s.add(try snapshot("feed-a", 2, keys: ["c"]), feedID: "feed-a", generation: 2)
+        try await s.add(try snapshot("b.x", 7), feedID: "b.x", generation: 7)
+        try await s.makeDurable()
+        #expect(try await s.read(feedID: "feed-a", generation: 1).records.map(\.key) == ["a", "b"])
+        #expect(try await s.read(feedID: "feed-a", generation: 2).records.map(\.key) == ["c"])
+        #expect(await s.isSound(feedID: "feed-a", generation: 2))
+        #expect(await s.isSound(feedID: "b.x", generation: 7))
+        #expect(try await s.list().map { "\($0.feedID).\($0.generation)" } == ["b.x.7", "feed-a.1", "feed-a.2"])
+        await #expect(throws: SnapshotError.self) { try await s.add([1], feedID: "", generation: 1) }
+        await #expect(throws: SnapshotError.self) { try await s.add([1], feedID: String(repeating: "/", count: 70), generation: 1) }
         // A child feed's id, `/` and all, is stored and listed under its own name.
-        try s.add(try snapshot("race/participants/A|1", 1), feedID: "race/participants/A|1", generation: 1)
-        #expect(try s.read(feedID: "race/participants/A|1", generation: 1).header.feedID == "race/participants/A|1")
-        #expect(try s.list().contains { $0.feedID == "race/participants/A|1" })
+        try await s.add(try snapshot("race/participants/A|1", 1), feedID: "race/participants/A|1", generation: 1)
+        #expect(try await s.read(feedID: "race/participants/A|1", generation: 1).header.feedID == "race/participants/A|1")
+        #expect(try await s.list().contains { $0.feedID == "race/participants/A|1" })
     }
 
     @Test("a missing, damaged or misnamed generation is not sound and does not read", arguments: StorageKind.allCases)
-    func soundness(_ kind: StorageKind) throws {
-        let (s, damage, cleanup) = try kind.make()
+    func soundness(_ kind: StorageKind) async throws {
+        let (s, damage, cleanup) = try await kind.make()
         defer { cleanup() }
-        let error = #expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 1) }
+        let error = await #expect(throws: SnapshotError.self) { try await s.read(feedID: "feed-a", generation: 1) }
         #expect(error?.code == .io)
         // Another feed's snapshot under this feed's name, and another generation's.
-        try s.add(try snapshot("feed-b", 1), feedID: "feed-a", generation: 1)
-        try s.add(try snapshot("feed-a", 5), feedID: "feed-a", generation: 2)
-        #expect(!s.isSound(feedID: "feed-a", generation: 1) && !s.isSound(feedID: "feed-a", generation: 2))
-        #expect((#expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 1) })?.reason
+        try await s.add(try snapshot("feed-b", 1), feedID: "feed-a", generation: 1)
+        try await s.add(try snapshot("feed-a", 5), feedID: "feed-a", generation: 2)
+        #expect(await !s.isSound(feedID: "feed-a", generation: 1))
+        #expect(await !s.isSound(feedID: "feed-a", generation: 2))
+        #expect((await #expect(throws: SnapshotError.self) { try await s.read(feedID: "feed-a", generation: 1) })?.reason
                 == "feed mismatch: file holds feed \"feed-b\", expected \"feed-a\"")
-        #expect((#expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 2) })?.code == .feedMismatch)
+        #expect((await #expect(throws: SnapshotError.self) { try await s.read(feedID: "feed-a", generation: 2) })?.code == .feedMismatch)
         // A flipped bit.
         var bytes = try snapshot("feed-a", 3)
-        try s.add(bytes, feedID: "feed-a", generation: 3)
-        #expect(s.isSound(feedID: "feed-a", generation: 3))
+        try await s.add(bytes, feedID: "feed-a", generation: 3)
+        #expect(await s.isSound(feedID: "feed-a", generation: 3))
         bytes[bytes.count / 2] ^= 0x10
-        try damage("feed-a", 3, bytes)
-        #expect(!s.isSound(feedID: "feed-a", generation: 3))
-        #expect((#expect(throws: SnapshotError.self) { try s.read(feedID: "feed-a", generation: 3) })?.code == .checksumMismatch)
+        try await damage("feed-a", 3, bytes)
+        #expect(await !s.isSound(feedID: "feed-a", generation: 3))
+        #expect((await #expect(throws: SnapshotError.self) { try await s.read(feedID: "feed-a", generation: 3) })?.code == .checksumMismatch)
     }
 
     @Test("retire deletes one generation; leftovers are every generation but the current of the feeds named",
           arguments: StorageKind.allCases)
-    func retireAndLeftovers(_ kind: StorageKind) throws {
-        let (s, _, cleanup) = try kind.make()
+    func retireAndLeftovers(_ kind: StorageKind) async throws {
+        let (s, _, cleanup) = try await kind.make()
         defer { cleanup() }
         for (feed, gen) in [("feed-a", UInt64(1)), ("feed-a", 2), ("feed-a", 3), ("feed-b", 1), ("feed-c", 4), ("other", 9)] {
-            try s.add(try snapshot(feed, gen), feedID: feed, generation: gen)
+            try await s.add(try snapshot(feed, gen), feedID: feed, generation: gen)
         }
-        try s.retire(feedID: "feed-a", generation: 1)
-        try s.retire(feedID: "feed-a", generation: 1)   // already gone: no error
-        #expect(try s.list().filter { $0.feedID == "feed-a" }.map(\.generation) == [2, 3])
+        try await s.retire(feedID: "feed-a", generation: 1)
+        try await s.retire(feedID: "feed-a", generation: 1)   // already gone: no error
+        #expect(try await s.list().filter { $0.feedID == "feed-a" }.map(\.generation) == [2, 3])
         // feed-a points at 2 (3 was written by a run that died), feed-b at none, feed-c at 4;
         // `other` is not configured: not touched.
         let current: [String: UInt64?] = ["feed-a": 2, "feed-b": Optional<UInt64>.none, "feed-c": 4]
-        let removed = try s.removeLeftovers(current: current)
+        let removed = try await s.removeLeftovers(current: current)
         #expect(removed.map { "\($0.feedID).\($0.generation)" }.sorted() == ["feed-a.3", "feed-b.1"])
-        #expect(try s.list().map { "\($0.feedID).\($0.generation)" } == ["feed-a.2", "feed-c.4", "other.9"])
+        #expect(try await s.list().map { "\($0.feedID).\($0.generation)" } == ["feed-a.2", "feed-c.4", "other.9"])
     }
 }

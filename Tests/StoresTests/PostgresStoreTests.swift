@@ -82,7 +82,7 @@ struct PostgresStoreTests {
             try await group.waitForAll()
         }
         let versions = try await server.psql("SELECT version FROM feedsync_migrations ORDER BY version", url: url)
-        #expect(versions.split(separator: "\n") == ["1"])
+        #expect(versions.split(separator: "\n") == ["1", "2"])
     }
 
     @Test("an upsert that changes nothing writes no row version; one that changes a field writes one")
@@ -166,5 +166,50 @@ struct PostgresStoreTests {
         #expect(try await PostgresStore.openReadOnly(try PostgresLocation.parse(url)) == nil)
         #expect(try await server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", url: url)
             .trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test("one run at a time: a second run is told who holds the store's run lock; it is free again when released")
+    func runLock() async throws {
+        let url = try await server.newDatabase("lock")
+        let a = try await PostgresStore.open(try PostgresLocation.parse(url))
+        let b = try await PostgresStore.open(try PostgresLocation.parse(url))
+        let held = try await a.lockRun()
+        do throws(StoreError) {
+            _ = try await b.lockRun()
+            Issue.record("the lock is held")
+        } catch {
+            #expect(error.code == .locked)
+            #expect(error.message.contains("another feedsync run holds the run lock of the PostgreSQL store"), "\(error.message)")
+            #expect(error.message.contains("feedsync pid \(getpid()) on "), "\(error.message)")
+        }
+        await held.release()
+        let again = try await b.lockRun()
+        await again.release()
+        await a.close()
+        await b.close()
+    }
+
+    @Test("snapshots added by a run are written in the transaction of its batch, older generations deleted there")
+    func snapshotsInTheBatch() async throws {
+        let url = try await server.newDatabase("snapbatch")
+        let store = try await PostgresStore.open(try PostgresLocation.parse(url))
+        let table = store.snapshotTable
+        let run = try await store.beginRun(mode: .full, startedAt: 100, now: 100)
+        try await table.add([1, 2, 3], feedID: "f", generation: 1)
+        try await table.add([9], feedID: "g", generation: 1)
+        #expect(try await server.psql("SELECT count(*) FROM snapshots", url: url).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        // g failed: its snapshot is dropped; f's lands with its rows.
+        var failed = update([record("z", hash: 1)])
+        failed.feedID = "g"
+        failed.status = .failed
+        try await store.apply([update([record("a", hash: 1)]), failed], runID: run, at: 200)
+        #expect(try await server.psql("SELECT feed_id, generation, encode(bytes, 'hex') FROM snapshots", url: url)
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "f|1|010203")
+        try await table.add([4], feedID: "f", generation: 2)
+        try await store.apply([update([], updated: [record("a", hash: 2)], generation: 2)], runID: run, at: 300)
+        #expect(try await server.psql("SELECT feed_id, generation FROM snapshots", url: url)
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "f|2")
+        #expect(try await store.feedStates()["f"]?.snapshotGeneration == 2)
+        await store.close()
     }
 }

@@ -71,6 +71,18 @@ enum PostgresSchema {
         CREATE INDEX changes_run ON changes (run_id, id);
         CREATE INDEX changes_feed ON changes (feed_id, record_key)
         """,
+        // 2: snapshots in the database (docs/snapshot-format.md: the same bytes as a file; already
+        // deflated, so stored out of line without PostgreSQL's own compression).
+        """
+        CREATE TABLE snapshots (
+            feed_id text NOT NULL,
+            generation bigint NOT NULL,
+            bytes bytea NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (feed_id, generation)
+        );
+        ALTER TABLE snapshots ALTER COLUMN bytes SET STORAGE EXTERNAL
+        """,
     ]
 
     static var current: Int { migrations.count }

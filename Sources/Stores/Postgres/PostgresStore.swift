@@ -6,6 +6,8 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+public import Snapshots
+import Synchronization
 
 /// The PostgreSQL store (postgres-nio's `PostgresClient` pool): the same tables and columns as the
 /// SQLite store, with PostgreSQL's types (`timestamptz` instants, `date` all-day dates, `bigint`
@@ -22,6 +24,69 @@ public final class PostgresStore: FeedStore {
     let logger: Logger
     /// How long a write waits for another session's row or table lock (`busy_timeout_seconds`).
     public let busyTimeout: Double
+
+    /// Snapshots added by the run and not yet committed, by feed and generation (see
+    /// `PostgresSnapshotTable`): `apply` writes them with the rows they describe.
+    struct SnapshotKey: Hashable {
+        var feedID: String
+        var generation: UInt64
+    }
+    private let pendingSnapshots = Mutex<[SnapshotKey: [UInt8]]>([:])
+
+    /// The store's `snapshots` table, written in the same transaction as the rows.
+    public var snapshotTable: PostgresSnapshotTable { PostgresSnapshotTable(store: self) }
+
+    func stage(_ bytes: [UInt8], feedID: String, generation: UInt64) {
+        pendingSnapshots.withLock { $0[SnapshotKey(feedID: feedID, generation: generation)] = bytes }
+    }
+
+    func staged(feedID: String, generation: UInt64) -> [UInt8]? {
+        pendingSnapshots.withLock { $0[SnapshotKey(feedID: feedID, generation: generation)] }
+    }
+
+    func unstage(feedID: String, generation: UInt64) {
+        _ = pendingSnapshots.withLock { $0.removeValue(forKey: SnapshotKey(feedID: feedID, generation: generation)) }
+    }
+
+    func stagedKeys() -> [SnapshotKey] {
+        pendingSnapshots.withLock { Array($0.keys) }
+    }
+
+    /// Removes and returns the staged snapshots whose key `take` accepts.
+    func takeStaged(_ take: (SnapshotKey) -> Bool) -> [(SnapshotKey, [UInt8])] {
+        pendingSnapshots.withLock { pending in
+            let keys = pending.keys.filter(take)
+            return keys.map { k in (k, pending.removeValue(forKey: k)!) }
+        }
+    }
+
+    /// Writes snapshot rows and deletes every other generation of their feeds.
+    static func writeSnapshots(_ snapshots: [(SnapshotKey, [UInt8])], on connection: PostgresConnection,
+                               logger: Logger) async throws {
+        guard !snapshots.isEmpty else { return }
+        // One generation per feed: the highest, should a feed have staged two.
+        var newest: [String: (UInt64, [UInt8])] = [:]
+        for (k, b) in snapshots where (newest[k.feedID]?.0 ?? 0) <= k.generation { newest[k.feedID] = (k.generation, b) }
+        var feeds = PostgresColumn(.text), gens = PostgresColumn(.int8), bytes = PostgresColumn(.bytea)
+        for (feed, (gen, b)) in newest {
+            feeds.append(feed)
+            gens.append(Int64(gen))
+            bytes.append(bytes: b)
+        }
+        var q = PostgresQuery(unsafeSQL: """
+            INSERT INTO snapshots (feed_id, generation, bytes)
+            SELECT * FROM unnest($1::text[], $2::int8[], $3::bytea[])
+            ON CONFLICT (feed_id, generation) DO UPDATE SET bytes = excluded.bytes, created_at = now()
+            """)
+        q.binds.append(feeds); q.binds.append(gens); q.binds.append(bytes)
+        try await connection.query(q, logger: logger)
+        q = PostgresQuery(unsafeSQL: """
+            DELETE FROM snapshots s USING unnest($1::text[], $2::int8[]) AS n(feed_id, generation)
+            WHERE s.feed_id = n.feed_id AND s.generation <> n.generation
+            """)
+        q.binds.append(feeds); q.binds.append(gens)
+        try await connection.query(q, logger: logger)
+    }
 
     /// Advisory lock keys: (`feed`, n).
     static let lockSpace: Int32 = 0x6665_6564
@@ -43,10 +108,11 @@ public final class PostgresStore: FeedStore {
     public static func open(_ location: PostgresLocation, busyTimeout: Double = SQLiteStore.defaultBusyTimeout,
                             maxConnections: Int = 8, logger: Logger = Logger(label: "feedsync.store") { _ in SwiftLogNoOpLogHandler() },
                             migrate: Bool = true) async throws(StoreError) -> PostgresStore {
-        let tls: PostgresConnection.Configuration.TLS
         let clientTLS: PostgresClient.Configuration.TLS
+        let direct: PostgresConnection.Configuration
         do {
-            (tls, clientTLS) = try Self.tls(location)
+            clientTLS = try Self.tls(location).1
+            direct = try connectionConfiguration(location, busyTimeout: busyTimeout)
         } catch {
             throw StoreError(.cannotOpen, "cannot set up TLS for the PostgreSQL store \(location): \(error)")
         }
@@ -54,17 +120,7 @@ public final class PostgresStore: FeedStore {
         // One direct connection first: the pool retries a server it cannot reach for ever, and
         // the run must rather stop at once with the reason.
         do {
-            var config: PostgresConnection.Configuration
-            if let socket = location.socketPath {
-                config = .init(unixSocketPath: socket, username: location.user, password: location.password,
-                               database: location.database)
-            } else {
-                config = .init(host: location.host ?? "127.0.0.1", port: location.port, username: location.user,
-                               password: location.password, database: location.database, tls: tls)
-            }
-            config.options.connectTimeout = .seconds(10)
-            config.options.additionalStartupParameters = startup
-            let connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            let connection = try await PostgresConnection.connect(configuration: direct, id: 0, logger: logger)
             do {
                 if migrate {
                     try await PostgresSchema.migrate(connection, logger: logger)
@@ -244,8 +300,16 @@ public final class PostgresStore: FeedStore {
 
     public func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) async throws(StoreError) {
         guard !batch.isEmpty else { return }
+        // The new snapshots of the feeds that synced; those of the others are dropped.
+        var wanted = Set<SnapshotKey>()
+        let batchFeeds = Set(batch.map(\.feedID))
+        for u in batch where u.status != .failed {
+            if let g = u.snapshotGeneration { wanted.insert(SnapshotKey(feedID: u.feedID, generation: g)) }
+        }
+        let snapshots = takeStaged { batchFeeds.contains($0.feedID) }.filter { wanted.contains($0.0) }
         try await wrap(.write, "apply a batch of \(batch.count) feeds") {
             try await client.withTransaction(logger: logger) { connection in
+                try await Self.writeSnapshots(snapshots, on: connection, logger: logger)
                 // A feed named twice in one batch is written in order, one part after the other (a
                 // statement may not touch the same row twice).
                 var part: [FeedUpdate] = []
@@ -474,5 +538,73 @@ private struct ChangeColumns {
 
     func bindKeys(into binds: inout PostgresBindings) {
         for c in [feed, key, ord] { binds.append(c) }
+    }
+}
+
+/// One run at a time on a PostgreSQL store: a session advisory lock held on a connection of its
+/// own for as long as the run lasts. The server lets go of it when that connection ends, however
+/// the process ends, so a crash leaves no stale lock.
+public final class PostgresRunLock: Sendable {
+    private let connection: PostgresConnection
+    static let key: Int32 = 2
+
+    init(connection: PostgresConnection) { self.connection = connection }
+
+    /// Lets go of the lock (closing its connection).
+    public func release() async {
+        try? await connection.close()
+    }
+}
+
+extension PostgresStore {
+    /// Takes the store's run lock, or says who holds it (the holder's `application_name`:
+    /// `feedsync pid N on HOST`, and since when).
+    public func lockRun() async throws(StoreError) -> PostgresRunLock {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: try Self.connectionConfiguration(location, busyTimeout: busyTimeout), id: 1, logger: logger)
+        } catch {
+            throw PostgresFaults.explain(error, at: location, doing: "take the run lock", code: .cannotOpen)
+        }
+        do {
+            var got = false
+            for try await ok in try await connection.query(
+                "SELECT pg_try_advisory_lock(\(Self.lockSpace), \(PostgresRunLock.key))", logger: logger).decode(Bool.self) {
+                got = ok
+            }
+            if got { return PostgresRunLock(connection: connection) }
+            var holder = "another session"
+            let rows = try await connection.query("""
+                SELECT a.application_name, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = \(Int64(Self.lockSpace))::oid
+                  AND l.objid = \(Int64(PostgresRunLock.key))::oid AND l.objsubid = 2
+                """, logger: logger)
+            for try await (name, since) in rows.decode((String?, String?).self) {
+                holder = "\(name?.isEmpty == false ? name! : "a session")" + (since.map { ", connected since \($0)" } ?? "")
+            }
+            try? await connection.close()
+            throw StoreError(.locked, "another feedsync run holds the run lock of the PostgreSQL store \(location) (\(holder))")
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            try? await connection.close()
+            throw PostgresFaults.explain(error, at: location, doing: "take the run lock", code: .cannotOpen)
+        }
+    }
+
+    /// A single connection's settings (the pool has its own, alike).
+    static func connectionConfiguration(_ location: PostgresLocation, busyTimeout: Double) throws -> PostgresConnection.Configuration {
+        var config: PostgresConnection.Configuration
+        if let socket = location.socketPath {
+            config = .init(unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
+        } else {
+            config = .init(host: location.host ?? "127.0.0.1", port: location.port, username: location.user,
+                           password: location.password, database: location.database, tls: try Self.tls(location).0)
+        }
+        config.options.connectTimeout = .seconds(10)
+        config.options.additionalStartupParameters = Self.startupParameters(busyTimeout: busyTimeout)
+        return config
     }
 }

@@ -1,0 +1,140 @@
+import FeedHash
+import Foundation
+import NIOCore
+import PostgresNIO
+public import Snapshots
+
+/// Snapshots in the PostgreSQL store's `snapshots` table: the same bytes as a snapshot file
+/// (docs/snapshot-format.md), one row per feed and generation.
+///
+/// `add` keeps the new generation in memory; the store's `apply` writes it in the same transaction
+/// as the rows it describes and the feed's pointer to it, and deletes the feed's older
+/// generations there too. The commit protocol is one transaction: after a crash the store and its
+/// snapshots agree, and nothing is left to clean. A generation added and not yet committed reads
+/// back from memory in this process, as a written-but-unflushed file does.
+public final class PostgresSnapshotTable: SnapshotStorage {
+    let store: PostgresStore
+
+    init(store: PostgresStore) { self.store = store }
+
+    public var location: String { "snapshot table of \(store.location)" }
+
+    func name(_ feedID: String, _ generation: UInt64) -> String {
+        "snapshots(\(feedID), \(generation))"
+    }
+
+    private func bytes(_ feedID: String, _ generation: UInt64) async throws(SnapshotError) -> [UInt8] {
+        if let staged = store.staged(feedID: feedID, generation: generation) { return staged }
+        do {
+            let rows = try await store.client.query("""
+                SELECT bytes FROM snapshots WHERE feed_id = \(feedID) AND generation = \(Int64(generation))
+                """, logger: store.logger)
+            for try await buffer in rows.decode(ByteBuffer.self) {
+                return Array(buffer.readableBytesView)
+            }
+        } catch {
+            throw SnapshotError(.io, "cannot read it: \(PostgresFaults.explain(error, at: store.location, doing: "read a snapshot", code: .read).message)",
+                                path: name(feedID, generation))
+        }
+        throw SnapshotError(.io, "no such snapshot", path: name(feedID, generation))
+    }
+
+    public func read(feedID: String, generation: UInt64) async throws(SnapshotError) -> Snapshot {
+        let b = try await bytes(feedID, generation)
+        let snapshot: Snapshot
+        do throws(SnapshotError) {
+            snapshot = try SnapshotCodec.decode(b)
+        } catch {
+            throw error.with(path: name(feedID, generation))
+        }
+        try snapshot.header.checkIdentity(feedID: feedID, generation: generation, path: name(feedID, generation))
+        return snapshot
+    }
+
+    /// The row exists, its checksum holds and it names this feed and generation (the payload is
+    /// not inflated), as for a file.
+    public func isSound(feedID: String, generation: UInt64) async -> Bool {
+        guard let b = try? await bytes(feedID, generation), let h = try? SnapshotCodec.decodeHeader(b) else { return false }
+        return (try? h.checkIdentity(feedID: feedID, generation: generation)) != nil
+    }
+
+    public func add(_ bytes: [UInt8], feedID: String, generation: UInt64) async throws(SnapshotError) {
+        // The folder's rule, so that a configuration can move between the two.
+        guard SnapshotDirectory.isStorableFeedID(feedID) else {
+            throw SnapshotError(.malformed, "invalid feed id \"\(feedID.prefix(80))\" (empty, a NUL byte, or too long for a file name)")
+        }
+        store.stage(bytes, feedID: feedID, generation: generation)
+    }
+
+    /// Nothing to do: a generation is durable with the store transaction that points at it.
+    public func makeDurable() async throws(SnapshotError) {}
+
+    public func retire(feedID: String, generation: UInt64) async throws(SnapshotError) {
+        store.unstage(feedID: feedID, generation: generation)
+        do {
+            try await store.client.query("""
+                DELETE FROM snapshots WHERE feed_id = \(feedID) AND generation = \(Int64(generation))
+                """, logger: store.logger)
+        } catch {
+            throw SnapshotError(.io, "cannot delete it: \(PostgresFaults.explain(error, at: store.location, doing: "delete a snapshot", code: .write).message)",
+                                path: name(feedID, generation))
+        }
+    }
+
+    public func removeLeftovers(current: [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot] {
+        var removed: [StoredSnapshot] = []
+        for s in try await list() {
+            guard let entry = current[s.feedID], s.generation != entry else { continue }
+            removed.append(s)
+            store.unstage(feedID: s.feedID, generation: s.generation)
+        }
+        guard !removed.isEmpty else { return [] }
+        var feeds = PostgresColumn(.text), gens = PostgresColumn(.int8)
+        for s in removed {
+            feeds.append(s.feedID)
+            gens.append(Int64(s.generation))
+        }
+        var q = PostgresQuery(unsafeSQL: """
+            DELETE FROM snapshots s USING unnest($1::text[], $2::int8[]) AS d(feed_id, generation)
+            WHERE s.feed_id = d.feed_id AND s.generation = d.generation
+            """)
+        q.binds.append(feeds)
+        q.binds.append(gens)
+        do {
+            try await store.client.query(q, logger: store.logger)
+        } catch {
+            throw SnapshotError(.io, "cannot delete leftover snapshots: \(PostgresFaults.explain(error, at: store.location, doing: "delete snapshots", code: .write).message)",
+                                path: location)
+        }
+        return removed
+    }
+
+    public func list() async throws(SnapshotError) -> [StoredSnapshot] {
+        do {
+            let rows = try await store.client.query("""
+                SELECT feed_id, generation FROM snapshots ORDER BY feed_id COLLATE "C", generation
+                """, logger: store.logger)
+            var keys = Set(store.stagedKeys())
+            for try await (feed, gen) in rows.decode((String, Int64).self) {
+                keys.insert(PostgresStore.SnapshotKey(feedID: feed, generation: UInt64(gen)))
+            }
+            // Those added and not yet committed too, as a folder lists a file not yet flushed.
+            return keys.sorted { a, b in
+                a.feedID == b.feedID ? a.generation < b.generation : a.feedID.utf8.lexicographicallyPrecedes(b.feedID.utf8)
+            }
+                .map { StoredSnapshot(feedID: $0.feedID, generation: $0.generation, path: name($0.feedID, $0.generation)) }
+        } catch {
+            throw SnapshotError(.io, "cannot list the snapshots: \(PostgresFaults.explain(error, at: store.location, doing: "list snapshots", code: .read).message)",
+                                path: location)
+        }
+    }
+
+    /// Writes the generations added and not yet committed, in a transaction of their own: for
+    /// tools and tests that add snapshots outside a run (a run commits them with its rows).
+    package func commitAdded() async throws {
+        let staged = store.takeStaged { _ in true }
+        try await store.client.withTransaction(logger: store.logger) { c in
+            try await PostgresStore.writeSnapshots(staged, on: c, logger: store.logger)
+        }
+    }
+}
