@@ -49,6 +49,7 @@ enum SnapshotCLI {
             return SnapshotLocator.Located(path: argument, storeGeneration: nil, note: nil)
         }
         let cfg = try CLI.loadConfig(configPath)
+        try CLI.requireSnapshotFolder(cfg, command: "snapshot")
         let states = try await readStates(cfg)
         do {
             let located = try SnapshotLocator.locate(feedID: argument, configuredFeeds: cfg.feeds.map(\.id),

@@ -31,6 +31,7 @@ struct SnapshotListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cfg = try CLI.loadConfig(config)
+        try CLI.requireSnapshotFolder(cfg, command: "snapshot list")
         let states = try await SnapshotCLI.readStates(cfg) ?? [:]
         let listing: FeedListing
         do {

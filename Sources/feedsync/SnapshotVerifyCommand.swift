@@ -54,6 +54,7 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
         var note: String? = nil
         if config != nil || path == nil {
             let cfg = try CLI.loadConfig(config ?? "feedsync.yml")
+            if path == nil { try CLI.requireSnapshotFolder(cfg, command: "snapshot verify") }
             let sameFolder = path.map { Self.standard($0) == Self.standard(cfg.snapshots) } ?? true
             folder = folder ?? cfg.snapshots
             if sameFolder {

@@ -18,7 +18,7 @@ struct CrashPointTests {
     }
 
     /// Night 2's changes: an edit, a removal, an addition.
-    func changeFeeds(_ h: Harness) throws {
+    static func changeFeeds(_ h: Harness) throws {
         try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb(a1Summary: "Reserved (edited)", withA4: false, withA6: true).text())
         try h.write("feeds/booking.ics", NightlyScenarioTests.booking(withB4: true).text())
     }
@@ -49,7 +49,7 @@ struct CrashPointTests {
         let h = try setUp("crash-baseline")
         defer { h.cleanUp() }
         #expect(try h.night(Self.night1).0.status == 0)
-        try changeFeeds(h)
+        try Self.changeFeeds(h)
         #expect(try h.night(Self.night2).0.status == 0)
         return try state(h)
     }
@@ -61,7 +61,7 @@ struct CrashPointTests {
             let h = try setUp("crash-\(point)")
             defer { h.cleanUp() }
             #expect(try h.night(Self.night1).0.status == 0)
-            try changeFeeds(h)
+            try Self.changeFeeds(h)
             let crashed = try h.run(["run", "--config", "feedsync.yml", "--now", Self.night2],
                                     environment: ["FEEDSYNC_CRASH_AT": point])
             #expect(crashed.killed && crashed.status == SIGKILL, "\(point)")
@@ -79,7 +79,7 @@ struct CrashPointTests {
             let h = try setUp("crash-random-\(round)")
             defer { h.cleanUp() }
             #expect(try h.night(Self.night1).0.status == 0)
-            try changeFeeds(h)
+            try Self.changeFeeds(h)
             for _ in 0..<3 {
                 let p = Process()
                 p.executableURL = Harness.binary

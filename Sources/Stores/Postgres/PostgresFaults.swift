@@ -61,8 +61,7 @@ enum PostgresFaults {
             return StoreError(.cannotOpen, "the PostgreSQL server \(server) does not offer TLS, and `sslmode=\(location.sslMode.rawValue)` requires it")
         case .connectionError:
             let why = p.underlying.map(plain) ?? "no connection"
-            return StoreError(.cannotOpen, "cannot connect to the PostgreSQL server \(server): \(why) (is it running, and is `store:` right?)",
-                              cause: PostgresServerMessage(sqlState: nil, message: why))
+            return StoreError(.cannotOpen, "cannot connect to the PostgreSQL server \(server): \(why) (is it running, and is `store:` right?)")
         case .serverClosedConnection, .uncleanShutdown:
             return StoreError(code, "the PostgreSQL server \(server) closed the connection while feedsync was trying to \(what): run again when it is up")
         case .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:

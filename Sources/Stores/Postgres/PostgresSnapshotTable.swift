@@ -53,7 +53,17 @@ public final class PostgresSnapshotTable: SnapshotStorage {
 
     /// The row exists, its checksum holds and it names this feed and generation (the payload is
     /// not inflated), as for a file.
+    ///
+    /// A night asks this of nearly every feed: the first call checks every row in one streamed
+    /// query and remembers which are sound (keys only), so a quiet night makes one round trip, not
+    /// one per feed. A row is written once per feed and generation, so what was sound stays sound
+    /// until it is retired (which forgets it); a generation not seen then is asked for alone.
     public func isSound(feedID: String, generation: UInt64) async -> Bool {
+        let key = PostgresStore.SnapshotKey(feedID: feedID, generation: generation)
+        if store.staged(feedID: feedID, generation: generation) == nil {
+            if store.soundSnapshots() == nil { await store.loadSoundSnapshots() }
+            if store.soundSnapshots()?.contains(key) == true { return true }
+        }
         guard let b = try? await bytes(feedID, generation), let h = try? SnapshotCodec.decodeHeader(b) else { return false }
         return (try? h.checkIdentity(feedID: feedID, generation: generation)) != nil
     }
@@ -71,6 +81,7 @@ public final class PostgresSnapshotTable: SnapshotStorage {
 
     public func retire(feedID: String, generation: UInt64) async throws(SnapshotError) {
         store.unstage(feedID: feedID, generation: generation)
+        store.forgetSound(feedID: feedID, generation: generation)
         do {
             try await store.client.query("""
                 DELETE FROM snapshots WHERE feed_id = \(feedID) AND generation = \(Int64(generation))
@@ -87,6 +98,7 @@ public final class PostgresSnapshotTable: SnapshotStorage {
             guard let entry = current[s.feedID], s.generation != entry else { continue }
             removed.append(s)
             store.unstage(feedID: s.feedID, generation: s.generation)
+            store.forgetSound(feedID: s.feedID, generation: s.generation)
         }
         guard !removed.isEmpty else { return [] }
         var feeds = PostgresColumn(.text), gens = PostgresColumn(.int8)

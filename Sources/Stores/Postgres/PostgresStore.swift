@@ -36,6 +36,35 @@ public final class PostgresStore: FeedStore {
     /// The store's `snapshots` table, written in the same transaction as the rows.
     public var snapshotTable: PostgresSnapshotTable { PostgresSnapshotTable(store: self) }
 
+    /// The snapshot rows found sound by one streamed check (nil: not checked yet).
+    private let sound = Mutex<Set<SnapshotKey>?>(nil)
+
+    func soundSnapshots() -> Set<SnapshotKey>? { sound.withLock { $0 } }
+
+    func forgetSound(feedID: String, generation: UInt64) {
+        _ = sound.withLock { $0?.remove(SnapshotKey(feedID: feedID, generation: generation)) }
+    }
+
+    /// Checks every snapshot row (checksum, feed and generation in its header) in one query.
+    /// A failure leaves the set unknown: each generation is then asked for alone.
+    func loadSoundSnapshots() async {
+        var found = Set<SnapshotKey>()
+        do {
+            let rows = try await client.query("SELECT feed_id, generation, bytes FROM snapshots", logger: logger)
+            for try await (feed, gen, buffer) in rows.decode((String, Int64, ByteBuffer).self) {
+                let ok = buffer.withUnsafeReadableBytes { raw -> Bool in
+                    guard let h = try? SnapshotCodec.decodeHeader(Array(raw)) else { return false }
+                    return (try? h.checkIdentity(feedID: feed, generation: UInt64(gen))) != nil
+                }
+                if ok { found.insert(SnapshotKey(feedID: feed, generation: UInt64(gen))) }
+            }
+        } catch {
+            logger.debug("cannot check the snapshot rows at once", metadata: ["error": "\(error)"])
+            return
+        }
+        sound.withLock { if $0 == nil { $0 = found } }
+    }
+
     func stage(_ bytes: [UInt8], feedID: String, generation: UInt64) {
         pendingSnapshots.withLock { $0[SnapshotKey(feedID: feedID, generation: generation)] = bytes }
     }
@@ -580,6 +609,7 @@ extension PostgresStore {
                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = \(Int64(Self.lockSpace))::oid
                   AND l.objid = \(Int64(PostgresRunLock.key))::oid AND l.objsubid = 2
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 """, logger: logger)
             for try await (name, since) in rows.decode((String?, String?).self) {
                 holder = "\(name?.isEmpty == false ? name! : "a session")" + (since.map { ", connected since \($0)" } ?? "")
