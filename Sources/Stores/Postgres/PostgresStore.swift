@@ -357,8 +357,8 @@ public final class PostgresStore: FeedStore {
         }
     }
 
-    /// Writes feeds that each appear once: their state, their rows and the change log, in four
-    /// statements whatever their number.
+    /// Writes feeds that each appear once: their state, their rows and the change log, in at most
+    /// six statements whatever their number.
     private static func write(_ part: [FeedUpdate], runID: Int64, at: Int64, on connection: PostgresConnection,
                               logger: Logger) async throws {
         guard !part.isEmpty else { return }
@@ -377,9 +377,15 @@ public final class PostgresStore: FeedStore {
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
             ON CONFLICT (id) DO UPDATE SET url_redacted = excluded.url_redacted, property = excluded.property,
               last_status = excluded.last_status, last_error = excluded.last_error
+            RETURNING id, xmax = 0
             """)
         q.binds.append(ids); q.binds.append(urls); q.binds.append(properties); q.binds.append(statuses); q.binds.append(errors)
-        try await connection.query(q, logger: logger)
+        // A feed whose row this statement created has no events yet (they reference it): its
+        // records are inserted without the conflict checks of an upsert.
+        var newFeeds = Set<String>()
+        for try await (id, inserted) in try await connection.query(q, logger: logger).decode((String, Bool).self) where inserted {
+            newFeeds.insert(id)
+        }
 
         let succeeded = part.filter { $0.status != .failed }
         guard !succeeded.isEmpty else { return }
@@ -410,18 +416,23 @@ public final class PostgresStore: FeedStore {
         // 3. Added and updated records, upserted; a row that would not change is not written.
         //    The change log is ordered as the SQLite store orders it: per feed, its additions and
         //    updates, then its removals (`ord`).
-        var rows = EventColumns()
+        var rows = EventColumns(), fresh = EventColumns()
         var log = ChangeColumns()
         var removals = ChangeColumns()
         var ord: Int64 = 0
         for u in succeeded {
             var keys = Set<String>()
+            let isNew = newFeeds.contains(u.feedID)
             for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                 for r in records {
                     ord += 1
                     log.append(feed: u.feedID, key: r.key, uid: r.uid, recurrenceID: r.recurrenceID, kind: kind, ord: ord)
                     // The same key twice in one update (never made by the planner): the last one stands.
-                    if keys.insert(r.key).inserted { rows.append(u.feedID, r) } else { rows.replace(u.feedID, r) }
+                    if keys.insert(r.key).inserted {
+                        if isNew { fresh.append(u.feedID, r) } else { rows.append(u.feedID, r) }
+                    } else {
+                        if isNew { fresh.replace(u.feedID, r) } else { rows.replace(u.feedID, r) }
+                    }
                 }
             }
             for key in u.removed {
@@ -429,8 +440,7 @@ public final class PostgresStore: FeedStore {
                 removals.append(feed: u.feedID, key: key, uid: nil, recurrenceID: nil, kind: "removed", ord: ord)
             }
         }
-        if rows.count > 0 {
-            q = PostgresQuery(unsafeSQL: """
+        let insertEvents = """
                 INSERT INTO events AS e (feed_id, record_key, uid, recurrence_id, start, "end", start_date, end_date, last_end,
                   all_day, summary, description, location, status, record_hash, start_ts, last_end_ts,
                   first_seen_at, updated_at, removed_at, data)
@@ -442,6 +452,16 @@ public final class PostgresStore: FeedStore {
                             $15::text[], $16::text[])
                   AS r(feed_id, record_key, uid, recurrence_id, start_ts, end_ts, start_date, end_date, last_end_ts,
                        all_day, summary, description, location, status, record_hash, data)
+
+            """
+        if fresh.count > 0 {
+            q = PostgresQuery(unsafeSQL: insertEvents)
+            fresh.bind(into: &q.binds)
+            q.binds.append(at)
+            try await connection.query(q, logger: logger)
+        }
+        if rows.count > 0 {
+            q = PostgresQuery(unsafeSQL: insertEvents + """
                 ON CONFLICT (feed_id, record_key) DO UPDATE SET uid = excluded.uid,
                   recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
                   start_date = excluded.start_date, end_date = excluded.end_date, last_end = excluded.last_end,
