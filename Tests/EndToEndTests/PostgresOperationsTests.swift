@@ -35,7 +35,7 @@ struct PostgresOperationsTests {
         env["PGAPPNAME"] = "nightly-import on host-b"
         holder.environment = env
         try holder.run()
-        defer { holder.terminate(); holder.waitUntilExit() }
+        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
         var held = false
         for _ in 0..<100 where !held {
             held = try await server.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", url: url)

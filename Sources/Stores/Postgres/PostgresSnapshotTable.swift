@@ -60,10 +60,7 @@ public final class PostgresSnapshotTable: SnapshotStorage {
     /// until it is retired (which forgets it); a generation not seen then is asked for alone.
     public func isSound(feedID: String, generation: UInt64) async -> Bool {
         let key = PostgresStore.SnapshotKey(feedID: feedID, generation: generation)
-        if store.staged(feedID: feedID, generation: generation) == nil {
-            if store.soundSnapshots() == nil { await store.loadSoundSnapshots() }
-            if store.soundSnapshots()?.contains(key) == true { return true }
-        }
+        if store.staged(feedID: feedID, generation: generation) == nil, await store.isKnownSound(key) == true { return true }
         guard let b = try? await bytes(feedID, generation), let h = try? SnapshotCodec.decodeHeader(b) else { return false }
         return (try? h.checkIdentity(feedID: feedID, generation: generation)) != nil
     }

@@ -36,18 +36,30 @@ public final class PostgresStore: FeedStore {
     /// The store's `snapshots` table, written in the same transaction as the rows.
     public var snapshotTable: PostgresSnapshotTable { PostgresSnapshotTable(store: self) }
 
-    /// The snapshot rows found sound by one streamed check (nil: not checked yet).
-    private let sound = Mutex<Set<SnapshotKey>?>(nil)
+    /// The snapshot rows found sound by one streamed check, made once (by the first feed that
+    /// asks; the others wait for it). Keys leave the set when their generation is retired.
+    private let soundCheck = Mutex<Task<Set<SnapshotKey>?, Never>?>(nil)
+    private let retiredSinceCheck = Mutex<Set<SnapshotKey>>([])
 
-    func soundSnapshots() -> Set<SnapshotKey>? { sound.withLock { $0 } }
+    /// True or false when the streamed check knows; nil when it could not be made.
+    func isKnownSound(_ key: SnapshotKey) async -> Bool? {
+        let task = soundCheck.withLock { task in
+            if let task { return task }
+            let made = Task { await self.checkSnapshotRows() }
+            task = made
+            return made
+        }
+        guard let sound = await task.value else { return nil }
+        if retiredSinceCheck.withLock({ $0.contains(key) }) { return false }
+        return sound.contains(key)
+    }
 
     func forgetSound(feedID: String, generation: UInt64) {
-        _ = sound.withLock { $0?.remove(SnapshotKey(feedID: feedID, generation: generation)) }
+        _ = retiredSinceCheck.withLock { $0.insert(SnapshotKey(feedID: feedID, generation: generation)) }
     }
 
     /// Checks every snapshot row (checksum, feed and generation in its header) in one query.
-    /// A failure leaves the set unknown: each generation is then asked for alone.
-    func loadSoundSnapshots() async {
+    private func checkSnapshotRows() async -> Set<SnapshotKey>? {
         var found = Set<SnapshotKey>()
         do {
             let rows = try await client.query("SELECT feed_id, generation, bytes FROM snapshots", logger: logger)
@@ -60,9 +72,9 @@ public final class PostgresStore: FeedStore {
             }
         } catch {
             logger.debug("cannot check the snapshot rows at once", metadata: ["error": "\(error)"])
-            return
+            return nil
         }
-        sound.withLock { if $0 == nil { $0 = found } }
+        return found
     }
 
     func stage(_ bytes: [UInt8], feedID: String, generation: UInt64) {
@@ -116,6 +128,8 @@ public final class PostgresStore: FeedStore {
         q.binds.append(feeds); q.binds.append(gens)
         try await connection.query(q, logger: logger)
     }
+
+    static let quiet = Logger(label: "feedsync.store") { _ in SwiftLogNoOpLogHandler() }
 
     /// Advisory lock keys: (`feed`, n).
     static let lockSpace: Int32 = 0x6665_6564
@@ -599,8 +613,11 @@ public final class PostgresRunLock: Sendable {
 
     init(connection: PostgresConnection) { self.connection = connection }
 
-    /// Lets go of the lock (closing its connection).
+    /// Lets go of the lock, then of its connection (the server would drop the lock with the
+    /// connection too, but only once it has noticed the close).
     public func release() async {
+        _ = try? await connection.query(
+            "SELECT pg_advisory_unlock(\(PostgresStore.lockSpace), \(Self.key))", logger: PostgresStore.quiet)
         try? await connection.close()
     }
 }
