@@ -12,6 +12,24 @@ enum FeedServer {
 
     /// Runs a Python server script of this folder that prints its port first; SIGKILLs it after `body`.
     static func launch(_ script: String, _ arguments: [String], _ body: (Int) throws -> Void) throws {
+        let server = try start(script, arguments)
+        defer { server.stop() }
+        try body(server.port)
+    }
+
+    /// A server started by `start`; `stop()` it when done.
+    struct Running {
+        let process: Process
+        let port: Int
+
+        func stop() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Starts a Python server script of this folder that prints its port first.
+    static func start(_ script: String, _ arguments: [String]) throws -> Running {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -19,16 +37,24 @@ enum FeedServer {
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        // SIGKILL: the test process may run with SIGTERM blocked, and children inherit the mask.
-        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         var line = Data()
         while !line.contains(0x0A) {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             line.append(chunk)
         }
-        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        try body(port)
+        // SIGKILL when stopped: the test process may run with SIGTERM blocked, and children inherit the mask.
+        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            throw ServerFailure(script: script)
+        }
+        return Running(process: p, port: port)
+    }
+
+    struct ServerFailure: Error, CustomStringConvertible {
+        var script: String
+        var description: String { "\(script) did not print its port" }
     }
 
     /// Every logged line (requests have `path`, closed connections have `conn`).

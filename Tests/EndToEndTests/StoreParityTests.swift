@@ -16,6 +16,10 @@ struct StoreParityTests {
         let url: String
         /// PostgreSQL keeps the snapshots in its table (else in a folder, as SQLite does).
         let inStore: Bool
+        /// Text that differs between the two sides by construction (their folders, their API
+        /// servers' ports), replaced before comparing.
+        var sqliteAliases: [String] = []
+        var postgresAliases: [String] = []
 
         /// `config` names no store and no snapshot folder.
         init(_ name: String, config: String, snapshotsInStore: Bool) async throws {
@@ -23,8 +27,19 @@ struct StoreParityTests {
             postgres = try Harness("\(name)-pg")
             url = try await PostgresTestServer.shared.newDatabase(name)
             inStore = snapshotsInStore
-            try sqlite.write("feedsync.yml", "store: sqlite:feedsync.sqlite\nsnapshots: snapshots\n" + config)
-            try postgres.write("feedsync.yml", "store: \(url)\n" + (snapshotsInStore ? "" : "snapshots: snapshots\n") + config)
+            sqliteAliases = [sqlite.dir.path]
+            postgresAliases = [postgres.dir.path]
+            try configure(sqlite: config, postgres: config)
+        }
+
+        /// Writes each side's configuration (without store and snapshot settings).
+        func configure(sqlite a: String, postgres b: String) throws {
+            try sqlite.write("feedsync.yml", "store: sqlite:feedsync.sqlite\nsnapshots: snapshots\n" + a)
+            try postgres.write("feedsync.yml", "store: \(url)\n" + (inStore ? "" : "snapshots: snapshots\n") + b)
+        }
+
+        func normalise(_ text: String, _ aliases: [String]) -> String {
+            aliases.reduce(text) { $0.replacingOccurrences(of: $1, with: "ALIAS") }
         }
 
         /// Every snapshot, by its file name, with its bytes (hex): the same bytes on both sides.
@@ -67,12 +82,10 @@ struct StoreParityTests {
             let (b, rb) = try postgres.night(now, extra)
             #expect(a.status == b.status, "\(now): exit \(a.status) on SQLite, \(b.status) on PostgreSQL: \(b.stderr)",
                     sourceLocation: sourceLocation)
-            #expect(Self.summary(ra).map { $0.replacingOccurrences(of: sqlite.dir.path, with: "DIR") }
-                    == Self.summary(rb).map { $0.replacingOccurrences(of: postgres.dir.path, with: "DIR") },
+            #expect(Self.summary(ra).map { normalise($0, sqliteAliases) } == Self.summary(rb).map { normalise($0, postgresAliases) },
                     "\(now): the reports differ", sourceLocation: sourceLocation)
-            // The two runs' folders differ only in name.
-            let sa = try sqliteDump().mapValues { $0.map { $0.replacingOccurrences(of: sqlite.dir.path, with: "DIR") } }
-            let sb = try await postgresDump().mapValues { $0.map { $0.replacingOccurrences(of: postgres.dir.path, with: "DIR") } }
+            let sa = try sqliteDump().mapValues { $0.map { normalise($0, sqliteAliases) } }
+            let sb = try await postgresDump().mapValues { $0.map { normalise($0, postgresAliases) } }
             #expect(Set(sa.keys) == Set(sb.keys))
             for table in sa.keys.sorted() {
                 let a = sa[table] ?? [], b = sb[table] ?? []
@@ -90,7 +103,7 @@ struct StoreParityTests {
         }
 
         static func summary(_ r: Report) -> [String] {
-            r.feeds.map { "\($0.id) \($0.status) \($0.sync_type) +\($0.added) ~\($0.updated) -\($0.removed) p\($0.past_skipped) \($0.error ?? "")" }
+            r.feeds.map { "\($0.id) \($0.status) \($0.sync_type) (\($0.reason)) +\($0.added) ~\($0.updated) -\($0.removed) p\($0.past_skipped) \($0.error ?? "")" }
                 .sorted()
         }
 
@@ -248,5 +261,47 @@ struct StoreParityTests {
         try p.write("feeds/members.csv", "club,member_id,name,joined\nA,1,\"Smith\n")
         try await p.night("2026-11-26T02:00:00Z")
         try await p.night("2026-11-27T02:00:00Z", ["--force-full-sync"])
+    }
+
+    @Test("children from a race API: future events only, {since} deltas, a fallback, a stale and a forced night")
+    func raceAPINights() async throws {
+        typealias A = RaceAPITests
+        var p = try await Pair("race", config: "feeds: []\n", snapshotsInStore: true)
+        defer { p.cleanUp() }
+        try p.write("feeds/calendar.ics", N.airbnb().text())
+        var api = A.initial
+        try api.write(p.sqlite)
+        try api.write(p.postgres)
+        // Each side has its API server (it counts what it was asked), on a port of its own.
+        let sqliteServer = try FeedServer.start("race_api.py", [p.sqlite.dir.appendingPathComponent("api.json").path,
+                                                                p.sqlite.dir.appendingPathComponent("api.log").path])
+        defer { sqliteServer.stop() }
+        let postgresServer = try FeedServer.start("race_api.py", [p.postgres.dir.appendingPathComponent("api.json").path,
+                                                                  p.postgres.dir.appendingPathComponent("api.log").path])
+        defer { postgresServer.stop() }
+        try p.configure(sqlite: A().config(sqliteServer.port), postgres: A().config(postgresServer.port))
+        p.sqliteAliases.append("127.0.0.1:\(sqliteServer.port)")
+        p.postgresAliases.append("127.0.0.1:\(postgresServer.port)")
+        func publish() throws {
+            try api.write(p.sqlite)
+            try api.write(p.postgres)
+        }
+        try await p.night("2026-11-23T02:00:00Z")
+        api.participants["102"]![2] = A.person(13, "Runner Three", modified: A.night1 + 3_600)
+        api.participants["102"]![3] = A.person(14, "Runner 4", modified: A.night1 + 3_600)
+        api.events.append(A.event(104, "Relay", "12/7/2026 09:00", "12/7/2026 12:00"))
+        api.participants["104"] = [A.person(31, "Leg A"), A.person(32, "Leg B")]
+        try publish()
+        try await p.night("2026-11-24T02:00:00Z")
+        api.failIncremental = [103]
+        try publish()
+        try await p.night("2026-11-25T02:00:00Z")
+        api.failIncremental = []
+        try publish()
+        try await p.night("2026-12-05T20:00:00Z")
+        api.participants["104"] = [A.person(31, "Leg A")]
+        try publish()
+        try await p.night("2026-12-05T21:00:00Z", ["--force-full-sync", "--allow-mass-removal"])
+        try await p.night("2026-12-14T12:00:00Z")
     }
 }
