@@ -134,10 +134,14 @@ public protocol FeedStore: Sendable {
     func changes(runID: Int64) async throws(StoreError) -> [RecordChange]
     /// Lets go of connections (a network store's pool); the store is not used afterwards.
     func close() async
+    /// How many batches (of different feeds) may be applied at once: 1 for a store with a single
+    /// writer (SQLite), more for one that takes concurrent transactions.
+    var concurrentBatches: Int { get }
 }
 
 extension FeedStore {
     public func close() async {}
+    public var concurrentBatches: Int { 1 }
 }
 
 /// A store failure: a code to act on, a message for people (what went wrong and where), and the

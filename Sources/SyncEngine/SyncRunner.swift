@@ -99,27 +99,27 @@ public struct SyncRunner: Sendable {
 
         // The writer: one batch is written (snapshots made durable, the store transaction, old
         // generations deleted) while the next one is collected and its feeds are parsed, so the
-        // store and the parsers use both cores. Batches are written one after the other, in order;
-        // `flush` waits for the previous batch before handing over the next.
-        var writing: Task<Double, any Error>? = nil
+        // store and the parsers use both cores. A store that takes concurrent transactions
+        // (`concurrentBatches`, PostgreSQL) has that many batches in flight, each of other feeds;
+        // `flush` waits for the oldest before handing over one more.
+        var writing: [Task<Double, any Error>] = []
+        let inFlight = max(1, store.concurrentBatches)
         let store = self.store, logger = self.logger, now = options.now
         func flush(final: Bool) async throws {
-            if let previous = writing {
-                writing = nil
-                report.phases.store += try await previous.value
+            while writing.count >= inFlight {
+                report.phases.store += try await writing.removeFirst().value
             }
             if !pending.isEmpty {
                 let batch = pending
                 pending.removeAll(keepingCapacity: true)
                 pendingEvents = 0
                 pendingChanged = 0
-                writing = Task.detached {
+                writing.append(Task.detached {
                     try await Self.write(batch, runID: runID, at: now, store: store, snapshots: snapshots, logger: logger)
-                }
+                })
             }
-            if final, let last = writing {
-                writing = nil
-                report.phases.store += try await last.value
+            while final, !writing.isEmpty {
+                report.phases.store += try await writing.removeFirst().value
             }
         }
 
@@ -136,7 +136,7 @@ public struct SyncRunner: Sendable {
                               })
         } catch {
             // A batch still being written finishes (or fails) before the run is closed.
-            _ = try? await writing?.value
+            for task in writing { _ = try? await task.value }
             // Leave no run marked `running` forever; what was committed stays committed.
             if let runID {
                 try? await store.finishRun(id: runID, finishedAt: wallClock(), status: .failed, counts: RunCounts())

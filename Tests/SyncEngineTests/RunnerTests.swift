@@ -199,3 +199,47 @@ struct ToyFormatEndToEndTests {
         #expect(json.contains("\"sync_type\" : \"incremental\"") && json.contains("\"events_removed\" : 1"))
     }
 }
+
+extension RunnerTests {
+    /// The in-memory store, declared able to take two batches at once (as PostgreSQL is).
+    struct TwoAtOnce: FeedStore {
+        let base: InMemoryStore
+        var concurrentBatches: Int { 2 }
+        func feedStates() async throws(StoreError) -> [String: FeedState] { try await base.feedStates() }
+        func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord] { try await base.priorRecords(feedID: feedID) }
+        func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) async throws(StoreError) -> Int64 {
+            try await base.beginRun(mode: mode, startedAt: startedAt, now: now)
+        }
+        func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) async throws(StoreError) {
+            try await base.apply(batch, runID: runID, at: at)
+        }
+        func finishRun(id: Int64, finishedAt: Int64, status: RunStatus, counts: RunCounts) async throws(StoreError) {
+            try await base.finishRun(id: id, finishedAt: finishedAt, status: status, counts: counts)
+        }
+        func run(id: Int64) async throws(StoreError) -> StoredRun? { try await base.run(id: id) }
+        func changes(runID: Int64) async throws(StoreError) -> [RecordChange] { try await base.changes(runID: runID) }
+    }
+
+    @Test("with two batches in flight every feed is written once, and the next night finds them all unchanged")
+    func batchesInFlight() async throws {
+        let t = Self.night1
+        let ids = (0..<700).map { "f\($0)" }
+        for id in ids { source.set("mem://\(id)", toy(["k;\(t + Self.day);\(t + 2 * Self.day);\(id)"])) }
+        let twice = TwoAtOnce(base: store)
+        func night(_ now: Int64) async throws -> RunReport {
+            let runner = SyncRunner(config: config(ids), options: SyncOptions(now: now), store: twice, fileSource: source,
+                                    httpSource: nil, formats: ToyFormat.registry, snapshots: snapshots,
+                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), wallClock: { now + 30 })
+            return try await runner.run()
+        }
+        // 700 changed feeds: three batches (256 changed feeds each at most), two at a time.
+        let r1 = try await night(t)
+        #expect(r1.feedsChanged == 700 && r1.eventsAdded == 700)
+        #expect(try await store.changes(runID: 1).count == 700)
+        #expect(Set(try await store.changes(runID: 1).map(\.feedID)) == Set(ids))
+        #expect(try await store.feedStates().values.allSatisfy { $0.snapshotGeneration == 1 })
+        #expect(try snapshots.list().count == 700)
+        let r2 = try await night(t + 60)
+        #expect(r2.feedsUnchanged == 700)
+    }
+}

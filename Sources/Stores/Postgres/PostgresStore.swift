@@ -146,6 +146,10 @@ public final class PostgresStore: FeedStore {
 
     deinit { runner.cancel() }
 
+    /// Two batches in flight: one is applied while the server still works on the other's
+    /// statements (their feeds differ, so their rows do).
+    public var concurrentBatches: Int { 2 }
+
     /// Connects, checks that the server answers (so a wrong URL or password fails at once, in
     /// words), migrates the schema to the current version, and opens the pool.
     public static func open(_ location: PostgresLocation, busyTimeout: Double = SQLiteStore.defaultBusyTimeout,
