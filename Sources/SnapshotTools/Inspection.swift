@@ -29,7 +29,13 @@ package struct SnapshotInspection: Sendable {
     /// Reads and fully decodes `path`; errors carry the path.
     package static func load(path: String, now: Int64, storeGeneration: UInt64? = nil,
                             formats: FormatRegistry = .standard) throws(SnapshotError) -> SnapshotInspection {
-        let bytes = try SnapshotDirectory.readFile(path)
+        try load(bytes: SnapshotDirectory.readFile(path), path: path, now: now, storeGeneration: storeGeneration, formats: formats)
+    }
+
+    /// Fully decodes a snapshot's bytes (a file's, or a row's of the PostgreSQL store's table);
+    /// errors carry `path`, the name shown for it.
+    package static func load(bytes: [UInt8], path: String, now: Int64, storeGeneration: UInt64? = nil,
+                            formats: FormatRegistry = .standard) throws(SnapshotError) -> SnapshotInspection {
         do throws(SnapshotError) {
             let snapshot = try SnapshotCodec.decode(bytes)
             return SnapshotInspection(path: path, fileBytes: UInt64(bytes.count), snapshot: snapshot,

@@ -15,11 +15,18 @@ package enum SnapshotLocator {
         package var storeGeneration: UInt64?
         /// Something the user should know about how the file was chosen.
         package var note: String?
+        /// The snapshot's bytes when they are not in a file (a row of the store's table), with the
+        /// feed and generation they must hold.
+        package var bytes: [UInt8]?
+        package var identity: StoredSnapshot?
 
-        package init(path: String, storeGeneration: UInt64?, note: String?) {
+        package init(path: String, storeGeneration: UInt64?, note: String?, bytes: [UInt8]? = nil,
+                     identity: StoredSnapshot? = nil) {
             self.path = path
             self.storeGeneration = storeGeneration
             self.note = note
+            self.bytes = bytes
+            self.identity = identity
         }
     }
 
@@ -55,6 +62,13 @@ extension SnapshotInspection {
     /// Loads a located snapshot. With `checkName` (a snapshot found through its feed id) the file
     /// must hold the feed and generation its name says, else `.feedMismatch`.
     package static func load(_ located: SnapshotLocator.Located, now: Int64, checkName: Bool) throws(SnapshotError) -> SnapshotInspection {
+        if let bytes = located.bytes {
+            let inspection = try load(bytes: bytes, path: located.path, now: now, storeGeneration: located.storeGeneration)
+            if let id = located.identity {
+                try inspection.header.checkIdentity(feedID: id.feedID, generation: id.generation, path: located.path)
+            }
+            return inspection
+        }
         let inspection = try load(path: located.path, now: now, storeGeneration: located.storeGeneration)
         let name = located.path.split(separator: "/").last.map(String.init) ?? located.path
         if checkName, let (feed, generation) = SnapshotDirectory.parseFileName(name) {

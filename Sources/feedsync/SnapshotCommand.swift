@@ -49,7 +49,9 @@ enum SnapshotCLI {
             return SnapshotLocator.Located(path: argument, storeGeneration: nil, note: nil)
         }
         let cfg = try CLI.loadConfig(configPath)
-        try CLI.requireSnapshotFolder(cfg, command: "snapshot")
+        if cfg.snapshotsInStore, case .postgres(let location) = cfg.store {
+            return try await locateInTable(argument, cfg: cfg, location: location, configPath: configPath)
+        }
         let states = try await readStates(cfg)
         do {
             let located = try SnapshotLocator.locate(feedID: argument, configuredFeeds: cfg.feeds.map(\.id),
@@ -63,6 +65,60 @@ enum SnapshotCLI {
             printError("feedsync: \(error)")
             throw Exit.feedFailed
         }
+    }
+
+    /// A feed id's snapshot in a PostgreSQL store's table: the generation the store points at (else
+    /// the newest row, with a note).
+    static func locateInTable(_ feedID: String, cfg: SyncConfig, location: PostgresLocation,
+                              configPath: String) async throws -> SnapshotLocator.Located {
+        guard cfg.feeds.contains(where: { $0.id == feedID }) else {
+            printError("feedsync: unknown feed id \(feedID) (not in \(configPath)); give a feed id or a path to a .fsnap file")
+            throw Exit.usage
+        }
+        let store: PostgresStore?
+        do {
+            store = try await PostgresStore.openReadOnly(location, busyTimeout: cfg.busyTimeoutSeconds)
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
+        guard let store else {
+            printError("feedsync: feed \(feedID) has no snapshot in the snapshot table of \(location) (no run has written the store)")
+            throw Exit.feedFailed
+        }
+        let table = store.snapshotTable
+        let current: UInt64?
+        let rows: [StoredSnapshot]
+        do {
+            current = try await store.feedStates()[feedID]?.snapshotGeneration
+            rows = try await table.list().filter { $0.feedID == feedID }
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
+        defer { withExtendedLifetime(store) {} }
+        var note: String? = nil
+        var generation = current
+        if generation == nil {
+            generation = rows.last?.generation
+            note = "the store has no current generation for feed \(feedID); showing the newest row of its table"
+        }
+        guard let generation else {
+            printError("feedsync: feed \(feedID) has no snapshot in the snapshot table of \(location) (never synced?)")
+            throw Exit.feedFailed
+        }
+        if let note { printError("feedsync: note: \(note)") }
+        let name = "snapshots(\(feedID), \(generation)) in \(location)"
+        let bytes: [UInt8]
+        do {
+            bytes = try await table.storedBytes(feedID: feedID, generation: generation)
+        } catch {
+            printError("feedsync: snapshot \(name): missing: the store points at generation \(generation), but \(error.message)")
+            throw Exit.feedFailed
+        }
+        await store.close()
+        return SnapshotLocator.Located(path: name, storeGeneration: current, note: nil, bytes: bytes,
+                                       identity: StoredSnapshot(feedID: feedID, generation: generation, path: name))
     }
 
     /// Loads a snapshot for inspection; a damaged or missing file exits 1, a missing PATH argument 2.

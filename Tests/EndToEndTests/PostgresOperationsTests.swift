@@ -73,11 +73,21 @@ struct PostgresOperationsTests {
         #expect(r.status == 0, "\(r.stderr)")
         let text = r.stdout + r.stderr + ((try? String(contentsOfFile: report, encoding: .utf8)) ?? "")
         #expect(!text.contains("hunter2"))
-        // Snapshot tools do not yet read the store's table: they say so instead of reporting every snapshot missing.
+        // `snapshot list` does not yet read the store's table: it says so instead of reporting every snapshot missing.
         let list = try h.run(["snapshot", "list", "--config", "feedsync.yml"])
         #expect(list.status == 2)
         #expect(list.stderr.contains("are in the PostgreSQL store's `snapshots` table (postgres://feedsync:…@127.0.0.1:"), "\(list.stderr)")
         #expect(!list.stderr.contains("hunter2"))
+        // `inspect` and `diff` read a feed's row of the table.
+        let inspect = try h.run(["snapshot", "inspect", "airbnb", "--config", "feedsync.yml", "--json"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
+        #expect((json["path"] as? String)?.hasPrefix("snapshots(airbnb, 1) in postgres://feedsync:…@127.0.0.1:") == true, "\(json["path"] ?? "")")
+        #expect(!inspect.stdout.contains("hunter2"))
+        let diff = try h.run(["snapshot", "diff", "airbnb", "airbnb", "--config", "feedsync.yml"])
+        #expect(diff.status == 0, "\(diff.stderr)")
+        let missing = try h.run(["snapshot", "inspect", "nosuch", "--config", "feedsync.yml"])
+        #expect(missing.status == 2 && missing.stderr.contains("unknown feed id nosuch"))
     }
 
     /// What must not depend on a crash (as CrashPointTests, with the snapshots in the table).

@@ -23,6 +23,11 @@ public final class PostgresSnapshotTable: SnapshotStorage {
         "snapshots(\(feedID), \(generation))"
     }
 
+    /// A generation's bytes as stored (not decoded): for the snapshot tools.
+    package func storedBytes(feedID: String, generation: UInt64) async throws(SnapshotError) -> [UInt8] {
+        try await bytes(feedID, generation)
+    }
+
     private func bytes(_ feedID: String, _ generation: UInt64) async throws(SnapshotError) -> [UInt8] {
         if let staged = store.staged(feedID: feedID, generation: generation) { return staged }
         do {
