@@ -29,20 +29,35 @@ package struct FeedListing: Sendable {
     /// True when some feed is stale, never synced, or its current snapshot is missing or damaged.
     package var needsAttention: Bool { rows.contains { $0.stale || $0.problem != nil } }
 
+    /// The listing of a snapshot folder.
     package init(feeds: [String], states: [String: FeedState], folder: String, incrementalDays: Int,
                 now: Int64) throws(SnapshotError) {
+        let dir = SnapshotDirectory(path: folder)
+        let others = try dir.entries().sorted().map { name in
+            (owner: SnapshotDirectory.parseFileName(name)?.feedID ?? SnapshotDirectory.parseTempName(name), name: dir.join(name))
+        }
+        self.init(feeds: feeds, states: states, incrementalDays: incrementalDays, now: now, stored: others,
+                  name: { dir.path(feedID: $0, generation: $1) },
+                  read: { path, _, _ throws(SnapshotError) in try SnapshotDirectory.readFile(path) })
+    }
+
+    /// The listing of snapshots wherever they are: `stored` names every stored snapshot (or temp
+    /// file) with the feed that owns it; `name` gives a feed's generation's name; `read` its
+    /// bytes (`.io` when missing).
+    package init(feeds: [String], states: [String: FeedState], incrementalDays: Int, now: Int64,
+                 stored: [(owner: String?, name: String)], name: (String, UInt64) -> String,
+                 read: (_ name: String, _ feedID: String, _ generation: UInt64) throws(SnapshotError) -> [UInt8]) {
         self.now = now
         self.incrementalDays = incrementalDays
-        let dir = SnapshotDirectory(path: folder)
         let configured = Set(feeds)
         for feed in feeds {
             let state = states[feed]
             var row = Row(feedID: feed, state: state, stale: false, notes: [])
             if let g = state?.snapshotGeneration {
-                let path = dir.path(feedID: feed, generation: g)
+                let path = name(feed, g)
                 row.path = path
                 do throws(SnapshotError) {
-                    let bytes = try SnapshotDirectory.readFile(path)
+                    let bytes = try read(path, feed, g)
                     row.fileBytes = UInt64(bytes.count)
                     let h = try SnapshotCodec.decodeHeader(bytes)
                     row.header = h
@@ -65,11 +80,10 @@ package struct FeedListing: Sendable {
             if state?.lastStatus == .failed, let e = state?.lastError { row.notes.append("last error: \(e)") }
             rows.append(row)
         }
-        for name in try dir.entries().sorted() {
-            let owner = SnapshotDirectory.parseFileName(name)?.feedID ?? SnapshotDirectory.parseTempName(name)
+        for (owner, name) in stored {
             // A child feed (`PARENT/NAME/KEY`) of a configured parent is not an orphan.
             if let owner, !configured.contains(owner),
-               !configured.contains(where: { owner.hasPrefix($0 + "/") }) { orphans.append(dir.join(name)) }
+               !configured.contains(where: { owner.hasPrefix($0 + "/") }) { orphans.append(name) }
         }
     }
 

@@ -1,6 +1,9 @@
 import ArgumentParser
 import SnapshotTools
+import Stores
 import Snapshots
+import SyncEngine
+import FeedModel
 
 struct SnapshotListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,18 +34,53 @@ struct SnapshotListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cfg = try CLI.loadConfig(config)
-        try CLI.requireSnapshotFolder(cfg, command: "snapshot list")
         let states = try await SnapshotCLI.readStates(cfg) ?? [:]
         let listing: FeedListing
-        do {
+        if cfg.snapshotsInStore, case .postgres(let location) = cfg.store {
+            listing = try await Self.listTable(cfg, location: location, states: states,
+                                               incrementalDays: incrementalDays ?? cfg.incrementalDays, now: SnapshotCLI.parseNow(now))
+        } else { do {
             listing = try FeedListing(feeds: cfg.feeds.map(\.id), states: states, folder: cfg.snapshots,
                                       incrementalDays: incrementalDays ?? cfg.incrementalDays,
                                       now: SnapshotCLI.parseNow(now))
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun
-        }
+        } }
         for line in listing.textLines() { print(line) }
         if listing.needsAttention { throw Exit.feedFailed }
+    }
+
+    /// The listing of a PostgreSQL store's snapshot table: the current generation of each
+    /// configured feed read from its row, every other row's feed for the orphans.
+    static func listTable(_ cfg: SyncConfig, location: PostgresLocation, states: [String: FeedState],
+                          incrementalDays: Int, now: Int64) async throws -> FeedListing {
+        var stored: [StoredSnapshot] = []
+        var current: [String: Result<[UInt8], SnapshotError>] = [:]
+        do {
+            if let store = try await PostgresStore.openReadOnly(location, busyTimeout: cfg.busyTimeoutSeconds) {
+                let table = store.snapshotTable
+                stored = try await table.list()
+                for feed in cfg.feeds {
+                    guard let g = states[feed.id]?.snapshotGeneration else { continue }
+                    do throws(SnapshotError) {
+                        current[feed.id] = .success(try await table.storedBytes(feedID: feed.id, generation: g))
+                    } catch {
+                        current[feed.id] = .failure(error)
+                    }
+                }
+                await store.close()
+            }
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
+        return FeedListing(feeds: cfg.feeds.map(\.id), states: states, incrementalDays: incrementalDays, now: now,
+                           stored: stored.map { (owner: $0.feedID, name: "snapshots(\($0.feedID), \($0.generation))") },
+                           name: { "snapshots(\($0), \($1))" },
+                           read: { _, feed, _ throws(SnapshotError) in
+                               guard let r = current[feed] else { throw SnapshotError(.io, "no such snapshot") }
+                               return try r.get()
+                           })
     }
 }

@@ -73,11 +73,17 @@ struct PostgresOperationsTests {
         #expect(r.status == 0, "\(r.stderr)")
         let text = r.stdout + r.stderr + ((try? String(contentsOfFile: report, encoding: .utf8)) ?? "")
         #expect(!text.contains("hunter2"))
-        // `snapshot list` does not yet read the store's table: it says so instead of reporting every snapshot missing.
+        // `snapshot verify` does not yet read the store's table: it says so instead of reporting every snapshot missing.
+        let verify = try h.run(["snapshot", "verify", "--config", "feedsync.yml"])
+        #expect(verify.status == 2)
+        #expect(verify.stderr.contains("are in the PostgreSQL store's `snapshots` table (postgres://feedsync:…@127.0.0.1:"), "\(verify.stderr)")
+        #expect(!verify.stderr.contains("hunter2"))
+        // `list` reads each feed's current row of the table.
         let list = try h.run(["snapshot", "list", "--config", "feedsync.yml"])
-        #expect(list.status == 2)
-        #expect(list.stderr.contains("are in the PostgreSQL store's `snapshots` table (postgres://feedsync:…@127.0.0.1:"), "\(list.stderr)")
-        #expect(!list.stderr.contains("hunter2"))
+        #expect(list.status == 0, "\(list.stdout)\(list.stderr)")
+        let airbnb = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix("airbnb ") })
+        #expect(airbnb.split(separator: " ", omittingEmptySubsequences: true)[1] == "1", "\(airbnb)")
+        #expect(list.stdout.contains("feeds: 2 configured, 0 need attention; orphan files: 0"), "\(list.stdout)")
         // `inspect` and `diff` read a feed's row of the table.
         let inspect = try h.run(["snapshot", "inspect", "airbnb", "--config", "feedsync.yml", "--json"])
         #expect(inspect.status == 0, "\(inspect.stderr)")
