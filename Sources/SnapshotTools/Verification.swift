@@ -136,6 +136,48 @@ package enum SnapshotVerifier {
         return result
     }
 
+    /// Verifies snapshots that are not files (a PostgreSQL store's table): `read` hands over every
+    /// snapshot with its bytes, then returns the pointers to check (configured feed id → the
+    /// store's generation, nil when never synced). Each snapshot is decoded in full and must hold
+    /// the feed and generation its row names; a configured feed whose current generation is
+    /// missing and rows of a configured feed at another generation are problems, as for a folder.
+    package static func verifyRows(
+        read: ((StoredSnapshot, [UInt8]) -> Void) async throws(SnapshotError) -> [String: UInt64?]
+    ) async throws(SnapshotError) -> (result: Result, pointersChecked: Int) {
+        var result = Result()
+        var problems: [Problem] = []
+        var stored: [String: [UInt64]] = [:]
+        var names: [String: String] = [:]
+        let pointers = try await read { row, bytes in
+            result.snapshotsChecked += 1
+            stored[row.feedID, default: []].append(row.generation)
+            names["\(row.feedID)\u{0}\(row.generation)"] = row.path
+            do throws(SnapshotError) {
+                let snapshot = try SnapshotCodec.decode(bytes)
+                try snapshot.header.checkIdentity(feedID: row.feedID, generation: row.generation, claim: "its row says")
+                result.snapshotsSound += 1
+            } catch {
+                problems.append(Problem(path: row.path, reason: error.reason))
+            }
+        }
+        do {
+            for (feed, current) in pointers.sorted(by: { $0.key < $1.key }) {
+                let generations = stored[feed] ?? []
+                if let current, !generations.contains(current) {
+                    problems.append(Problem(path: "snapshots(\(feed), \(current))",
+                                            reason: "missing: the store points feed \"\(feed)\" at generation \(current)"))
+                }
+                for g in generations where g != current {
+                    let pointer = current.map { "the store points at generation \($0)" } ?? "the store has no generation for this feed"
+                    problems.append(Problem(path: names["\(feed)\u{0}\(g)"] ?? "snapshots(\(feed), \(g))",
+                                            reason: "stale generation: \(pointer) (the next feedsync run removes it)"))
+                }
+            }
+        }
+        result.problems = problems.sorted { ($0.path.utf8.lexicographicallyPrecedes($1.path.utf8)) }
+        return (result, pointers.count)
+    }
+
     package static var defaultWorkers: Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }

@@ -53,13 +53,6 @@ enum CLI {
         }
     }
 
-    /// `snapshot verify` reads folders; snapshots kept in a PostgreSQL store's table are not yet
-    /// within its reach: say so (exit 2) rather than report every snapshot missing.
-    static func requireSnapshotFolder(_ cfg: SyncConfig, command: String) throws {
-        guard cfg.snapshotsInStore else { return }
-        printError("feedsync: \(command): the snapshots of \(cfg.path) are in the PostgreSQL store's `snapshots` table (\(cfg.store)), and this version's `snapshot verify` reads snapshot folders only (`snapshot list`, `inspect` and `diff` read the table); keep snapshots in a folder with `snapshots: PATH` to verify them")
-        throw Exit.usage
-    }
 }
 
 /// Exit codes, as documented in README.md.

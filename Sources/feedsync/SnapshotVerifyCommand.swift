@@ -3,6 +3,7 @@ import Foundation
 import SnapshotTools
 import SyncEngine
 import Snapshots
+import Stores
 
 struct SnapshotVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +55,9 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
         var note: String? = nil
         if config != nil || path == nil {
             let cfg = try CLI.loadConfig(config ?? "feedsync.yml")
-            if path == nil { try CLI.requireSnapshotFolder(cfg, command: "snapshot verify") }
+            if path == nil, cfg.snapshotsInStore, case .postgres(let location) = cfg.store {
+                return try await Self.verifyTable(cfg, location: location, started: t0, clock: clock)
+            }
             let sameFolder = path.map { Self.standard($0) == Self.standard(cfg.snapshots) } ?? true
             folder = folder ?? cfg.snapshots
             if sameFolder {
@@ -87,6 +90,42 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
         print(summary)
         if let note { printError("feedsync: note: \(note)") }
         if !result.isSound { throw Exit.feedFailed }
+    }
+
+    /// Verifies a PostgreSQL store's snapshot table and the configured feeds' pointers into it.
+    static func verifyTable(_ cfg: SyncConfig, location: PostgresLocation, started t0: ContinuousClock.Instant,
+                            clock: ContinuousClock) async throws {
+        let configured = Set(cfg.feeds.map(\.id))
+        do {
+            guard let store = try await PostgresStore.openReadOnly(location, busyTimeout: cfg.busyTimeoutSeconds) else {
+                print("checked 0 snapshots: the snapshot table of \(location) does not exist yet (no run has written the store)")
+                return
+            }
+            let table = store.snapshotTable
+            let (result, checked) = try await SnapshotVerifier.verifyRows { body throws(SnapshotError) in
+                let all = try await table.everyRow(body)
+                // The configured feeds, and the children of configured parents.
+                var pointers: [String: UInt64?] = [:]
+                for (id, gen) in all where configured.contains(id) || configured.contains(where: { id.hasPrefix($0 + "/") }) {
+                    pointers[id] = gen
+                }
+                for feed in configured where pointers[feed] == nil { pointers[feed] = .some(nil) }
+                return pointers
+            }
+            await store.close()
+            let seconds = (clock.now - t0).inSeconds
+            for p in result.problems { print(p.line) }
+            print("checked \(result.snapshotsChecked) snapshots of the snapshot table of \(location) in \(String(format: "%.3f", seconds)) s: "
+                  + "\(result.snapshotsSound) sound, \(result.problems.count) problem\(result.problems.count == 1 ? "" : "s")"
+                  + "; store pointers of \(checked) feeds checked")
+            if !result.isSound { throw Exit.feedFailed }
+        } catch let error as SnapshotError {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        } catch let error as StoreError {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
     }
 
     static func standard(_ p: String) -> String {

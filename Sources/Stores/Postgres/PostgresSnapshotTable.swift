@@ -151,4 +151,30 @@ public final class PostgresSnapshotTable: SnapshotStorage {
             try await PostgresStore.writeSnapshots(staged, on: c, logger: store.logger)
         }
     }
+
+    /// Every row (sorted by feed and generation) with its bytes, and every feed's generation
+    /// pointer, read in one repeatable-read transaction so that they agree: for `snapshot verify`.
+    package func everyRow(_ body: (StoredSnapshot, [UInt8]) -> Void) async throws(SnapshotError) -> [String: UInt64?] {
+        do {
+            return try await store.client.withTransaction(logger: store.logger) { c in
+                try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: store.logger)
+                var pointers: [String: UInt64?] = [:]
+                for try await (id, gen) in try await c.query("SELECT id, snapshot_generation FROM feeds", logger: store.logger)
+                    .decode((String, Int64?).self) {
+                    pointers[id] = .some(gen.map { UInt64($0) })
+                }
+                let rows = try await c.query("""
+                    SELECT feed_id, generation, bytes FROM snapshots ORDER BY feed_id COLLATE "C", generation
+                    """, logger: store.logger)
+                for try await (feed, gen, buffer) in rows.decode((String, Int64, ByteBuffer).self) {
+                    body(StoredSnapshot(feedID: feed, generation: UInt64(gen), path: name(feed, UInt64(gen))),
+                         Array(buffer.readableBytesView))
+                }
+                return pointers
+            }
+        } catch {
+            throw SnapshotError(.io, "cannot read the snapshots: \(PostgresFaults.explain(error, at: store.location, doing: "read the snapshots", code: .read).message)",
+                                path: location)
+        }
+    }
 }
