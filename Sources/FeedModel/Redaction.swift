@@ -3,7 +3,10 @@ import Foundation
 /// Feed URLs carry secrets (Airbnb's `?s=…`, tokens in user info). Everything that leaves the
 /// config — logs, reports, the store — shows them redacted: user info and every query value are
 /// replaced by `…`, the fragment is dropped.
-public func redactURL(_ url: String) -> String {
+///
+/// `keepingUser` keeps the user name of the user info (a database URL's: only its password is
+/// hidden); the query parameters named in `showing` keep their values (`sslmode`).
+public func redactURL(_ url: String, keepingUser: Bool = false, showing visible: Set<Substring> = []) -> String {
     // A path, or a URL without user info, query or fragment: nothing to hide (the common case;
     // checked on the bytes, since this runs for every feed of every night).
     var hasScheme = false, mayHide = false
@@ -26,12 +29,15 @@ public func redactURL(_ url: String) -> String {
     var authority = rest[..<authorityEnd]
     let path = rest[authorityEnd...]
     if let at = authority.lastIndex(of: "@") {
-        authority = "…@" + authority[authority.index(after: at)...]
+        let info = authority[..<at]
+        let user = info.firstIndex(of: ":").map { info[..<$0] } ?? info
+        let shown = !keepingUser ? "…" : user.count == info.count ? String(user) : user + ":…"
+        authority = Substring(shown) + authority[at...]
     }
     var out = String(scheme) + authority + path
     if let query {
         let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
-            if let eq = part.firstIndex(of: "=") { return part[..<eq] + "=…" }
+            if let eq = part.firstIndex(of: "=") { return visible.contains(part[..<eq]) ? String(part) : part[..<eq] + "=…" }
             return part.isEmpty ? "" : "…"
         }
         out += "?" + parts.joined(separator: "&")

@@ -160,18 +160,16 @@ package enum SnapshotVerifier {
                 problems.append(Problem(path: row.path, reason: error.reason))
             }
         }
-        do {
-            for (feed, current) in pointers.sorted(by: { $0.key < $1.key }) {
-                let generations = stored[feed] ?? []
-                if let current, !generations.contains(current) {
-                    problems.append(Problem(path: "snapshots(\(feed), \(current))",
-                                            reason: "missing: the store points feed \"\(feed)\" at generation \(current)"))
-                }
-                for g in generations where g != current {
-                    let pointer = current.map { "the store points at generation \($0)" } ?? "the store has no generation for this feed"
-                    problems.append(Problem(path: names["\(feed)\u{0}\(g)"] ?? "snapshots(\(feed), \(g))",
-                                            reason: "stale generation: \(pointer) (the next feedsync run removes it)"))
-                }
+        for (feed, current) in pointers.sorted(by: { $0.key < $1.key }) {
+            let generations = stored[feed] ?? []
+            if let current, !generations.contains(current) {
+                problems.append(Problem(path: "snapshots(\(feed), \(current))",
+                                        reason: "missing: the store points feed \"\(feed)\" at generation \(current)"))
+            }
+            for g in generations where g != current {
+                let pointer = current.map { "the store points at generation \($0)" } ?? "the store has no generation for this feed"
+                problems.append(Problem(path: names["\(feed)\u{0}\(g)"] ?? "snapshots(\(feed), \(g))",
+                                        reason: "stale generation: \(pointer) (the next feedsync run removes it)"))
             }
         }
         result.problems = problems.sorted { ($0.path.utf8.lexicographicallyPrecedes($1.path.utf8)) }

@@ -26,20 +26,13 @@ public final class InMemorySnapshotStorage: SnapshotStorage {
     }
 
     public func read(feedID: String, generation: UInt64) throws(SnapshotError) -> Snapshot {
-        let b = try bytes(feedID, generation)
-        let snapshot: Snapshot
-        do throws(SnapshotError) {
-            snapshot = try SnapshotCodec.decode(b)
-        } catch {
-            throw error.with(path: name(feedID, generation))
-        }
-        try snapshot.header.checkIdentity(feedID: feedID, generation: generation, path: name(feedID, generation))
-        return snapshot
+        try SnapshotCodec.decode(try bytes(feedID, generation), feedID: feedID, generation: generation,
+                                 path: name(feedID, generation))
     }
 
     public func isSound(feedID: String, generation: UInt64) -> Bool {
-        guard let b = try? bytes(feedID, generation), let h = try? SnapshotCodec.decodeHeader(b) else { return false }
-        return (try? h.checkIdentity(feedID: feedID, generation: generation)) != nil
+        guard let b = try? bytes(feedID, generation) else { return false }
+        return SnapshotCodec.isSound(b, feedID: feedID, generation: generation)
     }
 
     public func add(_ bytes: [UInt8], feedID: String, generation: UInt64) throws(SnapshotError) {

@@ -57,6 +57,29 @@ extension SnapshotHeader {
     }
 }
 
+extension SnapshotCodec {
+    /// Decodes a stored snapshot in full and checks that it holds `feedID` at `generation`, as
+    /// every storage's `read` does; errors carry `path`, the name shown for it.
+    public static func decode(_ bytes: [UInt8], feedID: String, generation: UInt64,
+                              path: String) throws(SnapshotError) -> Snapshot {
+        let snapshot: Snapshot
+        do throws(SnapshotError) {
+            snapshot = try decode(bytes)
+        } catch {
+            throw error.with(path: path)
+        }
+        try snapshot.header.checkIdentity(feedID: feedID, generation: generation, path: path)
+        return snapshot
+    }
+
+    /// True when the checksum and header of `bytes` are sound and name `feedID` at `generation`
+    /// (the payload is not inflated), as every storage's `isSound` asks.
+    public static func isSound(_ bytes: [UInt8], feedID: String, generation: UInt64) -> Bool {
+        guard let header = try? decodeHeader(bytes) else { return false }
+        return (try? header.checkIdentity(feedID: feedID, generation: generation)) != nil
+    }
+}
+
 extension SnapshotDirectory: SnapshotStorage {
     public var location: String { "snapshot folder \(path)" }
 
@@ -65,9 +88,8 @@ extension SnapshotDirectory: SnapshotStorage {
     }
 
     public func isSound(feedID: String, generation: UInt64) -> Bool {
-        guard let bytes = try? Self.readFile(path(feedID: feedID, generation: generation)),
-              let header = try? SnapshotCodec.decodeHeader(bytes) else { return false }
-        return (try? header.checkIdentity(feedID: feedID, generation: generation)) != nil
+        guard let bytes = try? Self.readFile(path(feedID: feedID, generation: generation)) else { return false }
+        return SnapshotCodec.isSound(bytes, feedID: feedID, generation: generation)
     }
 
     public func add(_ bytes: [UInt8], feedID: String, generation: UInt64) throws(SnapshotError) {

@@ -96,7 +96,6 @@ enum SnapshotCLI {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun
         }
-        defer { withExtendedLifetime(store) {} }
         var note: String? = nil
         var generation = current
         if generation == nil {

@@ -1,3 +1,4 @@
+import FeedModel
 import Foundation
 
 /// Where a PostgreSQL store is: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…&host=…]`
@@ -48,34 +49,10 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// The URL with its password (and every query value) hidden: safe for logs and reports.
     public var description: String { Self.redact(url) }
 
-    /// `postgres://USER@HOST:PORT/DB` with the password out; query values as `…`.
+    /// `postgres://USER@HOST:PORT/DB` with the password out; query values as `…` but those of
+    /// `sslmode`, `host` and `port`, which are no secrets and which people need to see.
     public static func redact(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        var rest = url[schemeEnd.upperBound...]
-        var query: Substring? = nil
-        if let q = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: q)...]
-            rest = rest[..<q]
-        }
-        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-        var authority = rest[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
-            let user = userInfo.firstIndex(of: ":").map { userInfo[..<$0] } ?? userInfo
-            let hidden = user.count == userInfo.count ? String(user) : "\(user):…"
-            authority = Substring(hidden + authority[at...])
-        }
-        var out = url[..<schemeEnd.upperBound] + authority + rest[authorityEnd...]
-        if let query {
-            // sslmode and host are not secrets, and people need to see them; anything else is hidden.
-            let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
-                guard let eq = part.firstIndex(of: "=") else { return String(part) }
-                let name = part[..<eq]
-                return ["sslmode", "host", "port"].contains(name) ? String(part) : name + "=…"
-            }
-            out += "?" + parts.joined(separator: "&")
-        }
-        return String(out)
+        redactURL(url, keepingUser: true, showing: ["sslmode", "host", "port"])
     }
 
     /// True for a `store:` value this type reads.

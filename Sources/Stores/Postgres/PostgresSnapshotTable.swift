@@ -45,15 +45,8 @@ public final class PostgresSnapshotTable: SnapshotStorage {
     }
 
     public func read(feedID: String, generation: UInt64) async throws(SnapshotError) -> Snapshot {
-        let b = try await bytes(feedID, generation)
-        let snapshot: Snapshot
-        do throws(SnapshotError) {
-            snapshot = try SnapshotCodec.decode(b)
-        } catch {
-            throw error.with(path: name(feedID, generation))
-        }
-        try snapshot.header.checkIdentity(feedID: feedID, generation: generation, path: name(feedID, generation))
-        return snapshot
+        try SnapshotCodec.decode(try await bytes(feedID, generation), feedID: feedID, generation: generation,
+                                 path: name(feedID, generation))
     }
 
     /// The row exists, its checksum holds and it names this feed and generation (the payload is
@@ -66,8 +59,8 @@ public final class PostgresSnapshotTable: SnapshotStorage {
     public func isSound(feedID: String, generation: UInt64) async -> Bool {
         let key = PostgresStore.SnapshotKey(feedID: feedID, generation: generation)
         if store.staged(feedID: feedID, generation: generation) == nil, await store.isKnownSound(key) == true { return true }
-        guard let b = try? await bytes(feedID, generation), let h = try? SnapshotCodec.decodeHeader(b) else { return false }
-        return (try? h.checkIdentity(feedID: feedID, generation: generation)) != nil
+        guard let b = try? await bytes(feedID, generation) else { return false }
+        return SnapshotCodec.isSound(b, feedID: feedID, generation: generation)
     }
 
     public func add(_ bytes: [UInt8], feedID: String, generation: UInt64) async throws(SnapshotError) {

@@ -64,11 +64,7 @@ public final class PostgresStore: FeedStore {
         do {
             let rows = try await client.query("SELECT feed_id, generation, bytes FROM snapshots", logger: logger)
             for try await (feed, gen, buffer) in rows.decode((String, Int64, ByteBuffer).self) {
-                let ok = buffer.withUnsafeReadableBytes { raw -> Bool in
-                    guard let h = try? SnapshotCodec.decodeHeader(Array(raw)) else { return false }
-                    return (try? h.checkIdentity(feedID: feed, generation: UInt64(gen))) != nil
-                }
-                if ok { found.insert(SnapshotKey(feedID: feed, generation: UInt64(gen))) }
+                if SnapshotCodec.isSound(Array(buffer.readableBytesView), feedID: feed, generation: UInt64(gen)) { found.insert(SnapshotKey(feedID: feed, generation: UInt64(gen))) }
             }
         } catch {
             logger.debug("cannot check the snapshot rows at once", metadata: ["error": "\(error)"])
