@@ -13,28 +13,50 @@ enum ChildFeeds {
         for r in records.sorted(by: { $0.key < $1.key }) {
             let node = try? JSONReader.read(r.body)
             var missing: String? = nil
+            var values: [String: String] = [:]
             let url = substitute(spec.url) { name in
                 if name == "since" { return "{since}" }
                 guard let node, let v = RecordsFormat.text(RecordsFormat.value(node, at: name)) else {
                     missing = missing ?? name
                     return ""
                 }
-                return percentEncoded(v)
+                let encoded = percentEncoded(v)
+                values[name] = encoded
+                return encoded
             }
             if let missing {
                 warnings.append("record \(r.key) has no `\(missing)` for the children's url; its \(spec.name) are not fetched")
                 continue
             }
-            var child = FeedConfig(id: "\(parent.id)/\(spec.name)/\(r.key)", url: url, property: parent.property,
-                                   timeZone: spec.timeZone ?? parent.timeZone, line: parent.line, format: spec.format,
-                                   mapping: spec.mapping)
-            child.parent = parent.id
-            child.since = spec.since
-            child.pagination = spec.pagination
-            child.limits = parent.limits
+            let child = self.child(spec, parent: parent, key: r.key, url: url, values: values)
             out.append(child)
         }
         return out
+    }
+
+    /// A child feed of `parent` (another process's, in a shared night) from the values its URL
+    /// template was filled with; nil when the template names a value that is not there.
+    static func rebuild(_ spec: ChildrenConfig, parent: FeedConfig, key: String, values: [String: String]) -> FeedConfig? {
+        var missing = false
+        let url = substitute(spec.url) { name in
+            if name == "since" { return "{since}" }
+            guard let v = values[name] else { missing = true; return "" }
+            return v
+        }
+        return missing ? nil : child(spec, parent: parent, key: key, url: url, values: values)
+    }
+
+    private static func child(_ spec: ChildrenConfig, parent: FeedConfig, key: String, url: String,
+                              values: [String: String]) -> FeedConfig {
+        var child = FeedConfig(id: "\(parent.id)/\(spec.name)/\(key)", url: url, property: parent.property,
+                               timeZone: spec.timeZone ?? parent.timeZone, line: parent.line, format: spec.format,
+                               mapping: spec.mapping)
+        child.parent = parent.id
+        child.since = spec.since
+        child.pagination = spec.pagination
+        child.limits = parent.limits
+        child.childValues = values
+        return child
     }
 
     /// The URL with `{since}` filled; without a value, a query parameter whose value is only

@@ -3,6 +3,7 @@ import Foundation
 public import FeedSources
 public import Stores
 import ICalendarFeeds
+import FeedHash
 import FeedFormats
 import Yams
 
@@ -28,6 +29,9 @@ public struct FeedConfig: Sendable, Equatable {
     public var parent: String?
     public var since: SinceSettings?
     public var pagination: Pagination?
+    /// For a child feed: the values its URL template was filled with, by placeholder (what a
+    /// shared night stores to rebuild the child in another process; never the template itself).
+    public var childValues: [String: String] = [:]
 
     public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0,
                 format: String = ICalendarFormat.name, mapping: RecordMapping? = nil) {
@@ -63,6 +67,12 @@ public struct SyncConfig: Sendable {
     public var maxRecords = FormatSettings.defaultMaxRecords
     /// How long a store write waits for another process's lock (`busy_timeout_seconds`).
     public var busyTimeoutSeconds = SQLiteStore.defaultBusyTimeout
+    /// How long a worker's claim on a feed of a shared night lasts without renewal
+    /// (`lease_seconds`): a process that dies leaves its feeds to the others after this long.
+    public var leaseSeconds = 120
+    /// The configuration's identity (XXH3 of its text): every process of a shared night must
+    /// read the same configuration.
+    public var digest = ""
 
     public init(path: String, store: StoreLocation, snapshots: String, incrementalDays: Int = 7,
                 concurrency: Int = SyncConfig.defaultConcurrency, timeZone: String = "UTC",
@@ -118,7 +128,7 @@ private func readPassword(_ file: String?, folder: String, environment: [String:
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http", "mappings", "max_records",
-                                       "busy_timeout_seconds", "password_file"]
+                                       "busy_timeout_seconds", "password_file", "lease_seconds"]
     static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children"])
         .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
@@ -181,6 +191,7 @@ public enum ConfigLoader {
         var mappingsNode: Node? = nil
         var maxRecords = FormatSettings.defaultMaxRecords
         var busyTimeout = SQLiteStore.defaultBusyTimeout
+        var leaseSeconds = 120
         var sawFeeds = false
 
         for (keyNode, value) in top {
@@ -217,6 +228,8 @@ public enum ConfigLoader {
                 maxRecords = try int(value, key, min: 1, fail)
             case "busy_timeout_seconds":
                 busyTimeout = Double(try int(value, key, min: 0, fail))
+            case "lease_seconds":
+                leaseSeconds = try int(value, key, min: 5, fail)
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
@@ -311,6 +324,8 @@ public enum ConfigLoader {
                                 volatileProperties: volatile, limits: limits, feeds: feeds)
         config.maxRecords = maxRecords
         config.busyTimeoutSeconds = busyTimeout
+        config.leaseSeconds = leaseSeconds
+        config.digest = hex64(XXH3.hash64(Array(text.utf8)))
         if case .postgres = store, !snapshotsGiven { config.snapshotsInStore = true }
         return config
     }

@@ -9,13 +9,20 @@ import Glibc
 /// `snapshot-written` (a feed's new generation is written, not yet durable), `snapshots-durable`
 /// (the batch's generations are durable, the store not yet committed), `store-committed` (the
 /// store points at the new generations, the old ones not yet deleted), `old-retired` (the batch
-/// is done). Unset, it costs one comparison per point.
+/// is done); and in a shared night, `claim-N`: just after the process's Nth claim of feeds, while
+/// it holds their leases. Unset, it costs one comparison per point.
 enum CrashPoints {
     static let armed: String? = ProcessInfo.processInfo.environment["FEEDSYNC_CRASH_AT"]
 
     @inline(__always)
     static func hit(_ point: StaticString) {
         guard let armed, armed == point.description else { return }
+        kill(getpid(), SIGKILL)
+    }
+
+    /// A point named at run time (`claim-3`: after a shared night's third claim).
+    static func hit(named point: String) {
+        guard let armed, armed == point else { return }
         kill(getpid(), SIGKILL)
     }
 }

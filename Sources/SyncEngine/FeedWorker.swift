@@ -99,6 +99,8 @@ struct FeedOutcome: Sendable {
     var phases: PhaseTimes
     /// The generation the store pointed at before this run (retired once the new one is committed).
     var previousGeneration: UInt64?
+    /// In a shared night: the lease this process holds on the feed.
+    var lease: Int64?
 
     init(result: FeedResult, phases: PhaseTimes, previousGeneration: UInt64?) {
         self.children = result.children
@@ -561,4 +563,16 @@ extension ErrorCode where Kind == FeedError {
     public static let store = Self("store")
     /// The feed's configuration cannot be used (an unknown format).
     public static let config = Self("config")
+    /// In a shared night: the processes that claimed the feed stopped before finishing it, or
+    /// this process cannot rebuild it.
+    public static let worker = Self("worker")
+}
+
+extension FeedOutcome {
+    /// A feed that is not processed at all: it fails with `error`, and nothing of it changes.
+    static func failed(_ feed: FeedConfig, _ error: FeedError, state: FeedState?) -> FeedOutcome {
+        var result = FeedResult(feed: feed)
+        result.fail(error)
+        return FeedOutcome(result: result, phases: PhaseTimes(), previousGeneration: state?.snapshotGeneration)
+    }
 }

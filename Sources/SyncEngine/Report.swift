@@ -32,6 +32,8 @@ public struct FeedReport: Sendable, Codable, Equatable {
     public var durationMs: Double = 0
     /// HTTP facts (status, bytes, attempts, time) for an HTTP feed; absent for files.
     public var http: HTTPFacts?
+    /// The process that handled the feed (`host:pid`).
+    public var worker: String?
 
     public init(id: String, url: String, status: Status, syncType: SyncType, reason: String) {
         self.id = id
@@ -43,7 +45,7 @@ public struct FeedReport: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, url, status, reason, added, updated, removed, unchanged, records, error, warnings, http
-        case future, parent, children
+        case future, parent, children, worker
         case syncType = "sync_type"
         case errorCode = "error_code"
         case pastSkipped = "past_skipped"

@@ -52,6 +52,17 @@ public struct SyncRunner: Sendable {
     public var snapshots: any SnapshotStorage
     /// Wall clock for started/finished times (injected so tests control it).
     public var wallClock: @Sendable () -> Int64
+    /// This process, in reports and leases (`host:pid`).
+    public var workerName = SyncRunner.defaultWorkerName
+    /// Share the night through the store (a `SharedNightStore`), so that `feedsync worker`
+    /// processes can join it; the run still works on it itself and reports all of it.
+    public var shareNight = false
+    /// How long a process with nothing to do waits before asking a shared night again.
+    public var pollInterval: Duration = .milliseconds(200)
+
+    public static var defaultWorkerName: String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid())"
+    }
 
     public init(config: SyncConfig, options: SyncOptions, store: any FeedStore,
                 fileSource: any FeedSource = FileSource(), httpSource: (any FeedSource)?,
@@ -89,54 +100,46 @@ public struct SyncRunner: Sendable {
         logger.info("run started", metadata: ["run.mode": "\(mode.rawValue)", "run.feeds": "\(feeds.count)",
                                               "run.now": "\(report.now)"])
 
-        let worker = FeedWorker(config: config, options: options, store: store, snapshots: snapshots,
-                                fileSource: fileSource, httpSource: httpSource, formats: formats, logger: logger)
-        let limit = max(1, options.concurrency ?? config.concurrency)
-        var pending: [FeedOutcome] = []
-        var pendingEvents = 0
-        var pendingChanged = 0
         var reports: [String: FeedReport] = [:]
-
-        // The writer: one batch is written (snapshots made durable, the store transaction, old
-        // generations deleted) while the next one is collected and its feeds are parsed, so the
-        // store and the parsers use both cores. A store that takes concurrent transactions
-        // (`concurrentBatches`, PostgreSQL) has that many batches in flight, each of other feeds;
-        // `flush` waits for the oldest before handing over one more.
-        var writing: [Task<Double, any Error>] = []
-        let inFlight = max(1, store.concurrentBatches)
-        let store = self.store, logger = self.logger, now = options.now
-        func flush(final: Bool) async throws {
-            while writing.count >= inFlight {
-                report.phases.store += try await writing.removeFirst().value
-            }
-            if !pending.isEmpty {
-                let batch = pending
-                pending.removeAll(keepingCapacity: true)
-                pendingEvents = 0
-                pendingChanged = 0
-                writing.append(Task.detached {
-                    try await Self.write(batch, runID: runID, at: now, store: store, snapshots: snapshots, logger: logger)
-                })
-            }
-            while final, !writing.isEmpty {
-                report.phases.store += try await writing.removeFirst().value
-            }
-        }
-
         do {
-            try await syncAll(feeds: feeds, states: states, worker: worker, limit: limit, onFeed: onFeed,
-                              flush: { final in try await flush(final: final) }, collect: { outcome in
-                                  report.phases.add(outcome.phases)
-                                  reports[outcome.report.id] = outcome.report
-                                  pending.append(outcome)
-                                  pendingEvents += outcome.update.eventCount
-                                  if outcome.update.status == .changed { pendingChanged += 1 }
-                                  return pendingChanged >= batchChangedFeeds || pendingEvents >= batchEvents
-                                      || pending.count >= batchFeeds
-                              })
+            var shared: (any SharedNightStore)? = nil
+            let queue: any NightQueue
+            if shareNight, let runID, let night = store as? any SharedNightStore {
+                try await night.openNight(NightSettings(runID: runID, mode: mode, now: options.now,
+                                                        incrementalDays: options.incrementalDays,
+                                                        allowMassRemoval: options.allowMassRemoval,
+                                                        configDigest: config.digest), feeds: feeds.map(\.id))
+                queue = SharedQueue(store: night, runID: runID, owner: workerName, leaseSeconds: config.leaseSeconds,
+                                    config: config, logger: logger)
+                shared = night
+            } else {
+                queue = LocalQueue(feeds, store: store)
+            }
+            let mine = try await work(queue, states: states, runID: runID, onFeed: onFeed)
+            if let shared, let runID {
+                // The whole night, whoever processed each feed: what the store says of each.
+                var phases = PhaseTimes()
+                let decoder = JSONDecoder()
+                let me = workerName
+                try await shared.nightOutcomes(runID: runID) { id, worker, bytes in
+                    guard let o = try? decoder.decode(NightOutcome.self, from: Data(bytes)) else {
+                        var r = FeedReport(id: id, url: "", status: .failed, syncType: .none, reason: "")
+                        r.error = "its outcome in the night's table cannot be read"
+                        r.worker = worker
+                        reports[id] = r
+                        return
+                    }
+                    phases.add(o.phases)
+                    reports[id] = o.report
+                    if worker != me { onFeed(o.report) }
+                }
+                phases.store = mine.phases.store
+                report.phases = phases
+            } else {
+                reports = mine.reports
+                report.phases = mine.phases
+            }
         } catch {
-            // A batch still being written finishes (or fails) before the run is closed.
-            for task in writing { _ = try? await task.value }
             // Leave no run marked `running` forever; what was committed stays committed.
             if let runID {
                 try? await store.finishRun(id: runID, finishedAt: wallClock(), status: .failed, counts: RunCounts())
@@ -174,45 +177,134 @@ public struct SyncRunner: Sendable {
         return report
     }
 
-    /// Fetches and plans feeds concurrently (at most `limit` at once) and hands each outcome to
-    /// `collect` on this task, the single writer; `collect` says when a batch is due for `flush`.
-    private func syncAll(feeds: [FeedConfig], states: [String: FeedState], worker: FeedWorker, limit: Int,
-                         onFeed: (FeedReport) -> Void, flush: (_ final: Bool) async throws -> Void,
-                         collect: (FeedOutcome) -> Bool) async throws {
-        try await withThrowingTaskGroup(of: FeedOutcome.self) { group in
-            // The configured feeds, then the children each parent brings (run after it).
-            var queue = feeds
-            var next = 0
-            var running = 0
-            func startNext() {
-                guard next < queue.count else { return }
-                let feed = queue[next]
-                let state = states[feed.id]
-                next += 1
-                running += 1
-                group.addTask { await worker.process(feed, state: state) }
-            }
-            for _ in 0..<min(limit, queue.count) { startNext() }
-            while running > 0, let outcome = try await group.next() {
-                running -= 1
-                if !outcome.children.isEmpty { queue += outcome.children }
-                while running < limit && next < queue.count { startNext() }
-                onFeed(outcome.report)
-                if collect(outcome) {
-                    try await flush(false)
-                }
-            }
-            try await flush(true)
+    /// What one process did of a night: its feeds' reports and the phase times.
+    struct Work {
+        var reports: [String: FeedReport] = [:]
+        var phases = PhaseTimes()
+        var lost: Set<String> = []
+    }
+
+    /// Processes the queue's feeds: fetched and planned concurrently (at most `limit` at once),
+    /// each outcome collected on this task, the single writer, and committed in batches. One batch
+    /// is written (snapshots made durable, the store transaction, old generations deleted) while
+    /// the next one is collected and its feeds are parsed, so the store and the parsers use both
+    /// cores; a store that takes concurrent transactions (`concurrentBatches`, PostgreSQL) has that
+    /// many batches in flight, each of other feeds.
+    func work(_ queue: any NightQueue, states: [String: FeedState], runID: Int64?,
+              onFeed: (FeedReport) -> Void) async throws -> Work {
+        let worker = FeedWorker(config: config, options: options, store: store, snapshots: snapshots,
+                                fileSource: fileSource, httpSource: httpSource, formats: formats, logger: logger)
+        let limit = max(1, options.concurrency ?? config.concurrency)
+        var done = Work()
+        var pending: [FeedOutcome] = []
+        var pendingEvents = 0
+        var pendingChanged = 0
+        var writing: [Task<(Double, Set<String>), any Error>] = []
+        let inFlight = max(1, store.concurrentBatches)
+        let logger = self.logger, now = options.now, snapshots = self.snapshots
+        let me = workerName
+        func collectWrite(_ task: Task<(Double, Set<String>), any Error>) async throws {
+            let (seconds, lost) = try await task.value
+            done.phases.store += seconds
+            done.lost.formUnion(lost)
         }
+        func flush(final: Bool) async throws {
+            while writing.count >= inFlight {
+                try await collectWrite(writing.removeFirst())
+            }
+            if !pending.isEmpty {
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                pendingEvents = 0
+                pendingChanged = 0
+                writing.append(Task.detached {
+                    try await Self.write(batch, runID: runID, at: now, queue: queue, snapshots: snapshots, logger: logger)
+                })
+            }
+            while final, !writing.isEmpty {
+                try await collectWrite(writing.removeFirst())
+            }
+        }
+
+        do {
+            try await withThrowingTaskGroup(of: FeedOutcome.self) { group in
+                var buffer: [Job] = []
+                var head = 0
+                var running = 0
+                // The queue had nothing the last time it was asked (and whether the night goes on).
+                var idle = false, waiting = false
+                while true {
+                    while running < limit {
+                        if head == buffer.count {
+                            if idle { break }
+                            buffer.removeAll(keepingCapacity: true)
+                            head = 0
+                            switch try await queue.next(limit) {
+                            case .jobs(let jobs): buffer = jobs
+                            case .wait: idle = true; waiting = true
+                            case .complete: idle = true; waiting = false
+                            }
+                            if idle { break }
+                        }
+                        let job = buffer[head]
+                        head += 1
+                        running += 1
+                        let state = states[job.feed.id]
+                        group.addTask {
+                            var outcome = if let refusal = job.refusal {
+                                FeedOutcome.failed(job.feed, refusal, state: state)
+                            } else {
+                                await worker.process(job.feed, state: state)
+                            }
+                            outcome.lease = job.lease
+                            return outcome
+                        }
+                    }
+                    if running > 0 {
+                        guard var outcome = try await group.next() else { break }
+                        running -= 1
+                        // Its children (or the feeds other processes free) may be there now.
+                        idle = false
+                        outcome.report.worker = me
+                        if !outcome.children.isEmpty { try await queue.add(children: outcome.children, of: outcome) }
+                        onFeed(outcome.report)
+                        done.phases.add(outcome.phases)
+                        done.reports[outcome.report.id] = outcome.report
+                        pending.append(outcome)
+                        pendingEvents += outcome.update.eventCount
+                        if outcome.update.status == .changed { pendingChanged += 1 }
+                        if pendingChanged >= batchChangedFeeds || pendingEvents >= batchEvents || pending.count >= batchFeeds {
+                            try await flush(final: false)
+                        }
+                        continue
+                    }
+                    guard waiting else { break }
+                    // Others hold the rest of a shared night: commit what this process has done
+                    // (they may be waiting for it), then look again shortly.
+                    try await flush(final: true)
+                    try await Task.sleep(for: pollInterval)
+                    idle = false
+                }
+                try await flush(final: true)
+            }
+        } catch {
+            // A batch still being written finishes (or fails) before the caller closes the run.
+            for task in writing { _ = try? await task.value }
+            await queue.finish()
+            throw error
+        }
+        await queue.finish()
+        return done
     }
 
     /// Writes one batch: its new snapshots made durable (one syncfs), then the store transaction
-    /// that points the feeds at them, then the old generations deleted. Returns the seconds taken.
-    private static func write(_ batch: [FeedOutcome], runID: Int64?, at now: Int64, store: any FeedStore,
-                              snapshots: any SnapshotStorage, logger: Logger) async throws -> Double {
+    /// that points the feeds at them, then the old generations deleted. Returns the seconds taken
+    /// and the feeds another process took over (nothing of them was written).
+    private static func write(_ batch: [FeedOutcome], runID: Int64?, at now: Int64, queue: any NightQueue,
+                              snapshots: any SnapshotStorage, logger: Logger) async throws -> (Double, Set<String>) {
         let clock = ContinuousClock()
         let t0 = clock.now
-        guard let runID else { return 0 }
+        guard let runID else { return (0, []) }
         if batch.contains(where: { $0.update.status != .failed && $0.update.snapshotGeneration != nil }) {
             do {
                 try await snapshots.makeDurable()
@@ -221,10 +313,10 @@ public struct SyncRunner: Sendable {
             }
         }
         CrashPoints.hit("snapshots-durable")
-        try await store.apply(batch.map(\.update), runID: runID, at: now)
+        let lost = try await queue.commit(batch, runID: runID, at: now)
         CrashPoints.hit("store-committed")
         // The store now points at the new generations: the old snapshots can go.
-        for o in batch where o.update.status != .failed {
+        for o in batch where o.update.status != .failed && !lost.contains(o.update.feedID) {
             if let gen = o.update.snapshotGeneration, let old = o.previousGeneration, old != gen {
                 do {
                     try await snapshots.retire(feedID: o.update.feedID, generation: old)
@@ -236,7 +328,7 @@ public struct SyncRunner: Sendable {
             }
         }
         CrashPoints.hit("old-retired")
-        return seconds(clock.now - t0)
+        return (seconds(clock.now - t0), lost)
     }
 
     /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store

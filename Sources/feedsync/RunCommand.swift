@@ -109,7 +109,9 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
-        let runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
+        var runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
+        // With its snapshots in a PostgreSQL store, a night is shared: `feedsync worker`s may join it.
+        runner.shareNight = cfg.snapshotsInStore && store is any SharedNightStore && !dryRun
         func closeStore() async {
             await storeLock?.release()
             await store.close()

@@ -205,4 +205,26 @@ struct ConfigTests {
         let bad = failure("store: postgres://sync:hunter2@db:0/bookings\n")
         #expect(bad.contains("port") && !bad.contains("hunter2"))
     }
+
+    @Test("lease_seconds: 120 by default, at least 5; the digest is the file's text and changes with it")
+    func leaseAndDigest() throws {
+        let feeds = "feeds:\n  - id: a\n    url: a.ics\n"
+        #expect(try load(feeds).leaseSeconds == 120)
+        #expect(try load("lease_seconds: 30\n" + feeds).leaseSeconds == 30)
+        #expect(error("lease_seconds: 2\n" + feeds)?.description.contains("lease_seconds") == true)
+        let a = try load(feeds), b = try load(feeds), c = try load(feeds + "# a comment\n")
+        #expect(a.digest == b.digest && a.digest.count == 16)
+        #expect(a.digest != c.digest)
+    }
+
+    @Test("the shared-night example configuration (examples/systemd) loads: PostgreSQL, snapshots in the store")
+    func sharedNightExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("examples/systemd/feedsync.yml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "password_file: /etc/feedsync/pg-password\n", with: "")
+        let c = try ConfigLoader.parse(text, path: path, environment: [:])
+        guard case .postgres = c.store else { Issue.record("not a PostgreSQL store: \(c.store)"); return }
+        #expect(c.snapshotsInStore && c.leaseSeconds == 120 && !c.feeds.isEmpty)
+    }
 }

@@ -83,6 +83,32 @@ enum PostgresSchema {
         );
         ALTER TABLE snapshots ALTER COLUMN bytes SET STORAGE EXTERNAL
         """,
+        // 3: nights shared by several processes (docs/store.md, "Many workers"): the run's options
+        // for its workers, and the night's feeds with their leases and outcomes.
+        """
+        ALTER TABLE runs ADD COLUMN shared boolean NOT NULL DEFAULT false,
+          ADD COLUMN incremental_days integer,
+          ADD COLUMN allow_mass_removal boolean NOT NULL DEFAULT false,
+          ADD COLUMN config_digest text;
+        CREATE TABLE night_feeds (
+            run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            feed_id text NOT NULL,
+            position bigint NOT NULL,
+            parent_id text,
+            child_values jsonb,
+            state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'leased', 'done')),
+            lease_token bigint,
+            lease_owner text,
+            lease_until timestamptz,
+            attempts integer NOT NULL DEFAULT 0,
+            worker text,
+            outcome jsonb,
+            PRIMARY KEY (run_id, feed_id)
+        );
+        CREATE INDEX night_feeds_open ON night_feeds (run_id, position) WHERE state <> 'done';
+        CREATE SEQUENCE night_lease_tokens;
+        CREATE SEQUENCE night_child_positions
+        """,
     ]
 
     static var current: Int { migrations.count }

@@ -342,16 +342,33 @@ public final class PostgresStore: FeedStore {
     }
 
     public func apply(_ batch: [FeedUpdate], runID: Int64, at: Int64) async throws(StoreError) {
-        guard !batch.isEmpty else { return }
+        _ = try await apply(batch, fencedBy: nil, runID: runID, at: at)
+    }
+
+    /// Applies a batch in one transaction. With `completions` (a shared night), the night's rows
+    /// of the batch's feeds are first marked done where this process's lease still holds; the
+    /// feeds whose lease was lost are left out of everything the transaction writes, and returned.
+    func apply(_ batch: [FeedUpdate], fencedBy completions: [NightCompletion]?, runID: Int64,
+               at: Int64) async throws(StoreError) -> Set<String> {
+        guard !batch.isEmpty || !(completions?.isEmpty ?? true) else { return [] }
         // The new snapshots of the feeds that synced; those of the others are dropped.
         var wanted = Set<SnapshotKey>()
         let batchFeeds = Set(batch.map(\.feedID))
         for u in batch where u.status != .failed {
             if let g = u.snapshotGeneration { wanted.insert(SnapshotKey(feedID: u.feedID, generation: g)) }
         }
-        let snapshots = takeStaged { batchFeeds.contains($0.feedID) }.filter { wanted.contains($0.0) }
-        try await wrap(.write, "apply a batch of \(batch.count) feeds") {
-            try await client.withTransaction(logger: logger) { connection in
+        let staged = takeStaged { batchFeeds.contains($0.feedID) }.filter { wanted.contains($0.0) }
+        return try await wrap(.write, "apply a batch of \(batch.count) feeds") {
+            try await Self.retryingConflicts { try await client.withTransaction(logger: logger) { connection in
+                var batch = batch, snapshots = staged, lost = Set<String>()
+                if let completions {
+                    let held = try await Self.complete(completions, runID: runID, on: connection, logger: logger)
+                    lost = Set(completions.map(\.feedID)).subtracting(held)
+                    if !lost.isEmpty {
+                        batch.removeAll { lost.contains($0.feedID) }
+                        snapshots.removeAll { lost.contains($0.0.feedID) }
+                    }
+                }
                 try await Self.writeSnapshots(snapshots, on: connection, logger: logger)
                 // A feed named twice in one batch is written in order, one part after the other (a
                 // statement may not touch the same row twice).
@@ -367,8 +384,31 @@ public final class PostgresStore: FeedStore {
                     part.append(u)
                 }
                 try await Self.write(part, runID: runID, at: at, on: connection, logger: logger)
+                return lost
+            } }
+        }
+    }
+
+    /// Runs `body` again (up to three times in all) when the server rolled it back for a deadlock
+    /// or a serialization failure: nothing of it was written, and the next try usually passes.
+    static func retryingConflicts<T>(_ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard attempt < 3, let state = sqlState(of: error), state == "40P01" || state == "40001" else { throw error }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50 * attempt))
             }
         }
+    }
+
+    static func sqlState(of error: any Error) -> String? {
+        if let t = error as? PostgresTransactionError, let inner = t.closureError ?? t.commitError ?? t.beginError {
+            return sqlState(of: inner)
+        }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     /// Writes feeds that each appear once: their state, their rows and the change log, in at most
@@ -576,7 +616,7 @@ private struct EventColumns {
 }
 
 /// `jsonb` cannot hold `\u0000` (PostgreSQL text cannot); such an escape becomes U+FFFD.
-private func jsonForPostgres(_ text: String) -> String {
+func jsonForPostgres(_ text: String) -> String {
     text.contains("\\u0000") ? text.replacingOccurrences(of: "\\u0000", with: "\\ufffd") : text
 }
 
