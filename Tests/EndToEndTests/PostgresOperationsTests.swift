@@ -144,4 +144,45 @@ struct PostgresOperationsTests {
             #expect(try await state(url) == expected, "\(point)")
         }
     }
+
+    @Test("a worker that cannot work exits 3 in one sentence: no PostgreSQL store, snapshots in a folder, no server, another configuration")
+    func workerRefusals() async throws {
+        let h = try Harness("pg-worker-refusals")
+        defer { h.cleanUp() }
+        try h.write("sqlite.yml", "store: sqlite:feedsync.sqlite\n" + OperationalTests.config)
+        var r = try h.run(["worker", "--config", "sqlite.yml", "--once"])
+        #expect(r.status == 3 && r.stderr.contains("a worker shares the nights of a PostgreSQL store, and sqlite.yml has store: sqlite:"), "\(r.stderr)")
+
+        let url = try await server.newDatabase("e2eworker")
+        try h.write("folder.yml", "store: \(url)\nsnapshots: snapshots\n" + OperationalTests.config)
+        r = try h.run(["worker", "--config", "folder.yml", "--once"])
+        #expect(r.status == 3 && r.stderr.contains("a worker needs the snapshots in the PostgreSQL store"), "\(r.stderr)")
+
+        try h.write("gone.yml", "store: postgres://feedsync:hunter2@127.0.0.1:\(PostgresTestServer.freePort())/x\n" + OperationalTests.config)
+        r = try h.run(["worker", "--config", "gone.yml", "--once"])
+        #expect(r.status == 3 && r.stderr.contains("connection refused") && !r.stderr.contains("hunter2"), "\(r.stderr)")
+
+        // A worker whose configuration differs from the run's (one comment more) refuses the night.
+        try h.write("feedsync.yml", "store: \(url)\n" + OperationalTests.config)
+        try h.write("other.yml", "store: \(url)\n" + OperationalTests.config + "\n# edited on this machine\n")
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb().text())
+        try h.write("feeds/booking.ics", NightlyScenarioTests.booking().text())
+        let worker = Process()
+        worker.executableURL = Harness.binary
+        worker.arguments = ["worker", "--config", "other.yml", "--once"]
+        worker.currentDirectoryURL = h.dir
+        let err = Pipe()
+        worker.standardError = err
+        worker.standardOutput = FileHandle.nullDevice
+        try worker.run()
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        try await Task.sleep(for: .milliseconds(1_500))
+        let night = try h.run(["run", "--config", "feedsync.yml", "--now", "2026-11-01T02:00:00Z"])
+        #expect(night.status == 0, "the run does the night alone: \(night.stderr)")
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        worker.waitUntilExit()
+        #expect(worker.terminationStatus == 3)
+        #expect(stderr.contains("was started with another configuration than"), "\(stderr)")
+        #expect(stderr.contains("every process of a night must read the same configuration file"), "\(stderr)")
+    }
 }
