@@ -62,14 +62,15 @@ public enum NightClaim: Sendable, Equatable {
     case complete
 }
 
-/// A feed of the night, done: its lease and what the run's report says of it (JSON).
+/// A feed of the night, done: its lease and what the run's report says of it (JSON; nil when the
+/// process is the run itself, which keeps its own).
 public struct NightCompletion: Sendable {
     public var feedID: String
     public var token: Int64
     public var worker: String
-    public var outcome: [UInt8]
+    public var outcome: [UInt8]?
 
-    public init(feedID: String, token: Int64, worker: String, outcome: [UInt8]) {
+    public init(feedID: String, token: Int64, worker: String, outcome: [UInt8]?) {
         self.feedID = feedID
         self.token = token
         self.worker = worker
@@ -105,8 +106,8 @@ public protocol SharedNightStore: FeedStore {
     /// process has them, and nothing of this process's work on them is written).
     func apply(_ batch: [FeedUpdate], completing: [NightCompletion], runID: Int64,
                at: Int64) async throws(StoreError) -> Set<String>
-    /// Every done feed's outcome (JSON, as completed), in claim order: `body` gets the feed, the
-    /// process that did it, and the outcome.
+    /// Every recorded outcome of the night (JSON, as completed: the workers' feeds), in claim
+    /// order: `body` gets the feed, the process that did it, and the outcome.
     func nightOutcomes(runID: Int64, _ body: (String, String, [UInt8]) throws -> Void) async throws(StoreError)
     /// Counts of the night's feeds: all, done.
     func nightProgress(runID: Int64) async throws(StoreError) -> (total: Int, done: Int)

@@ -97,7 +97,13 @@ final class SharedQueue: NightQueue {
     private let state = Mutex(State())
     private let renewal = Mutex<Task<Void, Never>?>(nil)
 
-    init(store: any SharedNightStore, runID: Int64, owner: String, leaseSeconds: Int, config: SyncConfig, logger: Logger) {
+    /// Whether done feeds' report entries are stored for the run (a worker's are; the run keeps
+    /// its own).
+    let recordsOutcomes: Bool
+
+    init(store: any SharedNightStore, runID: Int64, owner: String, leaseSeconds: Int, config: SyncConfig, logger: Logger,
+         recordsOutcomes: Bool = true) {
+        self.recordsOutcomes = recordsOutcomes
         self.store = store
         self.runID = runID
         self.owner = owner
@@ -134,7 +140,7 @@ final class SharedQueue: NightQueue {
             if s.claimSize == 0 { s.claimSize = floor }
             if let last = s.lastClaim {
                 let gap = clock.now - last
-                if gap < .milliseconds(500) { s.claimSize = min(256, s.claimSize * 2) }
+                if gap < .milliseconds(500) { s.claimSize = min(1_024, s.claimSize * 2) }
                 else if gap > .seconds(2) { s.claimSize = max(floor, s.claimSize / 2) }
             }
             s.lastClaim = clock.now
@@ -194,7 +200,8 @@ final class SharedQueue: NightQueue {
         completions.reserveCapacity(batch.count)
         for o in batch {
             guard let token = o.lease else { continue }
-            let outcome = (try? encoder.encode(NightOutcome(report: o.report, phases: o.phases))).map { Array($0) } ?? Array("{}".utf8)
+            let outcome = !recordsOutcomes ? nil
+                : (try? encoder.encode(NightOutcome(report: o.report, phases: o.phases))).map { Array($0) } ?? Array("{}".utf8)
             completions.append(NightCompletion(feedID: o.update.feedID, token: token, worker: owner, outcome: outcome))
         }
         let lost = try await store.apply(batch.map(\.update), completing: completions, runID: runID, at: at)

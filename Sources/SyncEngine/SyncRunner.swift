@@ -110,15 +110,17 @@ public struct SyncRunner: Sendable {
                                                         allowMassRemoval: options.allowMassRemoval,
                                                         configDigest: config.digest), feeds: feeds.map(\.id))
                 queue = SharedQueue(store: night, runID: runID, owner: workerName, leaseSeconds: config.leaseSeconds,
-                                    config: config, logger: logger)
+                                    config: config, logger: logger, recordsOutcomes: false)
                 shared = night
             } else {
                 queue = LocalQueue(feeds, store: store)
             }
             let mine = try await work(queue, states: states, runID: runID, onFeed: onFeed)
             if let shared, let runID {
-                // The whole night, whoever processed each feed: what the store says of each.
-                var phases = PhaseTimes()
+                // The whole night, whoever processed each feed: this process's own feeds, and
+                // what the workers recorded of theirs (a feed this process lost is theirs).
+                var phases = mine.phases
+                for (id, r) in mine.reports where !mine.lost.contains(id) { reports[id] = r }
                 let decoder = JSONDecoder()
                 let me = workerName
                 try await shared.nightOutcomes(runID: runID) { id, worker, bytes in

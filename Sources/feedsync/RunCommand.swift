@@ -92,8 +92,15 @@ struct RunCommand: AsyncParsableCommand {
         var storeLock: PostgresRunLock? = nil
         var snapshots: (any SnapshotStorage)? = nil
         do {
-            store = try await StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds,
-                                                connections: (concurrency ?? cfg.concurrency) + 2)
+            if dryRun {
+                // A dry run creates, migrates and writes nothing: a store that is not there yet
+                // plans every feed as a first sync.
+                store = try await StoreFactory.openReadOnly(cfg.store, busyTimeout: cfg.busyTimeoutSeconds) ?? InMemoryStore()
+                if cfg.snapshotsInStore, !(store is PostgresStore) { snapshots = InMemorySnapshotStorage() }
+            } else {
+                store = try await StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds,
+                                                    connections: (concurrency ?? cfg.concurrency) + 2)
+            }
             if let pg = store as? PostgresStore {
                 do {
                     storeLock = try await pg.lockRun()

@@ -103,11 +103,17 @@ struct OperationalTests {
         #expect(rep.events_added == 8)
         #expect(r.stdout.contains("dry run: nothing was written"))
         #expect(try h.snapshotFiles().isEmpty)
-        #expect(try h.rows("SELECT * FROM events").isEmpty)
-        #expect(try h.rows("SELECT * FROM runs").isEmpty)
-        // The real run afterwards does the same work.
+        #expect(!FileManager.default.fileExists(atPath: h.dir.appendingPathComponent("feedsync.sqlite").path),
+                "a dry run creates no store")
+        // The real run afterwards does the same work; a dry run then reads the store and writes nothing.
         let (r2, rep2) = try h.night("2026-11-01T02:00:00Z")
         #expect(r2.status == 0 && rep2.events_added == 8)
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb(a3Summary: "Reserved (edited)").text())
+        let runs = try h.rows("SELECT count(*) AS n FROM runs")[0]["n"] as Int
+        let (r3, rep3) = try h.night("2026-11-02T02:00:00Z", ["--dry-run"])
+        #expect(r3.status == 0 && rep3.events_updated == 1 && rep3.events_added == 0)
+        #expect(try h.rows("SELECT count(*) AS n FROM runs")[0]["n"] as Int == runs)
+        #expect(try h.rows("SELECT count(*) AS n FROM events WHERE summary LIKE '%(edited)%'")[0]["n"] as Int == 0)
     }
 
     @Test("--feed limits the run; an unknown id is a usage error")

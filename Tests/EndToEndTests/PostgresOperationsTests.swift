@@ -185,4 +185,20 @@ struct PostgresOperationsTests {
         #expect(stderr.contains("was started with another configuration than"), "\(stderr)")
         #expect(stderr.contains("every process of a night must read the same configuration file"), "\(stderr)")
     }
+
+    @Test("--dry-run on a new PostgreSQL database creates no table; on a used one it writes no row")
+    func dryRun() async throws {
+        let url = try await server.newDatabase("e2edry")
+        let h = try setUp("pg-dry", url: url)
+        defer { h.cleanUp() }
+        let (r, rep) = try h.night("2026-11-01T02:00:00Z", ["--dry-run"])
+        #expect(r.status == 0 && rep.events_added == 8, "\(r.stderr)")
+        #expect(try await server.psql("SELECT to_regclass('feedsync_migrations') IS NULL AND to_regclass('events') IS NULL", url: url) == "t\n")
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb(a3Summary: "Reserved (edited)").text())
+        let before = try await server.psql("SELECT count(*), max(id) FROM runs; SELECT count(*) FROM changes; SELECT count(*) FROM snapshots", url: url)
+        let (r2, rep2) = try h.night("2026-11-02T02:00:00Z", ["--dry-run"])
+        #expect(r2.status == 0 && rep2.events_updated == 1, "\(r2.stderr)")
+        #expect(try await server.psql("SELECT count(*), max(id) FROM runs; SELECT count(*) FROM changes; SELECT count(*) FROM snapshots", url: url) == before)
+    }
 }

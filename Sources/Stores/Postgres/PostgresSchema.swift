@@ -102,7 +102,13 @@ enum PostgresSchema {
             lease_until timestamptz,
             attempts integer NOT NULL DEFAULT 0,
             worker text,
-            outcome jsonb,
+            PRIMARY KEY (run_id, feed_id)
+        );
+        CREATE TABLE night_outcomes (
+            run_id bigint NOT NULL,
+            feed_id text NOT NULL,
+            worker text NOT NULL,
+            outcome jsonb NOT NULL,
             PRIMARY KEY (run_id, feed_id)
         );
         CREATE INDEX night_feeds_open ON night_feeds (run_id, position) WHERE state <> 'done';
