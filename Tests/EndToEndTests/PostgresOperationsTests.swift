@@ -201,4 +201,57 @@ struct PostgresOperationsTests {
         #expect(r2.status == 0 && rep2.events_updated == 1, "\(r2.stderr)")
         #expect(try await server.psql("SELECT count(*), max(id) FROM runs; SELECT count(*) FROM changes; SELECT count(*) FROM snapshots", url: url) == before)
     }
+
+    @Test("the server's refusals in one sentence each, provoked: wrong password, no rights, a lock held beyond busy_timeout_seconds, a read-only database")
+    func provokedFaults() async throws {
+        let url = try await server.newDatabase("e2efaults")
+        let h = try setUp("pg-faults", url: url)
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        let port = try await server.port()
+        let db = String(url.split(separator: "/").last!)
+        let before = try await server.psql("SELECT count(*) FROM events; SELECT count(*) FROM runs", url: url)
+
+        try h.write("wrong.yml", "store: postgres://secretive:wrong-one@127.0.0.1:\(port)/\(db)?sslmode=disable\n" + OperationalTests.config)
+        var r = try h.run(["run", "--config", "wrong.yml", "--now", "2026-11-02T02:00:00Z"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("refused user `secretive`: password authentication failed for user \"secretive\"; give the password in the URL, in a `password_file:` or in PGPASSWORD"), "\(r.stderr)")
+        #expect(!r.stderr.contains("wrong-one"))
+
+        try h.write("nopriv.yml", "store: postgres://nopriv@127.0.0.1:\(port)/\(db)?sslmode=disable\n" + OperationalTests.config)
+        r = try h.run(["run", "--config", "nopriv.yml", "--now", "2026-11-02T02:00:00Z"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("user `nopriv` may not") && r.stderr.contains("permission denied") && r.stderr.contains("grant it the rights on feedsync's tables"), "\(r.stderr)")
+
+        // Another session holds `feeds` locked for longer than busy_timeout_seconds (1 s here).
+        try h.write("busy.yml", "store: \(url)\nbusy_timeout_seconds: 1\n" + OperationalTests.config)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: try PostgresTestServer.binaries() + "/psql")
+        holder.arguments = ["-X", "-q", "-h", "127.0.0.1", "-p", "\(port)", "-U", "feedsync", "-d", db,
+                            "-c", "BEGIN; LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT"]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        var locked = false
+        for _ in 0..<100 where !locked {
+            locked = try await server.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'feeds' AND l.mode = 'AccessExclusiveLock' AND l.granted", url: url) == "1\n"
+            if !locked { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(locked)
+        r = try h.run(["run", "--config", "busy.yml", "--now", "2026-11-02T02:00:00Z"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("stayed locked by another session beyond `busy_timeout_seconds`"), "\(r.stderr)")
+        try await server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%LOCK TABLE feeds%' AND pid <> pg_backend_pid()")
+        holder.waitUntilExit()
+
+        try await server.psql("ALTER DATABASE \(db) SET default_transaction_read_only = on")
+        r = try h.run(["run", "--config", "feedsync.yml", "--now", "2026-11-02T02:00:00Z"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("is read-only (a standby, or default_transaction_read_only): point `store:` at the primary"), "\(r.stderr)")
+        try await server.psql("ALTER DATABASE \(db) RESET default_transaction_read_only")
+        // Nothing already stored was lost, and the store works again.
+        #expect(try await server.psql("SELECT count(*) FROM events; SELECT count(*) FROM runs", url: url) == before)
+        #expect(try h.night("2026-11-02T02:00:00Z").0.status == 0)
+    }
 }

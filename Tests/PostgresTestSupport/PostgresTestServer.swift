@@ -50,6 +50,11 @@ public actor PostgresTestServer {
         let data = folder + "/data"
         try Self.run(asUser + ["\(bin)/initdb", "-D", data, "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
                      what: "initdb")
+        // One user must give a password (`secretive`, password `right-one`), so that a wrong one
+        // can be tried; everyone else is trusted.
+        let hba = data + "/pg_hba.conf"
+        let rules = (try? String(contentsOfFile: hba, encoding: .utf8)) ?? ""
+        try ("host all secretive 127.0.0.1/32 scram-sha-256\n" + rules).write(toFile: hba, atomically: false, encoding: .utf8)
         var lastError = ""
         for _ in 0..<5 {
             let port = Self.freePort()
@@ -58,6 +63,7 @@ public actor PostgresTestServer {
                                        "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB",
                                        "start"], what: "pg_ctl start")
                 started = (port, folder)
+                _ = try? psql("CREATE ROLE secretive LOGIN PASSWORD 'right-one'; CREATE ROLE nopriv LOGIN")
                 stopCommand = asUser + ["\(bin)/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]
                 stopFolder = folder
                 // Stopped when this process ends, however it ends: at exit, and by a watchdog

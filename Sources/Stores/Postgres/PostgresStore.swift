@@ -266,16 +266,31 @@ public final class PostgresStore: FeedStore {
 
     public func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord] {
         try await wrap(.read, "read the events of feed \(feedID)") {
+            // One row of four arrays rather than a row per record: decoding rows one by one cost
+            // more than the query (a full sync of 10,000 feeds × 100 events read 1,000,000 rows).
+            // The hash comes as the bigint of its hex digits; a NULL last end as `noEnd`.
             let rows = try await client.query("""
-                SELECT record_key, record_hash, last_end_ts, removed_at IS NOT NULL FROM events WHERE feed_id = \(feedID)
+                SELECT array_agg(record_key), array_agg(('x' || lpad(record_hash, 16, '0'))::bit(64)::bigint),
+                  array_agg(coalesce(last_end_ts, \(Self.noEnd))), array_agg(removed_at IS NOT NULL)
+                FROM events WHERE feed_id = \(feedID)
                 """, logger: logger)
-            var result: [PriorRecord] = []
-            for try await (key, hash, lastEnd, removed) in rows.decode((String, String, Int64?, Bool).self) {
-                result.append(PriorRecord(key: key, hash: UInt64(hash, radix: 16) ?? 0, lastEnd: lastEnd, removed: removed))
+            for try await (keys, hashes, ends, removed) in rows.decode(([String]?, [Int64]?, [Int64]?, [Bool]?).self) {
+                guard let keys, let hashes, let ends, let removed,
+                      hashes.count == keys.count, ends.count == keys.count, removed.count == keys.count else { return [] }
+                var result: [PriorRecord] = []
+                result.reserveCapacity(keys.count)
+                for i in keys.indices {
+                    result.append(PriorRecord(key: keys[i], hash: UInt64(bitPattern: hashes[i]),
+                                              lastEnd: ends[i] == Self.noEnd ? nil : ends[i], removed: removed[i]))
+                }
+                return result
             }
-            return result
+            return []
         }
     }
+
+    /// `last_end_ts` NULL (a series without end) in `priorRecords`' arrays.
+    static let noEnd = Int64.min
 
     public func run(id: Int64) async throws(StoreError) -> StoredRun? {
         try await wrap(.read, "read run \(id)") {
