@@ -1,6 +1,9 @@
 /// What happened to a feed in a run (the report's and the store's `last_status`).
 public enum FeedStatus: String, Sendable, Codable, CaseIterable {
     case unchanged, changed, failed
+    /// Not reached: the run was stopped (SIGTERM, SIGINT) before it got to the feed. Only in
+    /// reports: nothing of the feed was read or written.
+    case skipped
 }
 
 /// How a feed is synced in a run.
@@ -30,6 +33,8 @@ public enum RunStatus: String, Sendable, Codable {
     case partial
     /// The run stopped before its end (the store or the snapshot folder failed).
     case failed
+    /// Stopped by a signal: the feeds it reached were synced and committed, the others skipped.
+    case interrupted
 }
 
 /// What the last run knew of one record: from the snapshot (incremental) or the store (full).
@@ -52,7 +57,7 @@ public struct PriorRecord: Sendable, Equatable {
 /// The counts of a run: feeds by status, events by kind of change. The run report shows them and
 /// the store's `runs` row keeps them.
 public struct RunCounts: Sendable, Equatable {
-    public var feedsTotal = 0, feedsUnchanged = 0, feedsChanged = 0, feedsFailed = 0
+    public var feedsTotal = 0, feedsUnchanged = 0, feedsChanged = 0, feedsFailed = 0, feedsSkipped = 0
     public var eventsAdded = 0, eventsUpdated = 0, eventsRemoved = 0, eventsPastSkipped = 0
     public init() {}
 
@@ -63,6 +68,7 @@ public struct RunCounts: Sendable, Equatable {
         case .unchanged: feedsUnchanged += 1
         case .changed: feedsChanged += 1
         case .failed: feedsFailed += 1
+        case .skipped: feedsSkipped += 1
         }
         eventsAdded += added
         eventsUpdated += updated

@@ -109,6 +109,9 @@ public protocol SharedNightStore: FeedStore {
     /// Every recorded outcome of the night (JSON, as completed: the workers' feeds), in claim
     /// order: `body` gets the feed, the process that did it, and the outcome.
     func nightOutcomes(runID: Int64, _ body: (String, String, [UInt8]) throws -> Void) async throws(StoreError)
-    /// Counts of the night's feeds: all, done.
-    func nightProgress(runID: Int64) async throws(StoreError) -> (total: Int, done: Int)
+    /// Counts of the night's feeds: all, done, leased.
+    func nightProgress(runID: Int64) async throws(StoreError) -> (total: Int, done: Int, leased: Int)
+    /// Gives back leases this process will not use (a stopping process's claimed feeds it has
+    /// not started): they are pending again, for the others at once.
+    func release(runID: Int64, leases: [(feedID: String, token: Int64)]) async throws(StoreError)
 }

@@ -32,6 +32,8 @@ protocol NightQueue: Sendable {
     /// Applies a batch in one store transaction; returns the feeds that were not applied because
     /// another process has taken them over.
     func commit(_ batch: [FeedOutcome], runID: Int64, at: Int64) async throws -> Set<String>
+    /// Feeds handed out that this process will not process (it is stopping): given back.
+    func release(_ jobs: [Job]) async
     /// The queue is no longer used (stops lease renewal).
     func finish() async
 }
@@ -63,6 +65,8 @@ final class LocalQueue: NightQueue {
         try await store.apply(batch.map(\.update), runID: runID, at: at)
         return []
     }
+
+    func release(_ jobs: [Job]) async {}
 
     func finish() async {}
 }
@@ -211,6 +215,18 @@ final class SharedQueue: NightQueue {
                            metadata: ["feed.id": "\(id)", "night.run_id": "\(runID)"])
         }
         return lost
+    }
+
+    func release(_ jobs: [Job]) async {
+        let leases = jobs.compactMap { j in j.lease.map { (feedID: j.feed.id, token: $0) } }
+        guard !leases.isEmpty else { return }
+        state.withLock { s in for l in leases { s.held[l.feedID] = nil } }
+        do {
+            try await store.release(runID: runID, leases: leases)
+        } catch {
+            // They expire after lease_seconds and are taken over then.
+            logger.warning("cannot give back leases", metadata: ["night.run_id": "\(runID)", "error": "\(error)"])
+        }
     }
 
     func finish() async {

@@ -24,6 +24,9 @@ public struct NightWorker: Sendable {
     public var name = SyncRunner.defaultWorkerName
     /// How often it looks for a night to join, and for feeds others free.
     public var pollInterval: Duration = .milliseconds(250)
+    /// Set by a signal: claim nothing more, finish and commit the feeds in flight, give back the
+    /// claimed ones not started, return.
+    public var stop: StopRequest?
 
     public init(config: SyncConfig, store: any SharedNightStore, snapshots: any SnapshotStorage,
                 fileSource: any FeedSource = FileSource(), httpSource: (any FeedSource)?,
@@ -46,6 +49,8 @@ public struct NightWorker: Sendable {
         /// Feeds it worked on that another process took over (its work on them is not applied).
         public var lost = 0
         public var seconds = 0.0
+        /// Stopped by a signal before the night was done.
+        public var stopped = false
     }
 
     /// Waits for a night (one still running, or one opened after the worker started), works on
@@ -56,7 +61,7 @@ public struct NightWorker: Sendable {
                     onDone: (NightSummary) -> Void = { _ in }) async throws {
         var seen: Int64 = 0
         var above = try await store.lastRunID()
-        while true {
+        while stop?.isRequested != true {
             guard let night = try await store.nextNight(after: seen, orAbove: above) else {
                 try await Task.sleep(for: pollInterval)
                 continue
@@ -69,7 +74,7 @@ public struct NightWorker: Sendable {
             onDone(summary)
             seen = night.runID
             above = max(above, seen)
-            if once { return }
+            if once || summary.stopped { return }
         }
     }
 
@@ -86,6 +91,7 @@ public struct NightWorker: Sendable {
                                 httpSource: httpSource, formats: formats, snapshots: snapshots, logger: logger)
         runner.workerName = name
         runner.pollInterval = pollInterval
+        runner.stop = stop
         logger.info("joined a night", metadata: ["night.run_id": "\(night.runID)", "worker": "\(name)"])
         let states = try await store.feedStates()
         let queue = SharedQueue(store: store, runID: night.runID, owner: name, leaseSeconds: config.leaseSeconds,
@@ -98,6 +104,7 @@ public struct NightWorker: Sendable {
             if r.status == .failed { summary.failed += 1 }
         }
         summary.lost = work.lost.count
+        summary.stopped = work.stopped
         summary.seconds = (clock.now - t0).inSeconds
         return summary
     }

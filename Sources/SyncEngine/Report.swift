@@ -63,6 +63,8 @@ public struct ChildrenCounts: Sendable, Codable, Equatable {
     /// Skipped as unchanged (fingerprint or 304) without a diff.
     public var unchanged = 0
     public var failed = 0
+    /// Not reached: the run was stopped.
+    public var skipped = 0
 
     public init() {}
 
@@ -70,6 +72,7 @@ public struct ChildrenCounts: Sendable, Codable, Equatable {
         total += 1
         switch (child.status, child.syncType) {
         case (.failed, _): failed += 1
+        case (.skipped, _): skipped += 1
         case (_, .incremental): incremental += 1
         case (_, .full): full += 1
         case (_, .fullFallback): fullFallback += 1
@@ -78,7 +81,7 @@ public struct ChildrenCounts: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case total, incremental, full, unchanged, failed
+        case total, incremental, full, unchanged, failed, skipped
         case fullFallback = "full_fallback"
     }
 }
@@ -112,6 +115,8 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var startedAt: String
     public var finishedAt: String
     public var dryRun: Bool
+    /// Stopped by SIGTERM or SIGINT: the feeds not reached are listed as `skipped`.
+    public var interrupted = false
     /// Feeds by status and events by kind of change (also what the store's `runs` row keeps).
     public var counts = RunCounts()
     public var seconds = 0.0
@@ -130,13 +135,14 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var feedsUnchanged: Int { counts.feedsUnchanged }
     public var feedsChanged: Int { counts.feedsChanged }
     public var feedsFailed: Int { counts.feedsFailed }
+    public var feedsSkipped: Int { counts.feedsSkipped }
     public var eventsAdded: Int { counts.eventsAdded }
     public var eventsUpdated: Int { counts.eventsUpdated }
     public var eventsRemoved: Int { counts.eventsRemoved }
     public var eventsPastSkipped: Int { counts.eventsPastSkipped }
 
     enum CodingKeys: String, CodingKey {
-        case mode, now, seconds, phases, feeds
+        case mode, now, seconds, phases, feeds, interrupted
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case dryRun = "dry_run"
@@ -144,6 +150,7 @@ public struct RunReport: Sendable, Codable, Equatable {
         case feedsUnchanged = "feeds_unchanged"
         case feedsChanged = "feeds_changed"
         case feedsFailed = "feeds_failed"
+        case feedsSkipped = "feeds_skipped"
         case eventsAdded = "events_added"
         case eventsUpdated = "events_updated"
         case eventsRemoved = "events_removed"
@@ -169,6 +176,8 @@ public struct RunReport: Sendable, Codable, Equatable {
         counts.feedsUnchanged = try c.decode(Int.self, forKey: .feedsUnchanged)
         counts.feedsChanged = try c.decode(Int.self, forKey: .feedsChanged)
         counts.feedsFailed = try c.decode(Int.self, forKey: .feedsFailed)
+        counts.feedsSkipped = try c.decodeIfPresent(Int.self, forKey: .feedsSkipped) ?? 0
+        interrupted = try c.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
         counts.eventsAdded = try c.decode(Int.self, forKey: .eventsAdded)
         counts.eventsUpdated = try c.decode(Int.self, forKey: .eventsUpdated)
         counts.eventsRemoved = try c.decode(Int.self, forKey: .eventsRemoved)
@@ -189,6 +198,8 @@ public struct RunReport: Sendable, Codable, Equatable {
         try c.encode(counts.feedsUnchanged, forKey: .feedsUnchanged)
         try c.encode(counts.feedsChanged, forKey: .feedsChanged)
         try c.encode(counts.feedsFailed, forKey: .feedsFailed)
+        try c.encode(counts.feedsSkipped, forKey: .feedsSkipped)
+        try c.encode(interrupted, forKey: .interrupted)
         try c.encode(counts.eventsAdded, forKey: .eventsAdded)
         try c.encode(counts.eventsUpdated, forKey: .eventsUpdated)
         try c.encode(counts.eventsRemoved, forKey: .eventsRemoved)

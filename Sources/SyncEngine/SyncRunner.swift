@@ -59,6 +59,8 @@ public struct SyncRunner: Sendable {
     public var shareNight = false
     /// How long a process with nothing to do waits before asking a shared night again.
     public var pollInterval: Duration = .milliseconds(200)
+    /// Set by a signal: start no new feed, finish and commit the ones in flight, report.
+    public var stop: StopRequest?
 
     public static var defaultWorkerName: String {
         "\(ProcessInfo.processInfo.hostName):\(getpid())"
@@ -116,6 +118,16 @@ public struct SyncRunner: Sendable {
                 queue = LocalQueue(feeds, store: store)
             }
             let mine = try await work(queue, states: states, runID: runID, onFeed: onFeed)
+            report.interrupted = mine.stopped
+            if mine.stopped, let shared, let runID {
+                // No process claims more of a stopped night; the feeds they have in flight are
+                // waited for (a while), so that the report says what was committed.
+                try await store.finishRun(id: runID, finishedAt: wallClock(), status: .interrupted, counts: RunCounts())
+                for _ in 0..<50 {
+                    guard try await shared.nightProgress(runID: runID).leased > 0 else { break }
+                    try await Task.sleep(for: pollInterval)
+                }
+            }
             if let shared, let runID {
                 // The whole night, whoever processed each feed: this process's own feeds, and
                 // what the workers recorded of theirs (a feed this process lost is theirs).
@@ -153,6 +165,12 @@ public struct SyncRunner: Sendable {
         var childrenOf: [String: [FeedReport]] = [:]
         for r in reports.values { if let p = r.parent { childrenOf[p, default: []].append(r) } }
         for feed in feeds {
+            if report.interrupted, reports[feed.id] == nil {
+                var skipped = FeedReport(id: feed.id, url: redactURL(feed.url), status: .skipped, syncType: .none,
+                                         reason: "not reached: the run was stopped")
+                skipped.parent = feed.parent
+                reports[feed.id] = skipped
+            }
             guard var r = reports[feed.id] else { continue }
             let children = (childrenOf[feed.id] ?? []).sorted { $0.id < $1.id }
             if feed.children != nil {
@@ -171,8 +189,8 @@ public struct SyncRunner: Sendable {
         report.finishedAt = ISOTime.format(finishedAt)
         report.seconds = seconds(clock.now - t0)
         if let runID {
-            try await store.finishRun(id: runID, finishedAt: finishedAt,
-                                      status: report.feedsFailed == 0 ? .ok : .partial, counts: report.counts)
+            let status: RunStatus = report.interrupted ? .interrupted : report.feedsFailed == 0 ? .ok : .partial
+            try await store.finishRun(id: runID, finishedAt: finishedAt, status: status, counts: report.counts)
         }
         logger.info("run finished", metadata: ["run.feeds.failed": "\(report.feedsFailed)",
                                                "run.seconds": "\(report.seconds)"])
@@ -184,6 +202,8 @@ public struct SyncRunner: Sendable {
         var reports: [String: FeedReport] = [:]
         var phases = PhaseTimes()
         var lost: Set<String> = []
+        /// Stopped by `stop` before the queue was done.
+        var stopped = false
     }
 
     /// Processes the queue's feeds: fetched and planned concurrently (at most `limit` at once),
@@ -237,6 +257,10 @@ public struct SyncRunner: Sendable {
                 var idle = false, waiting = false
                 while true {
                     while running < limit {
+                        if stop?.isRequested == true {
+                            done.stopped = true
+                            break
+                        }
                         if head == buffer.count {
                             if idle { break }
                             buffer.removeAll(keepingCapacity: true)
@@ -280,7 +304,7 @@ public struct SyncRunner: Sendable {
                         }
                         continue
                     }
-                    guard waiting else { break }
+                    guard waiting, !done.stopped else { break }
                     // Others hold the rest of a shared night: commit what this process has done
                     // (they may be waiting for it), then look again shortly.
                     try await flush(final: true)
@@ -288,6 +312,7 @@ public struct SyncRunner: Sendable {
                     idle = false
                 }
                 try await flush(final: true)
+                if head < buffer.count { await queue.release(Array(buffer[head...])) }
             }
         } catch {
             // A batch still being written finishes (or fails) before the caller closes the run.

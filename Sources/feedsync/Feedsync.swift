@@ -12,7 +12,7 @@ struct Feedsync: AsyncParsableCommand {
         abstract: "Incremental nightly sync of static calendar feeds into a database.",
         discussion: """
             Exit status: 0 all feeds synced, 1 some feed failed, 2 usage or configuration error, \
-            3 the run could not happen at all (store, lock, I/O).
+            3 the run could not happen at all (store, lock, I/O), 130 or 143 stopped by SIGINT or SIGTERM.
             """,
         subcommands: [RunCommand.self, WorkerCommand.self, ParseCommand.self, SnapshotCommand.self],
         defaultSubcommand: nil)

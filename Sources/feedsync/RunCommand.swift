@@ -45,7 +45,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "warning"
 
+    @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
+    var graceSeconds: Double = 30
+
     func validate() throws {
+        if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
         if let incrementalDays, incrementalDays < 0 { throw ValidationError("--incremental-days must be 0 or more") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let now, ISOTime.parse(now) == nil {
@@ -117,6 +121,9 @@ struct RunCommand: AsyncParsableCommand {
 
         let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         var runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
+        let stop = StopRequest()
+        runner.stop = stop
+        Signals.install(stop, grace: graceSeconds, say: printError)
         // With its snapshots in a PostgreSQL store, a night is shared: `feedsync worker`s may join it.
         runner.shareNight = cfg.snapshotsInStore && store is any SharedNightStore && !dryRun
         func closeStore() async {
@@ -158,6 +165,7 @@ struct RunCommand: AsyncParsableCommand {
                 printError("feedsync: cannot write the report to \(report): \(error.localizedDescription)")
             }
         }
+        if result.interrupted, let signal = stop.signalNumber { throw ExitCode(128 + signal) }
         if result.feedsFailed > 0 { throw Exit.feedFailed }
     }
 
@@ -190,10 +198,14 @@ struct RunCommand: AsyncParsableCommand {
             lines.append(s)
         }
         if r.dryRun { lines.append("dry run: nothing was written") }
+        if r.interrupted {
+            lines.append("interrupted: \(r.feedsSkipped) feeds not reached (skipped); the others were synced and committed")
+        }
         if r.feedsTotal > 0 && r.feedsUnchanged == r.feedsTotal {
             lines.append("nothing changed: all \(r.feedsTotal) feeds unchanged")
         }
-        lines.append("feeds: \(r.feedsTotal) total, \(r.feedsUnchanged) unchanged, \(r.feedsChanged) changed, \(r.feedsFailed) failed")
+        lines.append("feeds: \(r.feedsTotal) total, \(r.feedsUnchanged) unchanged, \(r.feedsChanged) changed, \(r.feedsFailed) failed"
+                     + (r.feedsSkipped > 0 ? ", \(r.feedsSkipped) skipped" : ""))
         lines.append("events: \(r.eventsAdded) added, \(r.eventsUpdated) updated, \(r.eventsRemoved) removed, \(r.eventsPastSkipped) past skipped")
         let p = r.phases
         lines.append(String(format: "time: %.3f s (fetch %.3f, fingerprint %.3f, parse %.3f, plan %.3f, snapshot %.3f, store %.3f)",

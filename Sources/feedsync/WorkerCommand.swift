@@ -29,7 +29,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "warning"
 
+    @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
+    var graceSeconds: Double = 30
+
     func validate() throws {
+        if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
     }
@@ -62,6 +66,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         var worker = NightWorker(config: cfg, store: pg, snapshots: pg.snapshotTable, httpSource: http, logger: logger)
         worker.concurrency = concurrency
+        let stop = StopRequest()
+        worker.stop = stop
+        Signals.install(stop, grace: graceSeconds, say: printError)
         let name = worker.name
         printOut("worker \(name): waiting for a night of \(cfg.store)" + "\n")
         do {
@@ -73,6 +80,7 @@ struct WorkerCommand: AsyncParsableCommand {
             }, onDone: { s in
                 var line = "worker \(name): run \(s.runID) done: \(s.feeds) feeds (\(s.changed) changed, \(s.failed) failed)"
                 if s.lost > 0 { line += ", \(s.lost) taken over by other processes" }
+                if s.stopped { line += ", stopped by a signal (its claimed feeds not started given back)" }
                 line += String(format: " in %.3f s", s.seconds)
                 printOut(line + "\n")
             })
@@ -84,5 +92,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         await http?.shutdown()
         await pg.close()
+        if let signal = stop.signalNumber { throw ExitCode(128 + signal) }
     }
 }

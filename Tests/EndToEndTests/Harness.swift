@@ -70,6 +70,26 @@ struct Harness {
                       stderr: String(decoding: e, as: UTF8.self), killed: p.terminationReason == .uncaughtSignal)
     }
 
+    /// Starts the binary in the background, its stdout and stderr to the file `log` of the folder.
+    func spawn(_ args: [String], log: String, environment: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        p.executableURL = Self.binary
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        FileManager.default.createFile(atPath: dir.appendingPathComponent(log).path, contents: nil)
+        let out = try FileHandle(forWritingTo: dir.appendingPathComponent(log))
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        return p
+    }
+
+    /// The text of a file of the folder ("" when there is none).
+    func text(_ relative: String) -> String {
+        (try? String(contentsOf: dir.appendingPathComponent(relative), encoding: .utf8)) ?? ""
+    }
+
     /// One nightly run at `now`, with a report; returns the result and the parsed report.
     func night(_ now: String, _ extra: [String] = []) throws -> (Result, Report) {
         let reportPath = dir.appendingPathComponent("report.json").path

@@ -72,24 +72,11 @@ struct WorkerNightTests {
         try h.write("feeds/races.json", "{\"events\": [\(events.joined(separator: ",\n"))]}")
     }
 
-    /// Starts the binary in the background, its output to a file of the harness.
     func spawn(_ h: Harness, _ args: [String], log: String, environment: [String: String] = [:]) throws -> Process {
-        let p = Process()
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        p.executableURL = Harness.binary
-        p.arguments = args
-        p.currentDirectoryURL = h.dir
-        FileManager.default.createFile(atPath: h.dir.appendingPathComponent(log).path, contents: nil)
-        let out = try FileHandle(forWritingTo: h.dir.appendingPathComponent(log))
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        return p
+        try h.spawn(args, log: log, environment: environment)
     }
 
-    func text(_ h: Harness, _ log: String) -> String {
-        (try? String(contentsOf: h.dir.appendingPathComponent(log), encoding: .utf8)) ?? ""
-    }
+    func text(_ h: Harness, _ log: String) -> String { h.text(log) }
 
     /// What a night leaves in the store, as text: the same for one process and for many.
     func dump(_ url: String) async throws -> [String: [String]] {
@@ -218,5 +205,39 @@ struct WorkerNightTests {
                 }
             }
         }
+    }
+
+    @Test("a worker stopped by SIGTERM commits what it has in flight, gives back the rest at once, exits 143; the run finishes the night")
+    func workerSigterm() async throws {
+        let h = try Harness("worker-sigterm")
+        defer { h.cleanUp() }
+        let url = try await server.newDatabase("w_sigterm")
+        try h.write("feedsync.yml", Self.config(url).replacingOccurrences(of: "lease_seconds: 5", with: "lease_seconds: 600"))
+        try writeFeeds(h, night: 1)
+        let worker = try spawn(h, ["worker", "--config", "feedsync.yml", "--once", "--concurrency", "1"], log: "worker.log")
+        defer { if worker.isRunning { Foundation.kill(worker.processIdentifier, SIGKILL) } }
+        for _ in 0..<600 where !text(h, "worker.log").contains("waiting for a night") { try await Task.sleep(for: .milliseconds(20)) }
+        let run = try spawn(h, ["run", "--config", "feedsync.yml", "--now", "2026-11-21T02:00:00Z", "--report", "report.json"], log: "run.log")
+        let name = "\(ProcessInfo.processInfo.hostName):\(worker.processIdentifier)"
+        var holding = false
+        for _ in 0..<2_000 where !holding && run.isRunning {
+            holding = try await scalar("SELECT count(*) > 0 FROM night_feeds WHERE state = 'leased' AND lease_owner = '\(name)'", url) == "t"
+            if !holding { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(holding, "the worker claimed feeds")
+        Foundation.kill(worker.processIdentifier, SIGTERM)
+        worker.waitUntilExit()
+        #expect(worker.terminationStatus == 143, "\(text(h, "worker.log").suffix(1_000))")
+        #expect(text(h, "worker.log").contains("stopped by a signal"))
+        run.waitUntilExit()
+        // With 600-second leases, the run could only finish this soon because the worker gave its
+        // claimed feeds back: none waited for a lease to expire, none was claimed twice.
+        #expect(run.terminationStatus == 0, "\(text(h, "run.log").suffix(1_000))")
+        #expect(try await scalar("SELECT count(*) FROM night_feeds WHERE state <> 'done'", url) == "0")
+        #expect(try await scalar("SELECT max(attempts) FROM night_feeds", url) == "1")
+        #expect(try await scalar("SELECT count(*) - count(DISTINCT (run_id, feed_id, record_key, kind)) FROM changes", url) == "0")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: h.dir.appendingPathComponent("report.json"))) as! [String: Any]
+        #expect(report["feeds_failed"] as? Int == 0 && report["interrupted"] as? Bool == false)
+        #expect((report["feeds"] as? [[String: Any]])?.count == 1 + Self.feedCount + Self.races)
     }
 }

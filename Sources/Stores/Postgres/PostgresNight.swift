@@ -235,14 +235,34 @@ extension PostgresStore: SharedNightStore {
         }
     }
 
-    public func nightProgress(runID: Int64) async throws(StoreError) -> (total: Int, done: Int) {
+    public func nightProgress(runID: Int64) async throws(StoreError) -> (total: Int, done: Int, leased: Int) {
         try await wrap(.read, "read the progress of the night of run \(runID)") {
-            for try await (total, done) in try await client.query("""
-                SELECT count(*)::bigint, (count(*) FILTER (WHERE state = 'done'))::bigint FROM night_feeds WHERE run_id = \(runID)
-                """, logger: logger).decode((Int, Int).self) {
-                return (total, done)
+            for try await (total, done, leased) in try await client.query("""
+                SELECT count(*)::bigint, (count(*) FILTER (WHERE state = 'done'))::bigint,
+                  (count(*) FILTER (WHERE state = 'leased'))::bigint FROM night_feeds WHERE run_id = \(runID)
+                """, logger: logger).decode((Int, Int, Int).self) {
+                return (total, done, leased)
             }
-            return (0, 0)
+            return (0, 0, 0)
+        }
+    }
+
+    public func release(runID: Int64, leases: [(feedID: String, token: Int64)]) async throws(StoreError) {
+        guard !leases.isEmpty else { return }
+        try await wrap(.write, "give back the leases of \(leases.count) feeds") {
+            var ids = PostgresColumn(.text, capacity: leases.count), tokens = PostgresColumn(.int8, capacity: leases.count)
+            for l in leases {
+                ids.append(l.feedID)
+                tokens.append(l.token)
+            }
+            var q = PostgresQuery(unsafeSQL: """
+                UPDATE night_feeds SET state = 'pending', lease_owner = NULL, lease_until = NULL, attempts = attempts - 1
+                WHERE run_id = $1 AND feed_id = ANY($2::text[]) AND lease_token = ANY($3::int8[]) AND state = 'leased'
+                """)
+            q.binds.append(runID)
+            q.binds.append(ids)
+            q.binds.append(tokens)
+            try await client.query(q, logger: logger)
         }
     }
 }
