@@ -132,6 +132,8 @@ public protocol FeedStore: Sendable {
     func run(id: Int64) async throws(StoreError) -> StoredRun?
     /// The change log of a run, in the order the changes were applied.
     func changes(runID: Int64) async throws(StoreError) -> [RecordChange]
+    /// How many live (not removed) rows each feed has.
+    func liveRecordCounts() async throws(StoreError) -> [String: Int]
     /// Lets go of connections (a network store's pool); the store is not used afterwards.
     func close() async
     /// How many batches (of different feeds) may be applied at once: 1 for a store with a single

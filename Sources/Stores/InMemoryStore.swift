@@ -44,6 +44,13 @@ public actor InMemoryStore: FeedStore {
 
     public func changes(runID: Int64) throws(StoreError) -> [RecordChange] { log[runID] ?? [] }
 
+    public func liveRecordCounts() throws(StoreError) -> [String: Int] {
+        rows.compactMapValues { feed in
+            let n = feed.values.filter { !$0.removed }.count
+            return n > 0 ? n : nil
+        }
+    }
+
     /// The rows of a feed (removed ones included), by key: for tests.
     public func records(feedID: String) -> [String: (record: FeedRecord, removed: Bool)] {
         (rows[feedID] ?? [:]).mapValues { ($0.record, $0.removed) }

@@ -261,6 +261,17 @@ public final class SQLiteStore: FeedStore {
         }
     }
 
+    public func liveRecordCounts() throws(StoreError) -> [String: Int] {
+        try wrap(.read, "count the events of each feed") {
+            try pool.read { db in
+                var result: [String: Int] = [:]
+                let rows = try Row.fetchCursor(db, sql: "SELECT feed_id, count(*) FROM events WHERE removed_at IS NULL GROUP BY feed_id")
+                while let row = try rows.next() { result[row[0]] = row[1] }
+                return result
+            }
+        }
+    }
+
     public func changes(runID: Int64) throws(StoreError) -> [RecordChange] {
         try wrap(.read, "read the changes of run \(runID)") {
             try pool.read { db in

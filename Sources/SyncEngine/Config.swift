@@ -70,6 +70,9 @@ public struct SyncConfig: Sendable {
     /// How long a worker's claim on a feed of a shared night lasts without renewal
     /// (`lease_seconds`): a process that dies leaves its feeds to the others after this long.
     public var leaseSeconds = 120
+    /// `feedsync status` calls a feed stale when its last success is older than this many days
+    /// (`stale_after_days`).
+    public var staleAfterDays = 2
     /// The configuration's identity (XXH3 of its text): every process of a shared night must
     /// read the same configuration.
     public var digest = ""
@@ -128,7 +131,8 @@ private func readPassword(_ file: String?, folder: String, environment: [String:
 public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http", "mappings", "max_records",
-                                       "busy_timeout_seconds", "password_file", "lease_seconds"]
+                                       "busy_timeout_seconds", "password_file", "lease_seconds",
+                                       "stale_after_days"]
     static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children"])
         .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
@@ -192,6 +196,7 @@ public enum ConfigLoader {
         var maxRecords = FormatSettings.defaultMaxRecords
         var busyTimeout = SQLiteStore.defaultBusyTimeout
         var leaseSeconds = 120
+        var staleAfterDays = 2
         var sawFeeds = false
 
         for (keyNode, value) in top {
@@ -230,6 +235,8 @@ public enum ConfigLoader {
                 busyTimeout = Double(try int(value, key, min: 0, fail))
             case "lease_seconds":
                 leaseSeconds = try int(value, key, min: 5, fail)
+            case "stale_after_days":
+                staleAfterDays = try int(value, key, min: 1, fail)
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
@@ -325,6 +332,7 @@ public enum ConfigLoader {
         config.maxRecords = maxRecords
         config.busyTimeoutSeconds = busyTimeout
         config.leaseSeconds = leaseSeconds
+        config.staleAfterDays = staleAfterDays
         config.digest = hex64(XXH3.hash64(Array(text.utf8)))
         if case .postgres = store, !snapshotsGiven { config.snapshotsInStore = true }
         return config

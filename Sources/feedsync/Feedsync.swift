@@ -14,7 +14,7 @@ struct Feedsync: AsyncParsableCommand {
             Exit status: 0 all feeds synced, 1 some feed failed, 2 usage or configuration error, \
             3 the run could not happen at all (store, lock, I/O), 130 or 143 stopped by SIGINT or SIGTERM.
             """,
-        subcommands: [RunCommand.self, WorkerCommand.self, ParseCommand.self, SnapshotCommand.self],
+        subcommands: [RunCommand.self, WorkerCommand.self, StatusCommand.self, ParseCommand.self, SnapshotCommand.self],
         defaultSubcommand: nil)
 
     /// Like ArgumentParser's own `main`, but usage errors exit 2 (as documented), not 64.

@@ -253,4 +253,42 @@ struct OperationalTests {
         #expect(firsts == Set(skipped.map(\.id)))
         #expect(try h.rows("SELECT count(*) AS n FROM feeds")[0]["n"] as Int == 1_500)
     }
+
+    @Test("status: healthy, stale and failing feeds with their facts; exit 0 only when all are healthy; --json")
+    func status() throws {
+        let h = try Harness("status")
+        defer { h.cleanUp() }
+        try h.write("feedsync.yml", Self.config + "\n  - id: vrbo\n    url: feeds/vrbo.ics\n")
+        try h.write("feeds/airbnb.ics", NightlyScenarioTests.airbnb().text())
+        try h.write("feeds/booking.ics", NightlyScenarioTests.booking().text())
+        try h.write("feeds/vrbo.ics", NightlyScenarioTests.vrbo().text())
+        var s = try h.run(["status", "--now", "2026-11-01T01:00:00Z"])
+        #expect(s.status == 1 && s.stdout.contains("airbnb: stale — never synced (0 records)"), "\(s.stdout)\(s.stderr)")
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        s = try h.run(["status", "--now", "2026-11-01T05:00:00Z"])
+        #expect(s.status == 0, "\(s.stdout)")
+        #expect(s.stdout.contains("airbnb: healthy — synced "))
+        #expect(s.stdout.contains("3 feeds: 3 healthy, 0 stale, 0 failing (stale after 2 days, as of 2026-11-01T05:00:00Z)"), "\(s.stdout)")
+        // Three days on: booking was not run since, vrbo's file is gone.
+        try h.remove("feeds/vrbo.ics")
+        #expect(try h.night("2026-11-04T02:00:00Z", ["--feed", "airbnb", "--feed", "vrbo"]).0.status == 1)
+        s = try h.run(["status", "--now", "2026-11-04T03:00:00Z"])
+        #expect(s.status == 1)
+        #expect(s.stdout.contains("booking: stale — last success 3 days ago, more than stale_after_days (2)"), "\(s.stdout)")
+        #expect(s.stdout.contains("vrbo: failing — the last run failed it: cannot open"), "\(s.stdout)")
+        #expect(s.stdout.contains("; last success 3 days ago"))
+        let j = try h.run(["status", "--now", "2026-11-04T03:00:00Z", "--json"])
+        #expect(j.status == 1)
+        let doc = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as! [String: Any]
+        #expect(doc["healthy"] as? Int == 1 && doc["stale"] as? Int == 1 && doc["failing"] as? Int == 1)
+        let feeds = doc["feeds"] as! [[String: Any]]
+        let airbnb = try #require(feeds.first { $0["id"] as? String == "airbnb" })
+        #expect(airbnb["verdict"] as? String == "healthy" && airbnb["records"] as? Int == 5 && airbnb["snapshot_generation"] as? Int == 1)
+        #expect(airbnb["last_success"] as? String == "2026-11-04T02:00:00Z" && airbnb["age_days"] as? Double == 0.04)
+        // A setting of its own.
+        try h.write("feedsync.yml", "stale_after_days: 5\n" + Self.config + "\n  - id: vrbo\n    url: feeds/vrbo.ics\n")
+        s = try h.run(["status", "--now", "2026-11-04T03:00:00Z"])
+        #expect(s.stdout.contains("booking: healthy"), "\(s.stdout)")
+        #expect(try h.run(["status", "--now", "yesterday"]).status == 2)
+    }
 }

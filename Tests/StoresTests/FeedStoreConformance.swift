@@ -118,6 +118,7 @@ struct FeedStoreConformance {
                                            PriorRecord(key: "b", hash: 3, lastEnd: 1_900_000_000)])
         let removals = try await store.changes(runID: run).filter { $0.kind == .removed }
         #expect(removals == [RecordChange(feedID: "f", key: "a", kind: .removed, at: 200)])
+        #expect(try await store.liveRecordCounts() == ["f": 1], "a removed row is not live")
         try await store.apply([update(generation: 3, added: [record("a", hash: 1)])], runID: run, at: 400)
         #expect(try await prior(store).map(\.removed) == [false, false])
     }
@@ -149,5 +150,6 @@ struct FeedStoreConformance {
         #expect(try await prior(store, "f") == [PriorRecord(key: "k", hash: 1, lastEnd: 1_900_000_000)])
         #expect(try await prior(store, "g") == [PriorRecord(key: "k", hash: 2, lastEnd: 1_900_000_000, removed: true)])
         #expect(try await Set(store.feedStates().keys) == ["f", "g"])
+        #expect(try await store.liveRecordCounts() == ["f": 1])
     }
 }

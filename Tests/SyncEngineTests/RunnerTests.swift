@@ -218,6 +218,7 @@ extension RunnerTests {
         }
         func run(id: Int64) async throws(StoreError) -> StoredRun? { try await base.run(id: id) }
         func changes(runID: Int64) async throws(StoreError) -> [RecordChange] { try await base.changes(runID: runID) }
+        func liveRecordCounts() async throws(StoreError) -> [String: Int] { try await base.liveRecordCounts() }
     }
 
     @Test("with two batches in flight every feed is written once, and the next night finds them all unchanged")

@@ -318,6 +318,16 @@ public final class PostgresStore: FeedStore {
         }
     }
 
+    public func liveRecordCounts() async throws(StoreError) -> [String: Int] {
+        try await wrap(.read, "count the events of each feed") {
+            var result: [String: Int] = [:]
+            let rows = try await client.query("SELECT feed_id, count(*)::bigint FROM events WHERE removed_at IS NULL GROUP BY feed_id",
+                                              logger: logger)
+            for try await (feed, n) in rows.decode((String, Int).self) { result[feed] = n }
+            return result
+        }
+    }
+
     public func changes(runID: Int64) async throws(StoreError) -> [RecordChange] {
         try await wrap(.read, "read the changes of run \(runID)") {
             let rows = try await client.query("""
