@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SyncEngine
 #if canImport(Glibc)
 import Glibc
@@ -43,6 +44,17 @@ struct Feedsync: AsyncParsableCommand {
 
 /// What the commands share.
 enum CLI {
+    /// The run's logger: stderr, as text (swift-log's) or JSON lines (`--log-format json`).
+    static func logger(level: String, format: String) -> Logger {
+        var logger = format == "json"
+            ? Logger(label: "feedsync") { JSONLogHandler(label: $0) }
+            : Logger(label: "feedsync") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: level) ?? .warning
+        return logger
+    }
+
+    static let logFormats = ["text", "json"]
+
     /// The configuration, or exit 2 naming the file and the problem.
     static func loadConfig(_ path: String) throws -> SyncConfig {
         do {

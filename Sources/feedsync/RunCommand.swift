@@ -45,6 +45,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "warning"
 
+    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).")
+    var logFormat = "text"
+
     @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
     var graceSeconds: Double = 30
 
@@ -56,12 +59,11 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
         }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+        if !CLI.logFormats.contains(logFormat) { throw ValidationError("--log-format must be text or json (got \(logFormat))") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .warning
-        var logger = Logger(label: "feedsync") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = level
+        let logger = CLI.logger(level: logLevel, format: logFormat)
 
         let cfg = try CLI.loadConfig(config)
         let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)

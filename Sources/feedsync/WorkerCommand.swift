@@ -29,6 +29,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "warning"
 
+    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).")
+    var logFormat = "text"
+
     @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
     var graceSeconds: Double = 30
 
@@ -36,11 +39,11 @@ struct WorkerCommand: AsyncParsableCommand {
         if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+        if !CLI.logFormats.contains(logFormat) { throw ValidationError("--log-format must be text or json (got \(logFormat))") }
     }
 
     func run() async throws {
-        var logger = Logger(label: "feedsync") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        let logger = CLI.logger(level: logLevel, format: logFormat)
         let cfg = try CLI.loadConfig(config)
         guard case .postgres = cfg.store else {
             printError("feedsync: a worker shares the nights of a PostgreSQL store, and \(config) has store: \(cfg.store)")

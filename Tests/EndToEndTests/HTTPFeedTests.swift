@@ -57,4 +57,42 @@ struct HTTPFeedTests {
             #expect(urls.allSatisfy { !$0.contains("TOPSECRET") })
         }
     }
+
+    @Test("--log-format json: every log line is one JSON object with time, level, message and the feed's metadata; no secret")
+    func jsonLogs() throws {
+        let h = try Harness("jsonlogs")
+        defer { h.cleanUp() }
+        try h.write("served/cal.ics", NightlyScenarioTests.airbnb().text())
+        try withServer(h) { port, _ in
+            try h.write("feedsync.yml", """
+                feeds:
+                  - id: web
+                    url: http://127.0.0.1:\(port)/cal.ics?s=TOPSECRET
+                  - id: gone
+                    url: http://127.0.0.1:\(port)/missing.ics?token=HUSH
+                """)
+            let r = try h.run(["run", "--now", "2026-11-01T02:00:00Z", "--log-level", "debug", "--log-format", "json"])
+            #expect(r.status == 1)
+            #expect(!r.stderr.contains("TOPSECRET") && !r.stderr.contains("HUSH"))
+            let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("{") }
+            #expect(lines.count >= 4, "\(r.stderr)")
+            var feedLines = 0
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object != nil, "not one JSON object: \(line)")
+                guard let object else { continue }
+                #expect(object["level"] is String && object["message"] is String && object["label"] as? String == "feedsync")
+                #expect((object["time"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil)
+                if object["message"] as? String == "feed done" {
+                    feedLines += 1
+                    #expect(object["feed.id"] is String && object["feed.status"] is String && object["feed.sync_type"] is String)
+                    #expect(object["feed.ms"] is String)
+                }
+            }
+            #expect(feedLines == 2)
+            // Whatever is not a log line is feedsync's own one-line message.
+            #expect(r.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("{") || $0.hasPrefix("feedsync: ") })
+            #expect(try h.run(["run", "--log-format", "xml"]).status == 2)
+        }
+    }
 }
