@@ -91,7 +91,7 @@ struct RunCommand: AsyncParsableCommand {
         // With `--report -`, stdout carries the report alone.
         let toStderr = report == "-"
         let say: @Sendable (String) -> Void = { line in
-            if toStderr { printError(line) } else { print(line) }
+            if toStderr { printError(line) } else { printOut(line + "\n") }
         }
 
         let store: any FeedStore

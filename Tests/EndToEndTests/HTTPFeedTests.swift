@@ -95,4 +95,84 @@ struct HTTPFeedTests {
             #expect(try h.run(["run", "--log-format", "xml"]).status == 2)
         }
     }
+
+    /// Feeds from one slow host, one request at a time (20 ms each): 3 s or more in all.
+    static let slowFeeds = 150
+
+    func slowConfig(_ port: Int, hang: Bool = false) -> String {
+        var c = "http: {per_host_concurrency: 1, per_host_rate: 1000, retries: 0, timeout_seconds: 60}\nfeeds:\n"
+        if hang { c += "  - id: hanging\n    url: http://127.0.0.2:\(port)/hang\n" }
+        for i in 1...Self.slowFeeds { c += "  - id: s\(i)\n    url: http://127.0.0.1:\(port)/slow/cal.ics?n=\(i)\n" }
+        return c
+    }
+
+    func waitForLines(_ h: Harness, _ log: String, _ n: Int) async throws {
+        for _ in 0..<1_000 where h.text(log).components(separatedBy: "first sync").count <= n {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    @Test("SIGTERM mid-run over a slow host: exit 143, report interrupted with the rest skipped, the next run completes; SIGINT exits 130")
+    func sigtermSlowHost() async throws {
+        let h = try Harness("sigterm-http")
+        defer { h.cleanUp() }
+        try h.write("served/cal.ics", NightlyScenarioTests.airbnb().text())
+        let server = try FeedServer.start("feed_server.py", [h.dir.appendingPathComponent("served").path, h.dir.appendingPathComponent("requests.log").path])
+        defer { server.stop() }
+        try h.write("feedsync.yml", slowConfig(server.port))
+        for (signal, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
+            try? h.remove("feedsync.sqlite")
+            try? FileManager.default.removeItem(at: h.dir.appendingPathComponent("snapshots"))
+            let run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z", "--report", "report.json"], log: "run-\(signal).log")
+            try await waitForLines(h, "run-\(signal).log", 5)
+            kill(run.processIdentifier, signal)
+            run.waitUntilExit()
+            #expect(run.terminationStatus == code, "\(h.text("run-\(signal).log").suffix(800))")
+            let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: h.dir.appendingPathComponent("report.json")))
+            let skipped = report.feeds.filter { $0.status == "skipped" }.map(\.id)
+            #expect(!skipped.isEmpty && skipped.count < Self.slowFeeds)
+            #expect(Set(try h.rows("SELECT id FROM feeds").map { $0["id"] as String }) == Set(report.feeds.filter { $0.status != "skipped" }.map(\.id)))
+            let (next, rep) = try h.night("2026-11-01T02:00:00Z")
+            #expect(next.status == 0)
+            #expect(Set(rep.feeds.filter { $0.reason == "first sync" }.map(\.id)) == Set(skipped))
+            #expect(try h.rows("SELECT count(*) AS n FROM events")[0]["n"] as Int == Self.slowFeeds * 5)
+        }
+    }
+
+    @Test("a second signal, or the end of --grace-seconds with a host that never answers, stops at once; the next run repairs")
+    func secondSignalAndGrace() async throws {
+        let h = try Harness("sigterm-twice")
+        defer { h.cleanUp() }
+        try h.write("served/cal.ics", NightlyScenarioTests.airbnb().text())
+        let server = try FeedServer.start("feed_server.py", [h.dir.appendingPathComponent("served").path, h.dir.appendingPathComponent("requests.log").path])
+        defer { server.stop() }
+        try h.write("feedsync.yml", slowConfig(server.port))
+        var run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z"], log: "twice.log")
+        try await waitForLines(h, "twice.log", 5)
+        kill(run.processIdentifier, SIGTERM)
+        kill(run.processIdentifier, SIGTERM)
+        let clock = ContinuousClock()
+        var t0 = clock.now
+        run.waitUntilExit()
+        #expect(run.terminationStatus == 143 && clock.now - t0 < .seconds(5), "\(h.text("twice.log").suffix(800))")
+        var (next, _) = try h.night("2026-11-01T02:00:00Z")
+        #expect(next.status == 0)
+        #expect(try h.rows("SELECT count(*) AS n FROM events")[0]["n"] as Int == Self.slowFeeds * 5)
+
+        // A feed whose host never answers is in flight: the grace period ends the run.
+        try h.write("feedsync.yml", slowConfig(server.port, hang: true))
+        try h.remove("feedsync.sqlite")
+        try FileManager.default.removeItem(at: h.dir.appendingPathComponent("snapshots"))
+        run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z", "--grace-seconds", "1"], log: "grace.log")
+        try await waitForLines(h, "grace.log", 3)
+        kill(run.processIdentifier, SIGTERM)
+        t0 = clock.now
+        run.waitUntilExit()
+        #expect(run.terminationStatus == 143 && clock.now - t0 < .seconds(10), "\(h.text("grace.log").suffix(800))")
+        #expect(h.text("grace.log").contains("the grace period of 1 s is over: stopping now"))
+        try h.write("feedsync.yml", slowConfig(server.port))
+        (next, _) = try h.night("2026-11-01T02:00:00Z")
+        #expect(next.status == 0)
+        #expect(try h.rows("SELECT count(*) AS n FROM events")[0]["n"] as Int == Self.slowFeeds * 5)
+    }
 }
