@@ -121,8 +121,7 @@ struct HTTPFeedTests {
         defer { server.stop() }
         try h.write("feedsync.yml", slowConfig(server.port))
         for (signal, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
-            try? h.remove("feedsync.sqlite")
-            try? FileManager.default.removeItem(at: h.dir.appendingPathComponent("snapshots"))
+            for file in ["feedsync.sqlite", "feedsync.sqlite-wal", "feedsync.sqlite-shm", "snapshots"] { try? h.remove(file) }
             let run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z", "--report", "report.json"], log: "run-\(signal).log")
             try await waitForLines(h, "run-\(signal).log", 5)
             kill(run.processIdentifier, signal)
@@ -132,6 +131,12 @@ struct HTTPFeedTests {
             let skipped = report.feeds.filter { $0.status == "skipped" }.map(\.id)
             #expect(!skipped.isEmpty && skipped.count < Self.slowFeeds)
             #expect(Set(try h.rows("SELECT id FROM feeds").map { $0["id"] as String }) == Set(report.feeds.filter { $0.status != "skipped" }.map(\.id)))
+            #expect(try h.rows("SELECT status FROM runs").map { $0["status"] as String } == ["interrupted"])
+            let log = h.text("run-\(signal).log")
+            #expect(log.contains("starting no new feed") && log.contains("feeds not reached (skipped); the others were synced and committed"))
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: h.dir.appendingPathComponent("report.json"))) as! [String: Any]
+            #expect(json["interrupted"] as? Bool == true && json["feeds_skipped"] as? Int == skipped.count)
+            #expect(report.feeds.filter { $0.status == "skipped" }.allSatisfy { $0.reason == "not reached: the run was stopped" })
             let (next, rep) = try h.night("2026-11-01T02:00:00Z")
             #expect(next.status == 0)
             #expect(Set(rep.feeds.filter { $0.reason == "first sync" }.map(\.id)) == Set(skipped))
@@ -161,8 +166,7 @@ struct HTTPFeedTests {
 
         // A feed whose host never answers is in flight: the grace period ends the run.
         try h.write("feedsync.yml", slowConfig(server.port, hang: true))
-        try h.remove("feedsync.sqlite")
-        try FileManager.default.removeItem(at: h.dir.appendingPathComponent("snapshots"))
+        for file in ["feedsync.sqlite", "feedsync.sqlite-wal", "feedsync.sqlite-shm", "snapshots"] { try? h.remove(file) }
         run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z", "--grace-seconds", "1"], log: "grace.log")
         try await waitForLines(h, "grace.log", 3)
         kill(run.processIdentifier, SIGTERM)

@@ -210,50 +210,6 @@ struct OperationalTests {
         #expect(try h.snapshotFiles() == ["airbnb.2.fsnap", "booking.2.fsnap"])
     }
 
-    @Test("SIGTERM: no new feed, the ones in flight committed, the report interrupted with the rest skipped, exit 143; the next night does the rest")
-    func sigterm() async throws {
-        let h = try Harness("sigterm")
-        defer { h.cleanUp() }
-        var config = "feeds:\n"
-        for i in 1...1_500 {
-            config += "  - id: f\(i)\n    url: feeds/f\(i).ics\n"
-            try h.write("feeds/f\(i).ics", NightlyScenarioTests.booking(withB4: i % 2 == 0).text())
-        }
-        try h.write("feedsync.yml", config)
-        let report = h.dir.appendingPathComponent("report.json").path
-        let run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z", "--concurrency", "1", "--report", report], log: "run.log")
-        var started = false
-        for _ in 0..<600 where !started {
-            started = h.text("run.log").components(separatedBy: "first sync").count > 20
-            if !started { try await Task.sleep(for: .milliseconds(10)) }
-        }
-        #expect(started)
-        kill(run.processIdentifier, SIGTERM)
-        run.waitUntilExit()
-        #expect(run.terminationReason == .exit && run.terminationStatus == 143, "\(h.text("run.log").suffix(1_000))")
-        let log = h.text("run.log")
-        #expect(log.contains("feedsync: SIGTERM: starting no new feed"))
-        #expect(log.contains("feeds not reached (skipped); the others were synced and committed"))
-        let r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
-        #expect(json["interrupted"] as? Bool == true)
-        let skipped = r.feeds.filter { $0.status == "skipped" }
-        let done = r.feeds.filter { $0.status != "skipped" }
-        #expect(r.feeds.count == 1_500 && !skipped.isEmpty && !done.isEmpty)
-        #expect(json["feeds_skipped"] as? Int == skipped.count)
-        #expect(skipped.allSatisfy { $0.reason == "not reached: the run was stopped" })
-        // Every feed it reached is committed, none it skipped is.
-        let stored = Set(try h.rows("SELECT id FROM feeds").map { $0["id"] as String })
-        #expect(stored == Set(done.map(\.id)))
-        #expect(try h.rows("SELECT status FROM runs").map { $0["status"] as String } == ["interrupted"])
-        // The next night syncs the skipped feeds for the first time and finds the others unchanged.
-        let (r2, rep2) = try h.night("2026-11-01T02:00:00Z")
-        #expect(r2.status == 0)
-        let firsts = Set(rep2.feeds.filter { $0.reason == "first sync" }.map(\.id))
-        #expect(firsts == Set(skipped.map(\.id)))
-        #expect(try h.rows("SELECT count(*) AS n FROM feeds")[0]["n"] as Int == 1_500)
-    }
-
     @Test("status: healthy, stale and failing feeds with their facts; exit 0 only when all are healthy; --json")
     func status() throws {
         let h = try Harness("status")

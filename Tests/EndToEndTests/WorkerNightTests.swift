@@ -217,7 +217,9 @@ struct WorkerNightTests {
         let worker = try spawn(h, ["worker", "--config", "feedsync.yml", "--once", "--concurrency", "1"], log: "worker.log")
         defer { if worker.isRunning { Foundation.kill(worker.processIdentifier, SIGKILL) } }
         for _ in 0..<600 where !text(h, "worker.log").contains("waiting for a night") { try await Task.sleep(for: .milliseconds(20)) }
-        let run = try spawn(h, ["run", "--config", "feedsync.yml", "--now", "2026-11-21T02:00:00Z", "--report", "report.json"], log: "run.log")
+        // One feed at a time in the run too, so that the night lasts while the worker joins it.
+        let run = try spawn(h, ["run", "--config", "feedsync.yml", "--now", "2026-11-21T02:00:00Z", "--report", "report.json",
+                                "--concurrency", "1"], log: "run.log")
         let name = "\(ProcessInfo.processInfo.hostName):\(worker.processIdentifier)"
         var holding = false
         for _ in 0..<2_000 where !holding && run.isRunning {
