@@ -51,6 +51,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
     var graceSeconds: Double = 30
 
+    @Flag(name: .long, help: "Show the live progress line on stderr even when it is not a terminal.")
+    var progress = false
+
+    @Flag(name: .long, help: "Print only failures and the summary (no line per synced feed, no progress).")
+    var quiet = false
+
     func validate() throws {
         if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
         if let incrementalDays, incrementalDays < 0 { throw ValidationError("--incremental-days must be 0 or more") }
@@ -90,9 +96,13 @@ struct RunCommand: AsyncParsableCommand {
         if let report, report != "-", !dryRun { ReportWriter.removeStale(at: report) }
         // With `--report -`, stdout carries the report alone.
         let toStderr = report == "-"
+        let bar: ProgressLine? = ProgressLine.wanted(force: progress, quiet: quiet)
+            ? ProgressLine(configured: options.feedIDs.isEmpty ? cfg.feeds.count : Set(options.feedIDs).count) : nil
         let say: @Sendable (String) -> Void = { line in
-            if toStderr { printError(line) } else { printOut(line + "\n") }
+            let write = { if toStderr { printError(line) } else { printOut(line + "\n") } }
+            if let bar { bar.above(write) } else { write() }
         }
+        let quiet = self.quiet
 
         let store: any FeedStore
         var storeLock: PostgresRunLock? = nil
@@ -135,15 +145,22 @@ struct RunCommand: AsyncParsableCommand {
         let result: RunReport
         do {
             result = try await runner.run { feed in
-                say(Self.line(for: feed))
-                for w in feed.warnings { printError("feedsync: \(feed.id): warning: \(w)") }
+                if !quiet || feed.status == .failed { say(Self.line(for: feed)) }
+                for w in feed.warnings where !quiet {
+                    if let bar { bar.above { printError("feedsync: \(feed.id): warning: \(w)") } }
+                    else { printError("feedsync: \(feed.id): warning: \(w)") }
+                }
+                bar?.count(feed)
             }
+            bar?.finish()
         } catch let error as UsageError {
+            bar?.finish()
             await http?.shutdown()
             await closeStore()
             printError("feedsync: \(error)")
             throw Exit.usage
         } catch {
+            bar?.finish()
             await http?.shutdown()
             await closeStore()
             printError("feedsync: the run could not complete: \(error)")

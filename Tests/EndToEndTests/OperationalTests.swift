@@ -247,4 +247,41 @@ struct OperationalTests {
         #expect(s.stdout.contains("booking: healthy"), "\(s.stdout)")
         #expect(try h.run(["status", "--now", "yesterday"]).status == 2)
     }
+
+    @Test("the progress line: drawn and erased on a terminal (a pseudo-terminal), absent through a pipe unless --progress; --quiet prints failures and the summary only")
+    func progressAndQuiet() throws {
+        let h = try Harness("progress")
+        defer { h.cleanUp() }
+        var config = "feeds:\n  - id: broken\n    url: feeds/nosuch.ics\n"
+        for i in 1...400 {
+            config += "  - id: f\(i)\n    url: feeds/f\(i).ics\n"
+            try h.write("feeds/f\(i).ics", NightlyScenarioTests.booking(withB4: i % 2 == 0).text())
+        }
+        try h.write("feedsync.yml", config)
+        // script(1) gives the run a pseudo-terminal for stdin, stdout and stderr.
+        let command = "'\(Harness.binary.path)' run --now 2026-11-01T02:00:00Z --concurrency 1"
+        let tty = try h.run(["/usr/bin/script", "-qefc", command, "/dev/null"], direct: true)
+        #expect(tty.status == 1)
+        let erase = "\r\u{1B}[K"
+        #expect(tty.stdout.contains(erase + "feeds "), "\(tty.stdout.suffix(500))")
+        #expect(tty.stdout.contains("records/s") && tty.stdout.contains("elapsed") && tty.stdout.contains("ETA"))
+        // Erased before the summary: the summary lines are clean.
+        let summary = try #require(tty.stdout.range(of: "feeds: 401 total"))
+        #expect(!tty.stdout[summary.lowerBound...].contains("changed, 1 failed, "), "no progress after the end")
+        #expect(tty.stdout.contains("broken: failed — "))
+
+        // Through pipes (cron): no progress line, unless asked.
+        try h.remove("feedsync.sqlite")
+        let piped = try h.run(["run", "--now", "2026-11-02T02:00:00Z", "--concurrency", "1"])
+        #expect(!piped.stderr.contains("\u{1B}[K") && !piped.stdout.contains("\u{1B}[K"))
+        let forced = try h.run(["run", "--now", "2026-11-02T02:00:00Z", "--progress"])
+        #expect(forced.stderr.contains(erase + "feeds "))
+
+        let quiet = try h.run(["run", "--now", "2026-11-03T02:00:00Z", "--quiet"])
+        #expect(quiet.status == 1)
+        let lines = quiet.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("broken: failed — ") == true, "\(quiet.stdout)")
+        #expect(!quiet.stdout.contains("f1: ") && !quiet.stderr.contains("\u{1B}[K"))
+        #expect(quiet.stdout.contains("feeds: 401 total, 400 unchanged, 0 changed, 1 failed"))
+    }
 }
