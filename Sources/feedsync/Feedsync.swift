@@ -67,6 +67,30 @@ enum CLI {
 
 }
 
+/// The options of a process that syncs feeds (`run`, `worker`).
+struct ProcessOptions: ParsableArguments {
+    @Option(name: .long, help: "Feeds fetched and parsed at once (default: the config's concurrency).")
+    var concurrency: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "warning"
+
+    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).")
+    var logFormat = "text"
+
+    @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
+    var graceSeconds: Double = 30
+
+    func validate() throws {
+        if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+        if !CLI.logFormats.contains(logFormat) { throw ValidationError("--log-format must be text or json (got \(logFormat))") }
+    }
+
+    func logger() -> Logger { CLI.logger(level: logLevel, format: logFormat) }
+}
+
 /// Exit codes, as documented in README.md.
 enum Exit {
     static let feedFailed = ExitCode(1)

@@ -39,17 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the JSON run report to this path (`-`: to stdout, the feed lines then go to stderr).")
     var report: String?
 
-    @Option(name: .long, help: "Feeds fetched and parsed at once (default: the config's concurrency).")
-    var concurrency: Int?
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "warning"
-
-    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).")
-    var logFormat = "text"
-
-    @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
-    var graceSeconds: Double = 30
+    @OptionGroup var process: ProcessOptions
 
     @Flag(name: .long, help: "Show the live progress line on stderr even when it is not a terminal.")
     var progress = false
@@ -58,18 +48,14 @@ struct RunCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
         if let incrementalDays, incrementalDays < 0 { throw ValidationError("--incremental-days must be 0 or more") }
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let now, ISOTime.parse(now) == nil {
             throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
         }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
-        if !CLI.logFormats.contains(logFormat) { throw ValidationError("--log-format must be text or json (got \(logFormat))") }
     }
 
     func run() async throws {
-        let logger = CLI.logger(level: logLevel, format: logFormat)
+        let logger = process.logger()
 
         let cfg = try CLI.loadConfig(config)
         let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
@@ -79,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
         options.feedIDs = test ? Array(cfg.feeds.prefix(1).map(\.id)) + feeds : feeds
         options.dryRun = dryRun
         options.allowMassRemoval = allowMassRemoval
-        options.concurrency = concurrency
+        options.concurrency = process.concurrency
 
         // One run at a time: the snapshot folder's lock, and a PostgreSQL store's own.
         var lock: RunLock? = nil
@@ -115,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
                 if cfg.snapshotsInStore, !(store is PostgresStore) { snapshots = InMemorySnapshotStorage() }
             } else {
                 store = try await StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds,
-                                                    connections: (concurrency ?? cfg.concurrency) + 2)
+                                                    connections: (process.concurrency ?? cfg.concurrency) + 2)
             }
             if let pg = store as? PostgresStore {
                 do {
@@ -135,7 +121,7 @@ struct RunCommand: AsyncParsableCommand {
         var runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
         let stop = StopRequest()
         runner.stop = stop
-        Signals.install(stop, grace: graceSeconds, say: printError)
+        Signals.install(stop, grace: process.graceSeconds, say: printError)
         // With its snapshots in a PostgreSQL store, a night is shared: `feedsync worker`s may join it.
         runner.shareNight = cfg.snapshotsInStore && store is any SharedNightStore && !dryRun
         func closeStore() async {

@@ -23,27 +23,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Exit once the night it joined is complete.")
     var once = false
 
-    @Option(name: .long, help: "Feeds fetched and parsed at once (default: the config's concurrency).")
-    var concurrency: Int?
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "warning"
-
-    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).")
-    var logFormat = "text"
-
-    @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
-    var graceSeconds: Double = 30
-
-    func validate() throws {
-        if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
-        if !CLI.logFormats.contains(logFormat) { throw ValidationError("--log-format must be text or json (got \(logFormat))") }
-    }
+    @OptionGroup var process: ProcessOptions
 
     func run() async throws {
-        let logger = CLI.logger(level: logLevel, format: logFormat)
+        let logger = process.logger()
         let cfg = try CLI.loadConfig(config)
         guard case .postgres = cfg.store else {
             printError("feedsync: a worker shares the nights of a PostgreSQL store, and \(config) has store: \(cfg.store)")
@@ -56,7 +39,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let store: any FeedStore
         do {
             store = try await StoreFactory.open(cfg.store, busyTimeout: cfg.busyTimeoutSeconds,
-                                                connections: (concurrency ?? cfg.concurrency) + 2)
+                                                connections: (process.concurrency ?? cfg.concurrency) + 2)
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun
@@ -68,10 +51,10 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         var worker = NightWorker(config: cfg, store: pg, snapshots: pg.snapshotTable, httpSource: http, logger: logger)
-        worker.concurrency = concurrency
+        worker.concurrency = process.concurrency
         let stop = StopRequest()
         worker.stop = stop
-        Signals.install(stop, grace: graceSeconds, say: printError)
+        Signals.install(stop, grace: process.graceSeconds, say: printError)
         let name = worker.name
         printOut("worker \(name): waiting for a night of \(cfg.store)" + "\n")
         do {

@@ -147,11 +147,7 @@ extension PostgresStore: SharedNightStore {
     public func renew(runID: Int64, leases: [(feedID: String, token: Int64)], leaseSeconds: Int) async throws(StoreError) {
         guard !leases.isEmpty else { return }
         try await wrap(.write, "renew the leases of \(leases.count) feeds") {
-            var ids = PostgresColumn(.text, capacity: leases.count), tokens = PostgresColumn(.int8, capacity: leases.count)
-            for l in leases {
-                ids.append(l.feedID)
-                tokens.append(l.token)
-            }
+            let (ids, tokens) = Self.columns(leases)
             // Rows locked by this process's own batch transaction are being completed: skipped,
             // not waited for (waiting on them in another order than the batch's is a deadlock).
             // Tokens are unique (one per claim of one row), so a row whose feed and token are
@@ -174,6 +170,16 @@ extension PostgresStore: SharedNightStore {
         }
     }
 
+    /// Leases as two bound arrays: feeds and tokens.
+    static func columns(_ leases: [(feedID: String, token: Int64)]) -> (PostgresColumn, PostgresColumn) {
+        var ids = PostgresColumn(.text, capacity: leases.count), tokens = PostgresColumn(.int8, capacity: leases.count)
+        for l in leases {
+            ids.append(l.feedID)
+            tokens.append(l.token)
+        }
+        return (ids, tokens)
+    }
+
     public func apply(_ batch: [FeedUpdate], completing: [NightCompletion], runID: Int64,
                       at: Int64) async throws(StoreError) -> Set<String> {
         try await apply(batch, fencedBy: completing, runID: runID, at: at)
@@ -183,11 +189,7 @@ extension PostgresStore: SharedNightStore {
     static func complete(_ completions: [NightCompletion], runID: Int64, on connection: PostgresConnection,
                          logger: Logger) async throws -> Set<String> {
         guard !completions.isEmpty else { return [] }
-        var ids = PostgresColumn(.text), tokens = PostgresColumn(.int8)
-        for c in completions {
-            ids.append(c.feedID)
-            tokens.append(c.token)
-        }
+        let (ids, tokens) = columns(completions.map { ($0.feedID, $0.token) })
         // Tokens are unique (one per claim of one row): feed and token both among the batch's
         // means this process's lease on that feed still holds.
         var q = PostgresQuery(unsafeSQL: """
@@ -250,11 +252,7 @@ extension PostgresStore: SharedNightStore {
     public func release(runID: Int64, leases: [(feedID: String, token: Int64)]) async throws(StoreError) {
         guard !leases.isEmpty else { return }
         try await wrap(.write, "give back the leases of \(leases.count) feeds") {
-            var ids = PostgresColumn(.text, capacity: leases.count), tokens = PostgresColumn(.int8, capacity: leases.count)
-            for l in leases {
-                ids.append(l.feedID)
-                tokens.append(l.token)
-            }
+            let (ids, tokens) = Self.columns(leases)
             var q = PostgresQuery(unsafeSQL: """
                 UPDATE night_feeds SET state = 'pending', lease_owner = NULL, lease_until = NULL, attempts = attempts - 1
                 WHERE run_id = $1 AND feed_id = ANY($2::text[]) AND lease_token = ANY($3::int8[]) AND state = 'leased'
