@@ -138,7 +138,12 @@ enum PostgresSchema {
     /// Brings the schema to `current`; a database newer than this build is refused.
     static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
         try await connection.withTransaction(logger: logger) { c in
-            try await c.query("SELECT pg_advisory_xact_lock(\(PostgresStore.lockSpace), \(PostgresStore.migrationLock))", logger: logger)
+            // Another process may be migrating a busy server: wait for it longer than a write
+            // waits for a row (`busy_timeout_seconds`), and read the lock's answer, so that a
+            // failure to get it is this statement's error, not the next one's.
+            try await c.query("SET LOCAL lock_timeout = '300s'", logger: logger)
+            for try await _ in try await c.query(
+                "SELECT 1 FROM pg_advisory_xact_lock(\(PostgresStore.lockSpace), \(PostgresStore.migrationLock))", logger: logger) {}
             try await c.query("""
                 CREATE TABLE IF NOT EXISTS feedsync_migrations (
                     version integer PRIMARY KEY,
