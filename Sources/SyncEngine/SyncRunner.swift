@@ -147,7 +147,6 @@ public struct SyncRunner: Sendable {
                     reports[id] = o.report
                     if worker != me { onFeed(o.report) }
                 }
-                phases.store = mine.phases.store
                 report.phases = phases
             } else {
                 reports = mine.reports
