@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from the system, found through pkg-config.
@@ -85,6 +86,7 @@ let package = Package(
                 "ICalendar", "ICalendarFeeds", "Records", "FeedFormats", "FeedModel", "Snapshots", "FeedSources", "Stores", "JSONOutput",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ], swiftSettings: upcoming),
         .executableTarget(
             name: "feedsync",

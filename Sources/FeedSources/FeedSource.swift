@@ -41,6 +41,9 @@ public struct HTTPFacts: Sendable, Equatable, Codable {
     public var attempts: Int = 0
     /// Time from the first request to the end, waits and retries included (host queueing excluded).
     public var ms: Double = 0
+    /// Requests by the status of their response (`"200"`, `"503"`), `"none"` for a request that
+    /// got no response (connection error, timeout): one count per attempt and redirect hop.
+    public var responses: [String: Int] = [:]
 
     public init(status: Int? = nil, bytesWire: Int = 0, bytesDecoded: Int = 0, attempts: Int = 0, ms: Double = 0) {
         self.status = status
@@ -51,9 +54,19 @@ public struct HTTPFacts: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case status, attempts, ms
+        case status, attempts, ms, responses
         case bytesWire = "bytes_wire"
         case bytesDecoded = "bytes_decoded"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decodeIfPresent(Int.self, forKey: .status)
+        bytesWire = try c.decode(Int.self, forKey: .bytesWire)
+        bytesDecoded = try c.decode(Int.self, forKey: .bytesDecoded)
+        attempts = try c.decode(Int.self, forKey: .attempts)
+        ms = try c.decode(Double.self, forKey: .ms)
+        responses = try c.decodeIfPresent([String: Int].self, forKey: .responses) ?? [:]
     }
 }
 

@@ -133,6 +133,7 @@ public final class HTTPSource: FeedSource {
             queued += started - asked
             let p = progress.withLockedValue { $0 }
             facts.status = p.status
+            facts.responses[p.status.map(String.init) ?? "none", default: 0] += 1
             facts.bytesWire = p.wire
             facts.bytesDecoded = p.decoded
             logger.debug("http response", metadata: [

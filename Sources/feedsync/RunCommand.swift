@@ -39,6 +39,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the JSON run report to this path (`-`: to stdout, the feed lines then go to stderr).")
     var report: String?
 
+    @Option(name: .long, help: "Write Prometheus metrics to this file at the end of the run (atomically; for node_exporter's textfile collector).")
+    var metricsFile: String?
+
     @OptionGroup var process: ProcessOptions
 
     @Flag(name: .long, help: "Show the live progress line on stderr even when it is not a terminal.")
@@ -54,7 +57,39 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
+    /// What the run learnt, for the metrics file.
+    final class Outcome {
+        var report: RunReport?
+        var health: [FeedHealth]?
+    }
+
     func run() async throws {
+        let started = Date()
+        let outcome = Outcome()
+        do {
+            try await sync(outcome)
+        } catch {
+            writeMetrics(outcome, started: started, exitCode: (error as? ExitCode)?.rawValue ?? 1)
+            throw error
+        }
+        writeMetrics(outcome, started: started, exitCode: 0)
+    }
+
+    /// `--metrics-file`: at the end of every run but a dry one, whatever its exit status. Like the
+    /// report, it never decides the night's status.
+    func writeMetrics(_ outcome: Outcome, started: Date, exitCode: Int32) {
+        guard let metricsFile, !dryRun else { return }
+        let end = Date()
+        let metrics = RunMetrics(finishedAt: end.timeIntervalSince1970, seconds: end.timeIntervalSince(started),
+                                 exitCode: exitCode, report: outcome.report, health: outcome.health)
+        do {
+            try MetricsFile.write(metrics, to: metricsFile)
+        } catch {
+            printError("feedsync: cannot write the metrics file \(metricsFile): \(error.localizedDescription)")
+        }
+    }
+
+    func sync(_ outcome: Outcome) async throws {
         let logger = process.logger()
 
         let cfg = try CLI.loadConfig(config)
@@ -139,6 +174,10 @@ struct RunCommand: AsyncParsableCommand {
                 bar?.count(feed)
             }
             bar?.finish()
+            outcome.report = result
+            if metricsFile != nil, !dryRun, let states = try? await store.feedStates() {
+                outcome.health = HealthCheck.assess(cfg, states: states, counts: [:], now: nowInstant)
+            }
         } catch let error as UsageError {
             bar?.finish()
             await http?.shutdown()

@@ -122,7 +122,8 @@ struct HTTPFeedTests {
         try h.write("feedsync.yml", slowConfig(server.port))
         for (signal, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
             for file in ["feedsync.sqlite", "feedsync.sqlite-wal", "feedsync.sqlite-shm", "snapshots"] { try? h.remove(file) }
-            let run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z", "--report", "report.json"], log: "run-\(signal).log")
+            let run = try h.spawn(["run", "--now", "2026-11-01T02:00:00Z", "--report", "report.json", "--metrics-file", "m.prom"],
+                                  log: "run-\(signal).log")
             try await waitForLines(h, "run-\(signal).log", 5)
             kill(run.processIdentifier, signal)
             run.waitUntilExit()
@@ -137,6 +138,11 @@ struct HTTPFeedTests {
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: h.dir.appendingPathComponent("report.json"))) as! [String: Any]
             #expect(json["interrupted"] as? Bool == true && json["feeds_skipped"] as? Int == skipped.count)
             #expect(report.feeds.filter { $0.status == "skipped" }.allSatisfy { $0.reason == "not reached: the run was stopped" })
+            // The metrics file says so too.
+            let m = try MetricsTests().parse(h, "m.prom")
+            #expect(m[MetricsTests.g("feedsync_last_run_interrupted")] == 1)
+            #expect(m[MetricsTests.g("feedsync_last_run_exit_code")] == Double(code))
+            #expect(m[MetricsTests.g("feedsync_feeds", ["status": "skipped"])] == Double(skipped.count))
             let (next, rep) = try h.night("2026-11-01T02:00:00Z")
             #expect(next.status == 0)
             #expect(Set(rep.feeds.filter { $0.reason == "first sync" }.map(\.id)) == Set(skipped))
