@@ -55,6 +55,18 @@ enum CLI {
 
     static let logFormats = ["text", "json"]
 
+    /// Shell completion of `--feed`: the ids of the configuration on the command line (`--config`,
+    /// else feedsync.yml), those starting with what is typed; none when it cannot be read.
+    static let feedIDCompletion: CompletionKind = .custom { words, _, prefix in
+        var path = "feedsync.yml"
+        for (i, word) in words.enumerated() {
+            if word == "--config", i + 1 < words.count { path = words[i + 1] }
+            if word.hasPrefix("--config=") { path = String(word.dropFirst("--config=".count)) }
+        }
+        guard let config = try? ConfigLoader.load(path: path) else { return [] }
+        return config.feeds.map(\.id).filter { $0.hasPrefix(prefix) }
+    }
+
     /// The configuration, or exit 2 naming the file and the problem.
     static func loadConfig(_ path: String) throws -> SyncConfig {
         do {
@@ -72,10 +84,12 @@ struct ProcessOptions: ParsableArguments {
     @Option(name: .long, help: "Feeds fetched and parsed at once (default: the config's concurrency).")
     var concurrency: Int?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.",
+            completion: .list(["trace", "debug", "info", "notice", "warning", "error", "critical"]))
     var logLevel = "warning"
 
-    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).")
+    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).",
+            completion: .list(["text", "json"]))
     var logFormat = "text"
 
     @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")

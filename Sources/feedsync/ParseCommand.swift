@@ -15,10 +15,11 @@ struct ParseCommand: AsyncParsableCommand {
     @Argument(help: "An iCalendar feed file, file:// or http(s):// URL (several: each is read on its own, records one after the other).")
     var feeds: [String] = []
 
-    @Option(name: .customLong("feed"), help: "A feed of the configuration, read with its own format and mapping (repeatable).")
+    @Option(name: .customLong("feed"), help: "A feed of the configuration, read with its own format and mapping (repeatable).",
+            completion: CLI.feedIDCompletion)
     var configuredFeeds: [String] = []
 
-    @Option(name: .long, help: "The configuration --feed names feeds of (default feedsync.yml).")
+    @Option(name: .long, help: "The configuration --feed names feeds of (default feedsync.yml).", completion: .file(extensions: ["yml", "yaml"]))
     var config = "feedsync.yml"
 
     @Option(name: .long, help: "The instant dividing past from future, ISO-8601 (default: the current time).")

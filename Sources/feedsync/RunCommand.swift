@@ -12,7 +12,7 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Sync every configured feed (the nightly job).")
 
-    @Option(name: .long, help: "The configuration file.")
+    @Option(name: .long, help: "The configuration file.", completion: .file(extensions: ["yml", "yaml"]))
     var config = "feedsync.yml"
 
     @Flag(name: .long, help: "Read every feed and reconcile every record against the store.")
@@ -21,7 +21,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Sync a feed in full when its last success or snapshot is older than N days (default: the config's incremental_days).")
     var incrementalDays: Int?
 
-    @Option(name: .customLong("feed"), help: "Only this feed (repeatable).")
+    @Option(name: .customLong("feed"), help: "Only this feed (repeatable).", completion: CLI.feedIDCompletion)
     var feeds: [String] = []
 
     @Flag(name: .long, help: "Plan and report, but write nothing.")
@@ -36,10 +36,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The instant that divides past from future, ISO-8601 (default: the current time).")
     var now: String?
 
-    @Option(name: .long, help: "Write the JSON run report to this path (`-`: to stdout, the feed lines then go to stderr).")
+    @Option(name: .long, help: "Write the JSON run report to this path (`-`: to stdout, the feed lines then go to stderr).",
+            completion: .file())
     var report: String?
 
-    @Option(name: .long, help: "Write Prometheus metrics to this file at the end of the run (atomically; for node_exporter's textfile collector).")
+    @Option(name: .long, help: "Write Prometheus metrics to this file at the end of the run (atomically; for node_exporter's textfile collector).",
+            completion: .file())
     var metricsFile: String?
 
     @OptionGroup var process: ProcessOptions

@@ -148,7 +148,7 @@ struct SnapshotReadOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON (fields in docs/snapshot-tools.md).")
     var json = false
 
-    @Option(name: .long, help: "The configuration, used to resolve a feed id.")
+    @Option(name: .long, help: "The configuration, used to resolve a feed id.", completion: .file(extensions: ["yml", "yaml"]))
     var config = "feedsync.yml"
 
     @Option(name: .long, help: "The instant that divides past from future records, ISO-8601 (default: the clock).")

@@ -18,7 +18,7 @@ struct SnapshotListCommand: AsyncParsableCommand {
             the store or the folder.
             """)
 
-    @Option(name: .long, help: "The configuration.")
+    @Option(name: .long, help: "The configuration.", completion: .file(extensions: ["yml", "yaml"]))
     var config = "feedsync.yml"
 
     @Option(name: .long, help: "The instant ages are measured from, ISO-8601 (default: the clock).")

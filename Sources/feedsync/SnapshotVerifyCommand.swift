@@ -23,7 +23,7 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
     @Argument(help: "A snapshot folder or one .fsnap file (default: the configuration's snapshot folder).")
     var path: String?
 
-    @Option(name: .long, help: "The configuration (default feedsync.yml when no PATH is given).")
+    @Option(name: .long, help: "The configuration (default feedsync.yml when no PATH is given).", completion: .file(extensions: ["yml", "yaml"]))
     var config: String?
 
     @Option(name: .long, help: "Threads decoding at once (default: the number of cores).")

@@ -15,7 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
             error, 3 the store cannot be read.
             """)
 
-    @Option(name: .long, help: "The configuration file.")
+    @Option(name: .long, help: "The configuration file.", completion: .file(extensions: ["yml", "yaml"]))
     var config = "feedsync.yml"
 
     @Flag(name: .long, help: "JSON instead of text.")

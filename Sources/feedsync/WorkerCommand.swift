@@ -17,7 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
             2 usage or configuration error, 3 it cannot work (store, a configuration that is not the run's).
             """)
 
-    @Option(name: .long, help: "The configuration file (the same as the run's).")
+    @Option(name: .long, help: "The configuration file (the same as the run's).", completion: .file(extensions: ["yml", "yaml"]))
     var config = "feedsync.yml"
 
     @Flag(name: .long, help: "Exit once the night it joined is complete.")
