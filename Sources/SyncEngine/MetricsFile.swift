@@ -90,7 +90,10 @@ public enum MetricsFile {
     /// The file's text: this run's figures, plus the counters of `previous` (the file this one
     /// replaces), plus, when the run synced nothing, `previous`'s feed gauges.
     public static func render(_ m: RunMetrics, previous: String?) -> String {
-        let before = (previous.map(MetricsText.parse) ?? []).filter { sample in
+        // The per-feed lines (one per feed) are read back only when this run cannot replace them.
+        let wanted: (Substring) -> Bool = m.health == nil ? { families[String($0)] != nil }
+                                                          : { $0 != perFeed && families[String($0)] != nil }
+        let before = (previous.map { MetricsText.parse($0, keeping: wanted) } ?? []).filter { sample in
             guard let family = families[sample.name] else { return false }
             return sample.value.isFinite && family.labels.elementsEqual(sample.labels.map(\.0))
         }
@@ -218,10 +221,12 @@ enum MetricsText {
         return out
     }
 
-    static func parse(_ text: String) -> [Sample] {
+    /// The samples of the lines whose metric name `keeping` accepts.
+    static func parse(_ text: String, keeping: (Substring) -> Bool = { _ in true }) -> [Sample] {
         var out: [Sample] = []
         for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let first = raw.first, first != "#", let sample = sample(Substring(raw)) else { continue }
+            guard let first = raw.first, first != "#",
+                  keeping(raw.prefix { $0 != "{" && $0 != " " }), let sample = sample(Substring(raw)) else { continue }
             out.append(sample)
         }
         return out
