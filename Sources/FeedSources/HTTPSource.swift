@@ -44,6 +44,10 @@ public final class HTTPSource: FeedSource {
         config.decompression = .disabled          // decoded here, to count wire bytes and cap decoded ones
         config.connectionPool = .init(idleTimeout: .seconds(60),
                                       concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, settings.perHostConcurrency))
+        // A connection that cannot be made fails its request at once: the retries are this type's
+        // (each counted, spaced by the backoff, and fewer for a refused connection), not the pool's
+        // silent ones, which kept a request to a closed port waiting out the whole connect timeout.
+        config.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         gates = HostGates(concurrency: settings.perHostConcurrency, rate: settings.perHostRate, sleep: sleep)
         self.settings = settings
@@ -61,7 +65,8 @@ public final class HTTPSource: FeedSource {
     enum Step: Sendable {
         case done(FetchResult)
         case redirect(String, status: Int)
-        case retry(FetchError, retryAfter: Double?)
+        /// Retried up to the feed's `retries`, or `atMost` when the failure is not worth more.
+        case retry(FetchError, retryAfter: Double?, atMost: Int? = nil)
         case fail(FetchError)
     }
 
@@ -96,17 +101,22 @@ public final class HTTPSource: FeedSource {
             }
         }
         do {
-            let fetched = try await follow(url, validators: validators, limits: limits, format: format, facts: &facts, clock: clock, t0: t0)
+            let fetched = try await follow(url, validators: validators, limits: limits, format: format, facts: &facts, clock: clock, t0: t0,
+                                           firstHost: firstHost, firstGate: firstGate)
             await firstGate.record(reached: true)
             return fetched
         } catch {
-            await firstGate.record(reached: error.http?.status != nil || !(error.code == .timeout || error.code == .io))
+            // A feed not tried (the host was already found dead) says nothing new about the host.
+            if error.code != .hostUnreachable {
+                await firstGate.record(reached: error.http?.status != nil || !(error.code == .timeout || error.code == .io))
+            }
             throw error
         }
     }
 
     private func follow(_ url: String, validators: Validators, limits: FetchLimits, format: any FeedFormat, facts: inout HTTPFacts,
-                        clock: ContinuousClock, t0: ContinuousClock.Instant) async throws(FetchError) -> Fetched {
+                        clock: ContinuousClock, t0: ContinuousClock.Instant,
+                        firstHost: String, firstGate: HostGate) async throws(FetchError) -> Fetched {
         var current = url
         var visited: Set<String> = [url]
         var redirects = 0
@@ -126,8 +136,15 @@ public final class HTTPSource: FeedSource {
             facts.attempts += 1
             let progress = NIOLockedValueBox(Progress())
             let asked = clock.now
-            let (step, started) = await gates.withPermit(host: host) {
+            let limit = settings.hostFailureLimit
+            let (step, started) = await gates.withPermit(host: host) { () async -> (Step, ContinuousClock.Instant) in
                 let start = clock.now
+                // Checked again once the host's turn comes: feeds queued behind the ones that
+                // found it dead fail at once instead of trying it in their turn.
+                if limit > 0, host == firstHost, case let streak = await firstGate.unreachable, streak >= limit {
+                    return (.fail(FetchError(.hostUnreachable,
+                        "GET \(shown): not tried: \(host) did not answer the last \(streak) feeds (host_failure_limit \(limit))")), start)
+                }
                 return (await self.attempt(current, original: url, validators: validators, limits: limits, format: format, progress: progress), start)
             }
             queued += started - asked
@@ -161,9 +178,10 @@ public final class HTTPSource: FeedSource {
                 logger.debug("http redirect", metadata: ["http.url": "\(shown)", "http.status": "\(status)",
                                                         "http.location": "\(redactURL(next))"])
                 current = next
-            case .retry(var e, let retryAfter):
-                if retries >= limits.retries {
-                    if limits.retries > 0 { e.message += " (after \(retries + 1) attempts)" }
+            case .retry(var e, let retryAfter, let atMost):
+                let allowed = min(limits.retries, atMost ?? .max)
+                if retries >= allowed {
+                    if retries > 0 { e.message += " (after \(retries + 1) attempts)" }
                     throw failed(e)
                 }
                 let wait: Double
@@ -274,7 +292,6 @@ public final class HTTPSource: FeedSource {
                                   lastModified: response.headers.first(name: "Last-Modified"))
             return .done(.body(body, next))
         } catch {
-            let text = HTTPRules.redactURLs(in: String(describing: error), known: [url, original])
             if Task.isCancelled {
                 return .retry(FetchError(.timeout, "GET \(shown): cancelled"), retryAfter: nil)
             }
@@ -283,10 +300,25 @@ public final class HTTPSource: FeedSource {
                 let what = e == .connectTimeout ? "connect timeout" : e == .readTimeout ? "read timeout" : "deadline exceeded"
                 return .retry(FetchError(.timeout, "GET \(shown): timed out (\(what))"), retryAfter: nil)
             }
-            if Self.isConnectionError(error) {
-                return .retry(FetchError(.io, "GET \(shown): connection failed: \(text)"), retryAfter: nil)
+            let where_ = URL(string: url).map { u in (u.host ?? "?") + (u.port.map { ":\($0)" } ?? "") } ?? "?"
+            let (kind, sentence) = HTTPRules.describe(error, host: where_)
+            let text = HTTPRules.redactURLs(in: sentence, known: [url, original])
+            switch kind {
+            case .tls:
+                // The host answered (a step away from unreachable), and a certificate does not mend in seconds.
+                return .fail(FetchError(.http, "GET \(shown): \(text)"))
+            case .refused, .dns:
+                return .retry(FetchError(.io, "GET \(shown): \(text)"), retryAfter: nil, atMost: 1)
+            case .timeout:
+                return .retry(FetchError(.timeout, "GET \(shown): \(text)"), retryAfter: nil)
+            case .reset, .unreachable:
+                return .retry(FetchError(.io, "GET \(shown): \(text)"), retryAfter: nil)
+            case .other:
+                if Self.isConnectionError(error) {
+                    return .retry(FetchError(.io, "GET \(shown): connection failed: \(text)"), retryAfter: nil)
+                }
+                return .fail(FetchError(.http, "GET \(shown): \(text)"))
             }
-            return .fail(FetchError(.http, "GET \(shown): \(text)"))
         }
     }
 

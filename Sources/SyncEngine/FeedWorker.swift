@@ -358,6 +358,9 @@ struct FeedWorker: Sendable {
             result.http = got.http
             fetched = got.result
         } catch {
+            // Time spent on a host that failed is fetch time too (the summary's time line says
+            // where a night went, waits on dead hosts included).
+            phases.fetch += seconds(clock.now - t)
             result.http = error.http
             throw FeedError(.fetch, error.message, cause: error)
         }

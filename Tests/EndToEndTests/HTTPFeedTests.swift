@@ -96,6 +96,62 @@ struct HTTPFeedTests {
         }
     }
 
+    /// A port on loopback where nothing listens (bound, then closed).
+    func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    @Test("a refused connection: one retry, one clean sentence, and host_failure_limit stops the host's other feeds; the time line counts the wait")
+    func refusedConnections() throws {
+        let h = try Harness("refused")
+        defer { h.cleanUp() }
+        let port = try closedPort()
+        var config = "http: {retries: 3, backoff_base_ms: 100, host_failure_limit: 3}\nfeeds:\n"
+        for i in 1...12 { config += "  - id: r\(i)\n    url: http://127.0.0.1:\(port)/cal\(i).ics?token=HUSH\n" }
+        try h.write("feedsync.yml", config)
+        let (r, _) = try h.night("2026-11-01T02:00:00Z")
+        #expect(r.status == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: h.dir.appendingPathComponent("report.json"))) as! [String: Any]
+        let feeds = json["feeds"] as! [[String: Any]]
+        let refused = feeds.filter { ($0["error"] as? String)?.contains("connection refused by 127.0.0.1:\(port) (nothing listens there) (after 2 attempts)") == true }
+        let notTried = feeds.filter { ($0["error"] as? String)?.contains("not tried: 127.0.0.1 did not answer the last") == true }
+        #expect(refused.count >= 3 && !notTried.isEmpty && refused.count + notTried.count == 12, "\(feeds.map { $0["error"] ?? "" })")
+        // Two attempts each (not retries + 1): a refused connection is retried once.
+        #expect(refused.allSatisfy { ($0["http"] as? [String: Any])?["attempts"] as? Int == 2 })
+        #expect(refused.allSatisfy { (($0["http"] as? [String: Any])?["responses"] as? [String: Int]) == ["none": 2] })
+        #expect(!r.stdout.contains("errno") && !r.stdout.contains("error set") && !r.stdout.contains("HUSH"))
+        // The summary's time line says the night went on fetching.
+        let phases = json["phases"] as! [String: Double]
+        #expect(phases["fetch"]! > 0)
+    }
+
+    @Test("TLS: a self-signed certificate fails the feed with one clean sentence, not retried")
+    func selfSignedTLS() throws {
+        let h = try Harness("tls")
+        defer { h.cleanUp() }
+        let key = h.dir.appendingPathComponent("key.pem").path, cert = h.dir.appendingPathComponent("cert.pem").path
+        let made = try h.run(["/usr/bin/env", "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                              "-days", "1", "-keyout", key, "-out", cert], direct: true)
+        #expect(made.status == 0, "\(made.stderr)")
+        let server = try FeedServer.start("tls_server.py", [cert, key])
+        defer { server.stop() }
+        try h.write("feedsync.yml", "feeds:\n  - id: tls\n    url: https://127.0.0.1:\(server.port)/cal.ics\n")
+        let (r, rep) = try h.night("2026-11-01T02:00:00Z")
+        #expect(r.status == 1)
+        #expect(rep["tls"].error == "GET https://127.0.0.1:\(server.port)/cal.ics: TLS handshake with 127.0.0.1:\(server.port) failed: certificate verify failed")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: h.dir.appendingPathComponent("report.json"))) as! [String: Any]
+        let http = (json["feeds"] as! [[String: Any]])[0]["http"] as! [String: Any]
+        #expect(http["attempts"] as? Int == 1)
+    }
+
     /// Feeds from one slow host, one request at a time (20 ms each): 3 s or more in all.
     static let slowFeeds = 150
 
