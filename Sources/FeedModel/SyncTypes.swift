@@ -25,7 +25,7 @@ public enum SyncMode: String, Sendable, Codable {
 
 /// How a run ended, as the store's `runs` table keeps it.
 public enum RunStatus: String, Sendable, Codable {
-    /// Still going (or killed: a run that never finished stays `running`).
+    /// Still going.
     case running
     /// Every feed synced.
     case ok
@@ -35,6 +35,9 @@ public enum RunStatus: String, Sendable, Codable {
     case failed
     /// Stopped by a signal: the feeds it reached were synced and committed, the others skipped.
     case interrupted
+    /// Killed before it could write its end (kill -9, power lost): found `running` by the next
+    /// run, which holds the run lock, so that no live run is so marked.
+    case aborted
 }
 
 /// What the last run knew of one record: from the snapshot (incremental) or the store (full).

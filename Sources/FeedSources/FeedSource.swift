@@ -102,7 +102,7 @@ public struct FetchLimits: Sendable, Equatable {
     public init(timeoutSeconds: Double = 60, connectTimeoutSeconds: Double = 10, readTimeoutSeconds: Double = 30,
                 maxBodyBytes: Int = 50 * 1024 * 1024, retries: Int = 3, perHostConcurrency: Int = 4,
                 perHostRate: Double = 5, backoffBaseMs: Int = 500, maxRetryAfterSeconds: Double = 60,
-                maxRedirects: Int = 5, hostFailureLimit: Int = 3, userAgent: String = "feedsync/0.1") {
+                maxRedirects: Int = 5, hostFailureLimit: Int = 3, userAgent: String = "feedsync/\(FeedsyncVersion.current)") {
         self.timeoutSeconds = timeoutSeconds
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.readTimeoutSeconds = readTimeoutSeconds

@@ -29,6 +29,7 @@ public actor InMemoryStore: FeedStore {
     public func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) throws(StoreError) -> Int64 {
         let id = nextRunID
         nextRunID += 1
+        for (other, run) in runs where run.status == .running { runs[other]?.status = .aborted }
         runs[id] = StoredRun(id: id, mode: mode, now: now, startedAt: startedAt, finishedAt: nil,
                              status: .running, counts: RunCounts())
         return id

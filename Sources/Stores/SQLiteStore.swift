@@ -215,6 +215,8 @@ public final class SQLiteStore: FeedStore {
     public func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) throws(StoreError) -> Int64 {
         try wrap(.write, "record the start of the run") {
             try pool.write { db in
+                // The caller holds the run lock: a run still `running` was killed before its end.
+                try db.execute(sql: "UPDATE runs SET status = 'aborted' WHERE status = 'running'")
                 try db.execute(sql: "INSERT INTO runs (mode, now, dry_run, started_at) VALUES (?, ?, 0, ?)",
                                arguments: [mode.rawValue, ISOTime.format(now), ISOTime.format(startedAt)])
                 return db.lastInsertedRowID

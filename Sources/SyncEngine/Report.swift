@@ -98,6 +98,10 @@ public struct PhaseTimes: Sendable, Codable, Equatable {
     public var store = 0.0
     public init() {}
 
+    public init(fetch: Double, fingerprint: Double, parse: Double, plan: Double, snapshot: Double, store: Double) {
+        (self.fetch, self.fingerprint, self.parse, self.plan, self.snapshot, self.store) = (fetch, fingerprint, parse, plan, snapshot, store)
+    }
+
     mutating func add(_ other: PhaseTimes) {
         fetch += other.fetch
         fingerprint += other.fingerprint
@@ -155,6 +159,19 @@ public struct RunReport: Sendable, Codable, Equatable {
         case eventsUpdated = "events_updated"
         case eventsRemoved = "events_removed"
         case eventsPastSkipped = "events_past_skipped"
+    }
+
+    /// Times in the report to the millisecond (`0.012` s, `3` ms): what a reader can use, not the
+    /// clock's nanoseconds.
+    mutating func roundToMilliseconds() {
+        func s(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
+        seconds = s(seconds)
+        phases = PhaseTimes(fetch: s(phases.fetch), fingerprint: s(phases.fingerprint), parse: s(phases.parse),
+                            plan: s(phases.plan), snapshot: s(phases.snapshot), store: s(phases.store))
+        for i in feeds.indices {
+            feeds[i].durationMs = feeds[i].durationMs.rounded()
+            feeds[i].http?.ms.round()
+        }
     }
 
     mutating func count(_ f: FeedReport) {

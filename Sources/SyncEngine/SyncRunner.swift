@@ -187,6 +187,7 @@ public struct SyncRunner: Sendable {
         let finishedAt = wallClock()
         report.finishedAt = ISOTime.format(finishedAt)
         report.seconds = seconds(clock.now - t0)
+        report.roundToMilliseconds()
         if let runID {
             let status: RunStatus = report.interrupted ? .interrupted : report.feedsFailed == 0 ? .ok : .partial
             try await store.finishRun(id: runID, finishedAt: finishedAt, status: status, counts: report.counts)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FeedModel
 import Foundation
 import Logging
 import SyncEngine
@@ -15,6 +16,7 @@ struct Feedsync: AsyncParsableCommand {
             Exit status: 0 all feeds synced, 1 some feed failed, 2 usage or configuration error, \
             3 the run could not happen at all (store, lock, I/O), 130 or 143 stopped by SIGINT or SIGTERM.
             """,
+        version: FeedsyncVersion.current,
         subcommands: [RunCommand.self, WorkerCommand.self, StatusCommand.self, ParseCommand.self, SnapshotCommand.self],
         defaultSubcommand: nil)
 
@@ -55,10 +57,16 @@ enum CLI {
 
     static let logFormats = ["text", "json"]
 
+    /// The configuration when `--config` is not given: `$FEEDSYNC_CONFIG`, else `feedsync.yml`.
+    static var defaultConfig: String {
+        guard let path = ProcessInfo.processInfo.environment["FEEDSYNC_CONFIG"], !path.isEmpty else { return "feedsync.yml" }
+        return path
+    }
+
     /// Shell completion of `--feed`: the ids of the configuration on the command line (`--config`,
     /// else feedsync.yml), those starting with what is typed; none when it cannot be read.
     static let feedIDCompletion: CompletionKind = .custom { words, _, prefix in
-        var path = "feedsync.yml"
+        var path = CLI.defaultConfig
         for (i, word) in words.enumerated() {
             if word == "--config", i + 1 < words.count { path = words[i + 1] }
             if word.hasPrefix("--config=") { path = String(word.dropFirst("--config=".count)) }
@@ -88,15 +96,17 @@ struct ProcessOptions: ParsableArguments {
             completion: .list(["trace", "debug", "info", "notice", "warning", "error", "critical"]))
     var logLevel = "warning"
 
-    @Option(name: .long, help: "Log lines as `text` (default) or `json` (one object per line, for log shippers).",
+    @Option(name: .long, help: "Log lines as `text` or `json` (one object per line, for log shippers).",
             completion: .list(["text", "json"]))
     var logFormat = "text"
 
-    @Option(name: .long, help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
-    var graceSeconds: Double = 30
+    @Option(name: .customLong("grace-seconds"), help: "After SIGTERM or SIGINT, how long the feeds in flight may take to finish and commit (default 30).")
+    var grace: Double?
+
+    var graceSeconds: Double { grace ?? 30 }
 
     func validate() throws {
-        if graceSeconds < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
+        if let grace, grace < 0 { throw ValidationError("--grace-seconds must be 0 or more") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
         if !CLI.logFormats.contains(logFormat) { throw ValidationError("--log-format must be text or json (got \(logFormat))") }

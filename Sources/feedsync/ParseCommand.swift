@@ -19,8 +19,8 @@ struct ParseCommand: AsyncParsableCommand {
             completion: CLI.feedIDCompletion)
     var configuredFeeds: [String] = []
 
-    @Option(name: .long, help: "The configuration --feed names feeds of (default feedsync.yml).", completion: .file(extensions: ["yml", "yaml"]))
-    var config = "feedsync.yml"
+    @Option(name: .long, help: "The configuration --feed names feeds of.", completion: .file(extensions: ["yml", "yaml"]))
+    var config = CLI.defaultConfig
 
     @Option(name: .long, help: "The instant dividing past from future, ISO-8601 (default: the current time).")
     var now: String?
@@ -41,11 +41,11 @@ struct ParseCommand: AsyncParsableCommand {
     var summary = false
 
     @Option(name: .long, help: "Feeds parsed at once (default: the number of cores). Output keeps the order of the arguments.")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    var jobs: Int?
 
     func validate() throws {
         if feeds.isEmpty && configuredFeeds.isEmpty { throw ValidationError("give a feed file or URL, or --feed ID") }
-        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if summary && json { throw ValidationError("--summary and --json cannot be combined") }
         if let now, ISOTime.parse(now) == nil {
             throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
@@ -88,6 +88,7 @@ struct ParseCommand: AsyncParsableCommand {
         let several = feeds.count > 1
         // Each feed is read and parsed on its own task, `jobs` at a time; results are printed in
         // the order of the arguments as soon as every earlier one is out.
+        let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let ahead = max(jobs * 4, 8)  // results held back for an earlier, slower feed, at most
         var failed = false
         await withTaskGroup(of: (Int, Rendered).self) { group in

@@ -10,10 +10,17 @@ import SyncEngine
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Sync every configured feed (the nightly job).")
+        abstract: "Sync every configured feed (the nightly job).",
+        discussion: """
+            Exit status: 0 every feed synced; 1 some feed failed (the others were synced); 2 usage or \
+            configuration error; 3 the run could not happen at all (another run holds the lock, the \
+            store cannot be opened or written); 130 or 143 stopped by SIGINT or SIGTERM (the feeds it \
+            reached are committed, the rest are skipped). --config defaults to $FEEDSYNC_CONFIG, else \
+            feedsync.yml.
+            """)
 
     @Option(name: .long, help: "The configuration file.", completion: .file(extensions: ["yml", "yaml"]))
-    var config = "feedsync.yml"
+    var config = CLI.defaultConfig
 
     @Flag(name: .long, help: "Read every feed and reconcile every record against the store.")
     var forceFullSync = false
@@ -248,7 +255,7 @@ struct RunCommand: AsyncParsableCommand {
             lines.append("interrupted: \(r.feedsSkipped) feeds not reached (skipped); the others were synced and committed")
         }
         if r.feedsTotal > 0 && r.feedsUnchanged == r.feedsTotal {
-            lines.append("nothing changed: all \(r.feedsTotal) feeds unchanged")
+            lines.append(r.feedsTotal == 1 ? "nothing changed: the feed is unchanged" : "nothing changed: all \(r.feedsTotal) feeds unchanged")
         }
         lines.append("feeds: \(r.feedsTotal) total, \(r.feedsUnchanged) unchanged, \(r.feedsChanged) changed, \(r.feedsFailed) failed"
                      + (r.feedsSkipped > 0 ? ", \(r.feedsSkipped) skipped" : ""))

@@ -127,7 +127,7 @@ enum SnapshotCLI {
         } catch {
             if error.code == .io && explicitPath && !FileManager.default.fileExists(atPath: located.path) {
                 printError("feedsync: no such snapshot file: \(located.path)")
-                throw Exit.usage
+                throw Exit.feedFailed  // "1 damaged or missing", as the help says
             }
             if error.code == .io && located.storeGeneration != nil {
                 printError("feedsync: snapshot \(located.path): missing: the store points at generation \(located.storeGeneration!), but \(error.message)")
@@ -149,7 +149,7 @@ struct SnapshotReadOptions: ParsableArguments {
     var json = false
 
     @Option(name: .long, help: "The configuration, used to resolve a feed id.", completion: .file(extensions: ["yml", "yaml"]))
-    var config = "feedsync.yml"
+    var config = CLI.defaultConfig
 
     @Option(name: .long, help: "The instant that divides past from future records, ISO-8601 (default: the clock).")
     var now: String?

@@ -19,7 +19,7 @@ struct SnapshotListCommand: AsyncParsableCommand {
             """)
 
     @Option(name: .long, help: "The configuration.", completion: .file(extensions: ["yml", "yaml"]))
-    var config = "feedsync.yml"
+    var config = CLI.defaultConfig
 
     @Option(name: .long, help: "The instant ages are measured from, ISO-8601 (default: the clock).")
     var now: String?

@@ -54,7 +54,7 @@ struct SnapshotVerifyCommand: AsyncParsableCommand {
         var pointers: [String: UInt64?]? = nil
         var note: String? = nil
         if config != nil || path == nil {
-            let cfg = try CLI.loadConfig(config ?? "feedsync.yml")
+            let cfg = try CLI.loadConfig(config ?? CLI.defaultConfig)
             if path == nil, cfg.snapshotsInStore, case .postgres(let location) = cfg.store {
                 return try await Self.verifyTable(cfg, location: location, started: t0, clock: clock)
             }

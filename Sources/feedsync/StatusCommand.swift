@@ -16,7 +16,7 @@ struct StatusCommand: AsyncParsableCommand {
             """)
 
     @Option(name: .long, help: "The configuration file.", completion: .file(extensions: ["yml", "yaml"]))
-    var config = "feedsync.yml"
+    var config = CLI.defaultConfig
 
     @Flag(name: .long, help: "JSON instead of text.")
     var json = false

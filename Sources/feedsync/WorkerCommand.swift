@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
             """)
 
     @Option(name: .long, help: "The configuration file (the same as the run's).", completion: .file(extensions: ["yml", "yaml"]))
-    var config = "feedsync.yml"
+    var config = CLI.defaultConfig
 
     @Flag(name: .long, help: "Exit once the night it joined is complete.")
     var once = false

@@ -68,6 +68,9 @@ struct CrashPointTests {
             let (again, _) = try h.night(Self.night2)
             #expect(again.status == 0, "\(point): \(again.stderr)")
             #expect(try state(h) == expected, "\(point)")
+            // The killed run's row, left `running`, was marked aborted by the next one.
+            let statuses = try h.rows("SELECT status FROM runs ORDER BY id").map { $0["status"] as String }
+            #expect(statuses == ["ok", "aborted", "ok"], "\(point): \(statuses)")
         }
     }
 

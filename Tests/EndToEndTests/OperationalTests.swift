@@ -21,6 +21,36 @@ struct OperationalTests {
         return h
     }
 
+    @Test("small things: --version, run --help's exit codes, one default per option, FEEDSYNC_CONFIG, a missing snapshot file exits 1, one feed is not \"all 1 feeds\", report times to the millisecond")
+    func smallThings() throws {
+        let h = try setUp("small")
+        defer { h.cleanUp() }
+        let version = try h.run(["--version"])
+        #expect(version.status == 0 && version.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(version.stdout)")
+        let runHelp = try h.run(["run", "--help"]).stdout
+        #expect(runHelp.contains("Exit status: 0 every feed synced; 1 some feed failed") && runHelp.contains("130 or 143"))
+        for command in [["run"], ["parse"], ["status"], ["worker"], ["snapshot", "list"], ["snapshot", "inspect"], ["snapshot", "verify"]] {
+            let help = try h.run(command + ["--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+            for option in help.components(separatedBy: "  --").dropFirst() {
+                #expect(option.components(separatedBy: "default").count <= 2, "\(command): --\(option)")
+            }
+        }
+        // FEEDSYNC_CONFIG: the configuration when --config is not given, from any folder.
+        try h.write("elsewhere/.keep", "")
+        try h.write("conf/night.yml", "snapshots: \(h.dir.path)/snapshots\nstore: sqlite:\(h.dir.path)/feedsync.sqlite\nfeeds:\n  - id: only\n    url: \(h.dir.path)/feeds/airbnb.ics\n")
+        let env = ["FEEDSYNC_CONFIG": h.dir.appendingPathComponent("conf/night.yml").path]
+        var r = try h.run(["/bin/sh", "-c", "cd elsewhere && \"\(Harness.binary.path)\" run --now 2026-11-01T02:00:00Z --report ../report.json"],
+                          direct: true, environment: env)
+        #expect(r.status == 0 && r.stdout.contains("only: changed"), "\(r.stdout) \(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: h.dir.appendingPathComponent("report.json"))) as! [String: Any]
+        func millis(_ v: Any?) -> Bool { let d = (v as! NSNumber).doubleValue; return abs(d * 1000 - (d * 1000).rounded()) < 1e-6 }
+        #expect(millis(report["seconds"]) && (report["phases"] as! [String: Any]).values.allSatisfy(millis))
+        #expect((report["feeds"] as! [[String: Any]]).allSatisfy { let ms = ($0["duration_ms"] as! NSNumber).doubleValue; return ms == ms.rounded() })
+        r = try h.run(["/bin/sh", "-c", "cd elsewhere && \"\(Harness.binary.path)\" run --now 2026-11-01T02:00:00Z"], direct: true, environment: env)
+        #expect(r.stdout.contains("nothing changed: the feed is unchanged") && !r.stdout.contains("all 1 feeds"), "\(r.stdout)")
+        #expect(try h.run(["snapshot", "inspect", "snapshots/missing.1.fsnap"]).status == 1)
+    }
+
     @Test("a bad configuration exits 2 naming the file and line, and touches nothing")
     func badConfig() throws {
         let h = try Harness("badconfig")

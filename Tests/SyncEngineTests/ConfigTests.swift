@@ -1,4 +1,5 @@
 import Foundation
+import FeedModel
 import Stores
 import Testing
 @testable import SyncEngine
@@ -124,7 +125,7 @@ struct ConfigTests {
         let d = try load("feeds: []\n").limits
         #expect(d.timeoutSeconds == 60 && d.connectTimeoutSeconds == 10 && d.readTimeoutSeconds == 30)
         #expect(d.maxBodyBytes == 50 * 1024 * 1024 && d.retries == 3 && d.perHostConcurrency == 4 && d.perHostRate == 5)
-        #expect(d.backoffBaseMs == 500 && d.maxRetryAfterSeconds == 60 && d.maxRedirects == 5 && d.hostFailureLimit == 3 && d.userAgent == "feedsync/0.1")
+        #expect(d.backoffBaseMs == 500 && d.maxRetryAfterSeconds == 60 && d.maxRedirects == 5 && d.hostFailureLimit == 3 && d.userAgent == "feedsync/\(FeedsyncVersion.current)")
         let c = try load("""
             feeds:
               - id: a

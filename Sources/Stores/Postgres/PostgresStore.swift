@@ -345,12 +345,16 @@ public final class PostgresStore: FeedStore {
 
     public func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) async throws(StoreError) -> Int64 {
         try await wrap(.write, "record the start of the run") {
-            let rows = try await client.query("""
-                INSERT INTO runs (mode, now, dry_run, started_at) VALUES (\(mode.rawValue), to_timestamp(\(now)), false, to_timestamp(\(startedAt)))
-                RETURNING id
-                """, logger: logger)
-            for try await id in rows.decode(Int64.self) { return id }
-            throw StoreError(.write, "the PostgreSQL store \(location) returned no run id")
+            try await client.withTransaction(logger: logger) { c in
+                // The caller holds the run lock: a run still `running` was killed before its end.
+                try await c.query("UPDATE runs SET status = 'aborted' WHERE status = 'running'", logger: logger)
+                let rows = try await c.query("""
+                    INSERT INTO runs (mode, now, dry_run, started_at) VALUES (\(mode.rawValue), to_timestamp(\(now)), false, to_timestamp(\(startedAt)))
+                    RETURNING id
+                    """, logger: logger)
+                for try await id in rows.decode(Int64.self) { return id }
+                throw StoreError(.write, "the PostgreSQL store \(location) returned no run id")
+            }
         }
     }
 
