@@ -41,6 +41,9 @@ public struct FormatSettings: Sendable, Equatable {
     public var mapping: RecordMapping?
     /// The most records one body may hold (the config's `max_records`); more fails the feed.
     public var maxRecords: Int
+    /// What a record that cannot be read does (`on_bad_event`): fail the feed, or be listed in
+    /// `ParsedFeed.badRecords` (its key known) while the others are read.
+    public var onBadRecord: BadRecordPolicy = .failFeed
 
     public static let defaultMaxRecords = 100_000
 
@@ -57,6 +60,9 @@ public struct FormatSettings: Sendable, Equatable {
 /// A body turned into records.
 public struct ParsedFeed: Sendable {
     public var records: [FeedRecord]
+    /// Records whose key could be read but not the rest (`on_bad_event: keep`): the sync leaves
+    /// their stored state as it was.
+    public var badRecords: [BadRecord] = []
     public var warnings: [String]
     /// The zone times without an offset were read in.
     public var timeZone: String
@@ -65,6 +71,27 @@ public struct ParsedFeed: Sendable {
         self.records = records
         self.warnings = warnings
         self.timeZone = timeZone
+    }
+}
+
+/// `on_bad_event`: what one record that cannot be read does to its feed.
+public enum BadRecordPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Its previous stored state is kept untouched (neither updated nor removed); the rest syncs.
+    case keep
+    /// The whole feed fails, nothing of it is changed.
+    case failFeed = "fail_feed"
+}
+
+/// A record whose key was read but not the rest: where and why.
+public struct BadRecord: Sendable, Equatable, Codable {
+    public var key: String
+    public var line: Int?
+    public var error: String
+
+    public init(key: String, line: Int?, error: String) {
+        self.key = key
+        self.line = line
+        self.error = error
     }
 }
 

@@ -13,6 +13,10 @@ public struct FeedParser: Sendable {
     public var occurrenceWindow: (from: Int64, to: Int64)? = nil
     /// What a body may hold at most (VEVENTs: the config's `max_records`).
     public var limits = ICalParser.Limits()
+    /// `on_bad_event: keep`: a VEVENT that cannot be read but whose key can is listed in
+    /// `ParsedFeed.badRecords` instead of failing the feed (a body that does not parse as a whole,
+    /// or an event without a readable key, still fails it).
+    public var keepBadEvents = false
     private let volatile: Set<String>
 
     /// - Parameters:
@@ -56,62 +60,89 @@ public struct FeedParser: Sendable {
         for event in calendar.components where event.name == "VEVENT" && event.first("RECURRENCE-ID") != nil {
             if let u = event.first("UID"), !u.value.isEmpty { overridesByUID[u.value, default: []].append(event) }
         }
+        var bad: [BadRecord] = []
         for event in calendar.components where event.name == "VEVENT" {
-            let overrides = event.first("RECURRENCE-ID") == nil ? event.first("UID").flatMap { overridesByUID[$0.value] } ?? [] : []
-            let timing = try EventTiming.compute(event: event, resolver: resolver, overrides: overrides)
-            for w in timing.warnings { warnings.append("line \(event.line): \(w)") }
-            let body = CanonicalForm.bytes(of: event, excluding: volatile)
-            let hash = XXH3.hash64(body)
-            var uid: String
-            if let u = event.first("UID"), !u.value.isEmpty {
-                uid = ICalText.unescape(u.value)
-            } else {
-                // A stable key derived from the content, so the same event keeps its key night after night.
-                uid = "nouid-" + hex64(hash)
-                warnings.append("line \(event.line): VEVENT has no UID; using the content-derived key \(uid)")
+            do throws(ICalParseError) {
+                records.append(try record(of: event, resolver: resolver, overridesByUID: overridesByUID, warnings: &warnings))
+            } catch {
+                // `on_bad_event: keep`: an event whose key can be read is set aside, the others go on.
+                guard keepBadEvents, let key = readableKey(of: event, resolver: resolver) else { throw error }
+                let line = error.line ?? event.line
+                bad.append(BadRecord(key: key, line: line, error: error.message))
+                warnings.append("line \(line): event \(key) cannot be read (\(error.message)); its stored state is kept (on_bad_event: keep)")
             }
-            var rid: String? = nil
-            if let r = event.first("RECURRENCE-ID") {
-                do {
-                    rid = try normalisedRecurrenceID(ICalDateValue.parse(r), resolver: resolver)
-                } catch {
-                    throw ICalParseError(line: r.line, message: "bad RECURRENCE-ID in event \(uid): \(error.message)")
-                }
-            }
-            let allDay: Bool
-            if case .date = timing.startValue { allDay = true } else { allDay = false }
-            var startDate: String? = nil
-            var endDate: String? = nil
-            if case .date(let d) = timing.startValue {
-                startDate = d.iso
-                if case .date(let e)? = timing.endValue {
-                    endDate = e.iso
-                } else {
-                    let days = max(1, (timing.end - timing.start + 86_399) / 86_400)
-                    endDate = CivilDate(daysSinceEpoch: d.daysSinceEpoch + Int(days)).iso
-                }
-            }
-            var occurrences: [FeedOccurrence]? = nil
-            if let w = occurrenceWindow {
-                var cancelled = false
-                if rid != nil, event.first("STATUS")?.value.uppercased() == "CANCELLED" { cancelled = true }
-                occurrences = cancelled ? [] : try EventTiming.occurrences(
-                    event: event, resolver: resolver, overrides: overrides, between: w.from, and: w.to
-                ).map { FeedOccurrence(start: $0.start, end: $0.end) }
-            }
-            records.append(FeedRecord(
-                key: RecordKey.make(uid: uid, recurrenceID: rid),
-                uid: uid, recurrenceID: rid, hash: hash,
-                start: timing.start, end: timing.end, lastEnd: timing.lastEnd,
-                allDay: allDay, startDate: startDate, endDate: endDate,
-                summary: event.first("SUMMARY").map { ICalText.unescape($0.value) },
-                description: event.first("DESCRIPTION").map { ICalText.unescape($0.value) },
-                location: event.first("LOCATION").map { ICalText.unescape($0.value) },
-                status: event.first("STATUS").map { $0.value.uppercased() },
-                body: body, occurrences: occurrences))
         }
         disambiguate(&records, warnings: &warnings)
-        return ParsedFeed(records: records, warnings: warnings, timeZone: zone)
+        var parsed = ParsedFeed(records: records, warnings: warnings, timeZone: zone)
+        parsed.badRecords = bad
+        return parsed
+    }
+
+    /// One VEVENT as a record.
+    private func record(of event: ICalComponent, resolver: TimeZoneResolver, overridesByUID: [String: [ICalComponent]],
+                        warnings: inout [String]) throws(ICalParseError) -> FeedRecord {
+        let overrides = event.first("RECURRENCE-ID") == nil ? event.first("UID").flatMap { overridesByUID[$0.value] } ?? [] : []
+        let timing = try EventTiming.compute(event: event, resolver: resolver, overrides: overrides)
+        for w in timing.warnings { warnings.append("line \(event.line): \(w)") }
+        let body = CanonicalForm.bytes(of: event, excluding: volatile)
+        let hash = XXH3.hash64(body)
+        var uid: String
+        if let u = event.first("UID"), !u.value.isEmpty {
+            uid = ICalText.unescape(u.value)
+        } else {
+            // A stable key derived from the content, so the same event keeps its key night after night.
+            uid = "nouid-" + hex64(hash)
+            warnings.append("line \(event.line): VEVENT has no UID; using the content-derived key \(uid)")
+        }
+        var rid: String? = nil
+        if let r = event.first("RECURRENCE-ID") {
+            do {
+                rid = try normalisedRecurrenceID(ICalDateValue.parse(r), resolver: resolver)
+            } catch {
+                throw ICalParseError(line: r.line, message: "bad RECURRENCE-ID in event \(uid): \(error.message)")
+            }
+        }
+        let allDay: Bool
+        if case .date = timing.startValue { allDay = true } else { allDay = false }
+        var startDate: String? = nil
+        var endDate: String? = nil
+        if case .date(let d) = timing.startValue {
+            startDate = d.iso
+            if case .date(let e)? = timing.endValue {
+                endDate = e.iso
+            } else {
+                let days = max(1, (timing.end - timing.start + 86_399) / 86_400)
+                endDate = CivilDate(daysSinceEpoch: d.daysSinceEpoch + Int(days)).iso
+            }
+        }
+        var occurrences: [FeedOccurrence]? = nil
+        if let w = occurrenceWindow {
+            var cancelled = false
+            if rid != nil, event.first("STATUS")?.value.uppercased() == "CANCELLED" { cancelled = true }
+            occurrences = cancelled ? [] : try EventTiming.occurrences(
+                event: event, resolver: resolver, overrides: overrides, between: w.from, and: w.to
+            ).map { FeedOccurrence(start: $0.start, end: $0.end) }
+        }
+        return FeedRecord(
+            key: RecordKey.make(uid: uid, recurrenceID: rid),
+            uid: uid, recurrenceID: rid, hash: hash,
+            start: timing.start, end: timing.end, lastEnd: timing.lastEnd,
+            allDay: allDay, startDate: startDate, endDate: endDate,
+            summary: event.first("SUMMARY").map { ICalText.unescape($0.value) },
+            description: event.first("DESCRIPTION").map { ICalText.unescape($0.value) },
+            location: event.first("LOCATION").map { ICalText.unescape($0.value) },
+            status: event.first("STATUS").map { $0.value.uppercased() },
+            body: body, occurrences: occurrences)
+    }
+
+    /// The key of an event that failed to read, when it can be told (a UID, and a RECURRENCE-ID
+    /// that parses): else nothing could say which stored event it replaces.
+    private func readableKey(of event: ICalComponent, resolver: TimeZoneResolver) -> String? {
+        guard let u = event.first("UID"), !u.value.isEmpty else { return nil }
+        let uid = ICalText.unescape(u.value)
+        guard let r = event.first("RECURRENCE-ID") else { return RecordKey.make(uid: uid, recurrenceID: nil) }
+        guard let value = try? ICalDateValue.parse(r) else { return nil }
+        return RecordKey.make(uid: uid, recurrenceID: normalisedRecurrenceID(value, resolver: resolver))
     }
 
     /// Gives records that share a key distinct, deterministic keys; identical copies are kept once.

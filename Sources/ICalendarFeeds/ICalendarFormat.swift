@@ -22,6 +22,7 @@ public struct ICalendarFormat: FeedFormat {
         var parser = FeedParser(timeZone: settings.timeZone, feedTimeZone: settings.feedTimeZone,
                                 volatileProperties: settings.volatileProperties)
         parser.limits = ICalParser.Limits(maxEvents: settings.maxRecords)
+        parser.keepBadEvents = settings.onBadRecord == .keep
         self.parser = parser
         fingerprinter = BodyFingerprinter(volatileProperties: settings.volatileProperties)
     }

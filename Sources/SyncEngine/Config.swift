@@ -31,6 +31,8 @@ public struct FeedConfig: Sendable, Equatable {
     public var pagination: Pagination?
     /// For a child feed: the values its URL template was filled with, by placeholder (what a
     /// shared night stores to rebuild the child in another process; never the template itself).
+    /// `on_bad_event` of this feed (nil: the configuration's).
+    public var onBadEvent: BadRecordPolicy?
     public var childValues: [String: String] = [:]
 
     public init(id: String, url: String, property: String? = nil, timeZone: String? = nil, line: Int = 0,
@@ -73,6 +75,8 @@ public struct SyncConfig: Sendable {
     /// `feedsync status` calls a feed stale when its last success is older than this many days
     /// (`stale_after_days`).
     public var staleAfterDays = 2
+    /// What an event that cannot be read does to its feed (`on_bad_event`, default `keep`).
+    public var onBadEvent = BadRecordPolicy.keep
     /// The configuration's identity (XXH3 of its text): every process of a shared night must
     /// read the same configuration.
     public var digest = ""
@@ -132,8 +136,9 @@ public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http", "mappings", "max_records",
                                        "busy_timeout_seconds", "password_file", "lease_seconds",
-                                       "stale_after_days"]
-    static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children"])
+                                       "stale_after_days", "on_bad_event"]
+    static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children",
+                                            "on_bad_event"])
         .union(MappingSettings.keys)
     static let httpKeys: Set<String> = ["timeout_seconds", "connect_timeout_seconds", "read_timeout_seconds",
                                         "max_body_bytes", "retries", "per_host_concurrency", "per_host_rate",
@@ -197,6 +202,7 @@ public enum ConfigLoader {
         var busyTimeout = SQLiteStore.defaultBusyTimeout
         var leaseSeconds = 120
         var staleAfterDays = 2
+        var onBadEvent = BadRecordPolicy.keep
         var sawFeeds = false
 
         for (keyNode, value) in top {
@@ -237,6 +243,8 @@ public enum ConfigLoader {
                 leaseSeconds = try int(value, key, min: 5, fail)
             case "stale_after_days":
                 staleAfterDays = try int(value, key, min: 1, fail)
+            case "on_bad_event":
+                onBadEvent = try badEventPolicy(value, fail)
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
@@ -333,6 +341,7 @@ public enum ConfigLoader {
         config.busyTimeoutSeconds = busyTimeout
         config.leaseSeconds = leaseSeconds
         config.staleAfterDays = staleAfterDays
+        config.onBadEvent = onBadEvent
         config.digest = hex64(XXH3.hash64(Array(text.utf8)))
         if case .postgres = store, !snapshotsGiven { config.snapshotsInStore = true }
         return config
@@ -346,12 +355,14 @@ public enum ConfigLoader {
         var property: String?
         var tz: String?
         var format = ICalendarFormat.name
+        var onBadEvent: BadRecordPolicy? = nil
         for (k, v) in map {
             switch k.string ?? "" {
             case "id": id = try string(v, "id", fail)
             case "url": url = try string(v, "url", fail)
             case "property": property = try string(v, "property", fail)
             case "timezone": tz = try zone(v, "timezone", fail)
+            case "on_bad_event": onBadEvent = try badEventPolicy(v, fail)
             case "format":
                 format = try string(v, "format", fail)
                 guard formats.contains(format) else {
@@ -378,8 +389,18 @@ public enum ConfigLoader {
         } else {
             resolved = "file://" + absolutePath(url, relativeTo: folder)
         }
-        return FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0),
-                          format: format)
+        var feed = FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0),
+                              format: format)
+        feed.onBadEvent = onBadEvent
+        return feed
+    }
+
+    private static func badEventPolicy(_ node: Node, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> BadRecordPolicy {
+        let text = try string(node, "on_bad_event", fail)
+        guard let policy = BadRecordPolicy(rawValue: text) else {
+            throw fail(node, "`on_bad_event` must be `keep` or `fail_feed` (got `\(text)`)")
+        }
+        return policy
     }
 
     private static func applyHTTP(_ map: Node.Mapping, to limits: inout FetchLimits, perFeed: Bool,

@@ -33,6 +33,8 @@ struct FeedResult: Sendable {
     var future: Int?
     /// For a child: its parent's id.
     var parent: String?
+    /// Events that could not be read and whose stored state was kept (`on_bad_event: keep`).
+    var badEvents: [BadRecord] = []
 
     init(feed: FeedConfig) {
         feedID = feed.id
@@ -56,6 +58,7 @@ struct FeedResult: Sendable {
         snapshotGeneration = nil
         fullSync = false
         children = []
+        badEvents = []
     }
 
     var report: FeedReport {
@@ -76,6 +79,7 @@ struct FeedResult: Sendable {
         r.warnings = warnings
         r.durationMs = durationMs
         r.http = http
+        r.badEvents = badEvents.isEmpty ? nil : badEvents
         return r
     }
 
@@ -145,11 +149,15 @@ struct FeedWorker: Sendable {
         self.shared = shared
     }
 
-    private static func sharedKey(_ feed: FeedConfig) -> String { feed.format + "|" + (feed.timeZone ?? "") }
+    private static func sharedKey(_ feed: FeedConfig) -> String {
+        feed.format + "|" + (feed.timeZone ?? "") + "|" + (feed.onBadEvent?.rawValue ?? "")
+    }
 
     private static func settings(_ feed: FeedConfig, _ config: SyncConfig) -> FormatSettings {
-        FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone, volatileProperties: config.volatileProperties,
-                       mapping: feed.mapping, maxRecords: config.maxRecords)
+        var s = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone, volatileProperties: config.volatileProperties,
+                               mapping: feed.mapping, maxRecords: config.maxRecords)
+        s.onBadRecord = feed.onBadEvent ?? config.onBadEvent
+        return s
     }
 
 
@@ -256,6 +264,12 @@ struct FeedWorker: Sendable {
         // 5. Decide the sync type and plan.
         var t = clock.now
         var previous: [PriorRecord]? = nil
+        var previousSnapshot: [SnapshotRecord] = []
+        // Events that could not be read (`on_bad_event: keep`): left out of the diff on both
+        // sides, so that they are neither updated nor removed, and carried into the new snapshot
+        // as the last one had them.
+        let bad = Set(parsed.badRecords.map(\.key))
+        result.badEvents = parsed.badRecords
         let finding: SyncDecision.SnapshotFinding
         if fullReason != nil {
             finding = .none
@@ -264,7 +278,8 @@ struct FeedWorker: Sendable {
                 let snap = try await snapshots.read(feedID: feed.id, generation: generation)
                 finding = .sound(format: snap.header.feedFormat, parserVersion: snap.header.parserVersion,
                                  createdAt: snap.header.createdAt)
-                previous = snap.records.map { PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd) }
+                previous = snap.records.compactMap { bad.contains($0.key) ? nil : PriorRecord(key: $0.key, hash: $0.hash, lastEnd: $0.lastEnd) }
+                if !bad.isEmpty { previousSnapshot = snap.records.filter { bad.contains($0.key) } }
             } catch {
                 finding = .unusable(error.description)
             }
@@ -292,7 +307,7 @@ struct FeedWorker: Sendable {
                     throw FeedError(.store, error.description, cause: error)
                 }
             }
-            plan = Planner.full(stored: rows, records: parsed.records, now: ctx.now)
+            plan = Planner.full(stored: bad.isEmpty ? rows : rows.filter { !bad.contains($0.key) }, records: parsed.records, now: ctx.now)
         }
         phases.plan += seconds(clock.now - t)
         if !options.allowMassRemoval, let why = Planner.suspicion(of: plan, recordCount: parsed.records.count) {
@@ -322,8 +337,14 @@ struct FeedWorker: Sendable {
             return
         }
         t = clock.now
-        let records = parsed.records.map {
+        var records = parsed.records.map {
             SnapshotRecord(key: $0.key, hash: $0.hash, start: $0.start, lastEnd: $0.lastEnd, allDay: $0.allDay, body: $0.body)
+        }
+        if !previousSnapshot.isEmpty {
+            // (A bad event the last snapshot did not have — new, or the snapshot was unusable —
+            // is in neither: its stored row, if any, stays as it is.)
+            let present = Set(records.map(\.key))
+            records += previousSnapshot.filter { !present.contains($0.key) }
         }
         parsed.records.removeAll()
         try await writeSnapshot(ctx, records: records, fingerprint: fetched.fingerprint, result: &result)

@@ -34,6 +34,8 @@ public struct FeedReport: Sendable, Codable, Equatable {
     public var http: HTTPFacts?
     /// The process that handled the feed (`host:pid`).
     public var worker: String?
+    /// Events that could not be read, whose stored state was kept (`on_bad_event: keep`).
+    public var badEvents: [BadRecord]?
 
     public init(id: String, url: String, status: Status, syncType: SyncType, reason: String) {
         self.id = id
@@ -51,6 +53,7 @@ public struct FeedReport: Sendable, Codable, Equatable {
         case pastSkipped = "past_skipped"
         case snapshotGeneration = "snapshot_generation"
         case durationMs = "duration_ms"
+        case badEvents = "bad_events"
     }
 }
 

@@ -16,7 +16,8 @@ struct Feedsync: AsyncParsableCommand {
             Exit status: 0 all feeds synced, 1 some feed failed, 2 usage or configuration error, \
             3 the run could not happen at all (store, lock, I/O), 130 or 143 stopped by SIGINT or SIGTERM.
             """,
-        version: FeedsyncVersion.current,
+        // The time zone rules are the ICU data built into Foundation (docs/icalendar-support.md).
+        version: "\(FeedsyncVersion.current) (time zone rules \(TimeZone.timeZoneDataVersion))",
         subcommands: [RunCommand.self, WorkerCommand.self, StatusCommand.self, ParseCommand.self, SnapshotCommand.self],
         defaultSubcommand: nil)
 

@@ -76,9 +76,11 @@ struct ParseCommand: AsyncParsableCommand {
                     throw Exit.usage
                 }
                 var inspection = base
-                inspection.format = FormatRegistry.standard.make(feed.format, settings: FormatSettings(
+                var settings = FormatSettings(
                     timeZone: cfg.timeZone, feedTimeZone: timezone ?? feed.timeZone,
-                    volatileProperties: cfg.volatileProperties, mapping: feed.mapping, maxRecords: cfg.maxRecords))
+                    volatileProperties: cfg.volatileProperties, mapping: feed.mapping, maxRecords: cfg.maxRecords)
+                settings.onBadRecord = feed.onBadEvent ?? cfg.onBadEvent  // as a run would read it
+                inspection.format = FormatRegistry.standard.make(feed.format, settings: settings)
                 items.append((id, feed.url, inspection))
             }
         }

@@ -26,7 +26,7 @@ struct OperationalTests {
         let h = try setUp("small")
         defer { h.cleanUp() }
         let version = try h.run(["--version"])
-        #expect(version.status == 0 && version.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(version.stdout)")
+        #expect(version.status == 0 && version.stdout.range(of: #"^\d+\.\d+\.\d+ \(time zone rules 20\d\d[a-z]\)\n$"#, options: .regularExpression) != nil, "\(version.stdout)")
         let runHelp = try h.run(["run", "--help"]).stdout
         #expect(runHelp.contains("Exit status: 0 every feed synced; 1 some feed failed") && runHelp.contains("130 or 143"))
         for command in [["run"], ["parse"], ["status"], ["worker"], ["snapshot", "list"], ["snapshot", "inspect"], ["snapshot", "verify"]] {
