@@ -111,9 +111,10 @@ struct RunCommand: AsyncParsableCommand {
         options.allowMassRemoval = allowMassRemoval
         options.concurrency = process.concurrency
 
-        // One run at a time: the snapshot folder's lock, and a PostgreSQL store's own.
+        // One run at a time: the snapshot folder's lock, and a PostgreSQL store's own. A dry run
+        // writes nothing, so it takes none (and creates no folder or lock file).
         var lock: RunLock? = nil
-        if !cfg.snapshotsInStore {
+        if !cfg.snapshotsInStore && !dryRun {
             do {
                 lock = try RunLock(folder: cfg.snapshots, startedAt: ISOTime.format(Int64(Date().timeIntervalSince1970)))
             } catch {

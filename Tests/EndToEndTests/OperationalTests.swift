@@ -132,9 +132,10 @@ struct OperationalTests {
         #expect(r.status == 0)
         #expect(rep.events_added == 8)
         #expect(r.stdout.contains("dry run: nothing was written"))
-        #expect(try h.snapshotFiles().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: h.dir.appendingPathComponent("feedsync.sqlite").path),
                 "a dry run creates no store")
+        #expect(!FileManager.default.fileExists(atPath: h.dir.appendingPathComponent("snapshots").path),
+                "a dry run creates no snapshot folder and no lock file")
         // The real run afterwards does the same work; a dry run then reads the store and writes nothing.
         let (r2, rep2) = try h.night("2026-11-01T02:00:00Z")
         #expect(r2.status == 0 && rep2.events_added == 8)
