@@ -87,7 +87,8 @@ public struct SyncRunner: Sendable {
         let clock = ContinuousClock()
         let t0 = clock.now
         let startedAt = wallClock()
-        let mode: SyncMode = options.forceFull ? .full : .incremental
+        // `--incremental-days 0` syncs every feed in full by age: the run is a full one, and says so.
+        let mode: SyncMode = options.forceFull || (options.incrementalDays ?? config.incrementalDays) == 0 ? .full : .incremental
         var report = RunReport(mode: mode,
                                now: ISOTime.format(options.now), startedAt: ISOTime.format(startedAt),
                                dryRun: options.dryRun)

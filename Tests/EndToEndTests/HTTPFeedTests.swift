@@ -87,6 +87,9 @@ struct HTTPFeedTests {
                     feedLines += 1
                     #expect(object["feed.id"] is String && object["feed.status"] is String && object["feed.sync_type"] is String)
                     #expect(object["feed.ms"] is String)
+                    for phase in ["fetch", "fingerprint", "parse", "plan", "snapshot"] {
+                        #expect((object["feed.ms.\(phase)"] as? String).flatMap(Int.init) != nil, "feed.ms.\(phase)")
+                    }
                 }
             }
             #expect(feedLines == 2)

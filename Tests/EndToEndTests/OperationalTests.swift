@@ -49,6 +49,11 @@ struct OperationalTests {
         r = try h.run(["/bin/sh", "-c", "cd elsewhere && \"\(Harness.binary.path)\" run --now 2026-11-01T02:00:00Z"], direct: true, environment: env)
         #expect(r.stdout.contains("nothing changed: the feed is unchanged") && !r.stdout.contains("all 1 feeds"), "\(r.stdout)")
         #expect(try h.run(["snapshot", "inspect", "snapshots/missing.1.fsnap"]).status == 1)
+        // A run that age makes full (--incremental-days 0) is recorded as a full one.
+        r = try h.run(["/bin/sh", "-c", "cd elsewhere && \"\(Harness.binary.path)\" run --now 2026-11-02T02:00:00Z --incremental-days 0"],
+                      direct: true, environment: env)
+        #expect(r.stdout.contains("only: unchanged, full"), "\(r.stdout)")
+        #expect(try h.rows("SELECT mode FROM runs ORDER BY id").map { $0["mode"] as String } == ["incremental", "incremental", "full"])
     }
 
     @Test("a bad configuration exits 2 naming the file and line, and touches nothing")
