@@ -134,6 +134,9 @@ public protocol FeedStore: Sendable {
     func changes(runID: Int64) async throws(StoreError) -> [RecordChange]
     /// How many live (not removed) rows each feed has.
     func liveRecordCounts() async throws(StoreError) -> [String: Int]
+    /// The store's identity (made once, when it is created), which its snapshot folder records;
+    /// nil for a store read-only whose schema predates it.
+    func storeID() async throws(StoreError) -> String?
     /// Lets go of connections (a network store's pool); the store is not used afterwards.
     func close() async
     /// How many batches (of different feeds) may be applied at once: 1 for a store with a single

@@ -15,6 +15,7 @@ public actor InMemoryStore: FeedStore {
     private var runs: [Int64: StoredRun] = [:]
     private var log: [Int64: [RecordChange]] = [:]
     private var nextRunID: Int64 = 1
+    private let identity = (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined()
 
     public init() {}
 
@@ -44,6 +45,8 @@ public actor InMemoryStore: FeedStore {
     public func run(id: Int64) throws(StoreError) -> StoredRun? { runs[id] }
 
     public func changes(runID: Int64) throws(StoreError) -> [RecordChange] { log[runID] ?? [] }
+
+    public func storeID() throws(StoreError) -> String? { identity }
 
     public func liveRecordCounts() throws(StoreError) -> [String: Int] {
         rows.compactMapValues { feed in

@@ -167,7 +167,23 @@ public final class SQLiteStore: FeedStore {
                 CREATE INDEX events_uid ON events(feed_id, uid, recurrence_id);
                 """)
         }
+        // v3: the store's identity, which its snapshot folder records (a folder serves one store).
+        m.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO store_info (key, value) VALUES ('id', lower(hex(randomblob(16))));
+                """)
+        }
         return m
+    }
+
+    public func storeID() throws(StoreError) -> String? {
+        try wrap(.read, "read the store's identity") {
+            try pool.read { db in
+                guard try db.tableExists("store_info") else { return nil }
+                return try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'id'")
+            }
+        }
     }
 
     public func feedStates() throws(StoreError) -> [String: FeedState] {

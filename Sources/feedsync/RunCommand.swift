@@ -157,6 +157,19 @@ struct RunCommand: AsyncParsableCommand {
                 }
                 if cfg.snapshotsInStore { snapshots = pg.snapshotTable }
             }
+            // A snapshot folder serves one store: refuse one that records another.
+            if !cfg.snapshotsInStore {
+                do {
+                    if let id = try await store.storeID(),
+                       let warning = try FolderOwner.claim(cfg.snapshots, storeID: id, store: cfg.store.description, write: !dryRun) {
+                        printError("feedsync: warning: \(warning)")
+                    }
+                } catch {
+                    await storeLock?.release()
+                    await store.close()
+                    throw error
+                }
+            }
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun

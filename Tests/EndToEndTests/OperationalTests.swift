@@ -56,6 +56,34 @@ struct OperationalTests {
         #expect(try h.rows("SELECT mode FROM runs ORDER BY id").map { $0["mode"] as String } == ["incremental", "incremental", "full"])
     }
 
+    @Test("a snapshot folder serves one store: another configuration's database pointed at it is refused (exit 3) and nothing is touched; a folder from before owners were recorded is adopted")
+    func folderOwner() throws {
+        let h = try setUp("owner")
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        let marker = h.text("snapshots/.feedsync-store")
+        #expect(marker.hasPrefix("id ") && marker.contains("store sqlite:"), "\(marker)")
+        let files = try h.snapshotFiles()
+        try h.write("other.yml", "store: sqlite:other.sqlite\n" + Self.config)
+        let other = try h.run(["run", "--config", "other.yml", "--now", "2026-11-02T02:00:00Z"])
+        #expect(other.status == 3)
+        #expect(other.stderr.contains("the snapshot folder \(h.dir.path)/snapshots holds the snapshots of another store (sqlite:\(h.dir.path)/feedsync.sqlite)"), "\(other.stderr)")
+        #expect(other.stderr.contains("each configuration needs a snapshot folder of its own"))
+        #expect(try h.snapshotFiles() == files && h.text("snapshots/.feedsync-store") == marker)
+        #expect(try h.run(["run", "--config", "other.yml", "--dry-run"]).status == 3)
+        // The owner goes on; a folder that records no owner (written before) is adopted, by its own store.
+        #expect(try h.night("2026-11-02T02:00:00Z").0.status == 0)
+        try h.remove("snapshots/.feedsync-store")
+        #expect(try h.night("2026-11-03T02:00:00Z").0.status == 0)
+        #expect(h.text("snapshots/.feedsync-store") == marker)
+        // The database deleted to start over, at the same place: taken over, with a warning.
+        for file in ["feedsync.sqlite", "feedsync.sqlite-wal", "feedsync.sqlite-shm"] { try? h.remove(file) }
+        let (anew, rep) = try h.night("2026-11-04T02:00:00Z")
+        #expect(anew.status == 0 && rep.feeds.allSatisfy { $0.reason == "first sync" })
+        #expect(anew.stderr.contains("warning: the store sqlite:\(h.dir.path)/feedsync.sqlite was created anew"), "\(anew.stderr)")
+        #expect(h.text("snapshots/.feedsync-store") != marker && h.text("snapshots/.feedsync-store").hasPrefix("id "))
+    }
+
     @Test("a bad configuration exits 2 naming the file and line, and touches nothing")
     func badConfig() throws {
         let h = try Harness("badconfig")

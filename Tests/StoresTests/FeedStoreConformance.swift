@@ -60,8 +60,6 @@ struct FeedStoreConformance {
     func runs(_ kind: StoreKind) async throws {
         let store = try await kind.make()
         let a = try await store.beginRun(mode: .full, startedAt: Self.now + 5, now: Self.now)
-        let b = try await store.beginRun(mode: .incremental, startedAt: Self.now + 6, now: Self.now)
-        #expect(a != b)
         let open = try #require(try await store.run(id: a))
         #expect(open.status == .running && open.mode == .full && open.finishedAt == nil)
         #expect(open.now == Self.now && open.startedAt == Self.now + 5)
@@ -71,7 +69,24 @@ struct FeedStoreConformance {
         try await store.finishRun(id: a, finishedAt: Self.now + 60, status: .partial, counts: counts)
         let done = try #require(try await store.run(id: a))
         #expect(done.status == .partial && done.finishedAt == Self.now + 60 && done.counts == counts)
-        #expect(try await store.run(id: b)?.status == .running)
+        // A run begins holding the run lock: one still `running` then was killed before its end.
+        let b = try await store.beginRun(mode: .incremental, startedAt: Self.now + 70, now: Self.now)
+        let openB = try await store.run(id: b)
+        #expect(a != b && openB?.status == .running)
+        let c = try await store.beginRun(mode: .incremental, startedAt: Self.now + 80, now: Self.now)
+        let (runA, runB, runC) = (try await store.run(id: a), try await store.run(id: b), try await store.run(id: c))
+        #expect(runB?.status == .aborted && runB?.finishedAt == nil)
+        #expect(runC?.status == .running && runA?.status == .partial)
+    }
+
+    @Test("a store has one identity from its creation", arguments: StoreKind.allCases)
+    func identity(_ kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let id = try #require(try await store.storeID())
+        let again = try await store.storeID()
+        #expect(id.count >= 16 && again == id)
+        let other = try await kind.make().storeID()
+        #expect(other != id, "another store, another identity")
     }
 
     @Test("apply writes rows, state and the change log; applying the same batch again leaves the same rows",

@@ -96,7 +96,7 @@ struct SQLiteStoreTests {
     func reopen() async throws {
         _ = try SQLiteStore(path: path)
         _ = try SQLiteStore(path: path)
-        #expect(try rows("SELECT identifier FROM grdb_migrations").map { $0["identifier"] as String } == ["v1", "v2"])
+        #expect(try rows("SELECT identifier FROM grdb_migrations").map { $0["identifier"] as String } == ["v1", "v2", "v3"])
     }
 
     @Test("a path that cannot be a database gives a clear error")

@@ -131,9 +131,10 @@ struct SharedNightTests {
         #expect(try await store.claim(runID: second, owner: "w:1", limit: 4, leaseSeconds: 30) == .complete)
         let third = try await night(store, feeds: ["f1"])
         #expect(try await store.nextNight(after: second, orAbove: second)?.runID == third)
-        // A new night closes a shared night its dead run left running, and forgets older rows.
+        // A new night closes a shared night its dead run left running (the new run's start marks
+        // it aborted), and forgets older rows.
         let fourth = try await night(store, feeds: ["f2"])
-        #expect(try await store.run(id: third)?.status == .failed)
+        #expect(try await store.run(id: third)?.status == .aborted)
         #expect(try await store.claim(runID: third, owner: "w:1", limit: 4, leaseSeconds: 30) == .complete)
         #expect(try await server.psql("SELECT DISTINCT run_id FROM night_feeds", url: url) == "\(fourth)\n")
     }

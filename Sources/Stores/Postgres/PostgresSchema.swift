@@ -124,6 +124,11 @@ enum PostgresSchema {
         ALTER TABLE events DROP CONSTRAINT IF EXISTS events_feed_id_fkey;
         ALTER TABLE changes DROP CONSTRAINT IF EXISTS changes_run_id_fkey
         """,
+        // 5: the store's identity, which a snapshot folder records (a folder serves one store).
+        """
+        CREATE TABLE store_info (key text PRIMARY KEY, value text NOT NULL);
+        INSERT INTO store_info (key, value) VALUES ('id', md5(random()::text || clock_timestamp()::text))
+        """,
     ]
 
     static var current: Int { migrations.count }

@@ -318,6 +318,20 @@ public final class PostgresStore: FeedStore {
         }
     }
 
+    public func storeID() async throws(StoreError) -> String? {
+        try await wrap(.read, "read the store's identity") {
+            // A database opened read-only may predate the table (migration 5).
+            var exists = false
+            for try await e in try await client.query("SELECT to_regclass('store_info') IS NOT NULL", logger: logger).decode(Bool.self) {
+                exists = e
+            }
+            guard exists else { return nil }
+            let rows = try await client.query("SELECT value FROM store_info WHERE key = 'id'", logger: logger)
+            for try await id in rows.decode(String.self) { return id }
+            return nil
+        }
+    }
+
     public func liveRecordCounts() async throws(StoreError) -> [String: Int] {
         try await wrap(.read, "count the events of each feed") {
             var result: [String: Int] = [:]
