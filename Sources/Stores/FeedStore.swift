@@ -134,6 +134,10 @@ public protocol FeedStore: Sendable {
     func changes(runID: Int64) async throws(StoreError) -> [RecordChange]
     /// How many live (not removed) rows each feed has.
     func liveRecordCounts() async throws(StoreError) -> [String: Int]
+    /// `feedsync prune`: marks every live event of these feeds removed at `at` and forgets their
+    /// snapshot generation and validators (their rows stay, as history). Returns the events
+    /// marked removed, by feed.
+    func prune(feedIDs: [String], at: Int64) async throws(StoreError) -> [String: Int]
     /// The store's identity (made once, when it is created), which its snapshot folder records;
     /// nil for a store read-only whose schema predates it.
     func storeID() async throws(StoreError) -> String?

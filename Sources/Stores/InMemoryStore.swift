@@ -48,6 +48,24 @@ public actor InMemoryStore: FeedStore {
 
     public func storeID() throws(StoreError) -> String? { identity }
 
+    public func prune(feedIDs: [String], at: Int64) throws(StoreError) -> [String: Int] {
+        var removed: [String: Int] = [:]
+        for id in feedIDs {
+            var n = 0
+            for (key, row) in rows[id] ?? [:] where !row.removed {
+                rows[id]?[key]?.removed = true
+                rows[id]?[key]?.updatedAt = at
+                n += 1
+            }
+            removed[id] = n
+            feeds[id]?.snapshotGeneration = nil
+            feeds[id]?.fingerprint = nil
+            feeds[id]?.etag = nil
+            feeds[id]?.lastModified = nil
+        }
+        return removed
+    }
+
     public func liveRecordCounts() throws(StoreError) -> [String: Int] {
         rows.compactMapValues { feed in
             let n = feed.values.filter { !$0.removed }.count

@@ -177,6 +177,24 @@ public final class SQLiteStore: FeedStore {
         return m
     }
 
+    public func prune(feedIDs: [String], at: Int64) throws(StoreError) -> [String: Int] {
+        try wrap(.write, "prune \(feedIDs.count) feeds") {
+            try pool.write { db in
+                var removed: [String: Int] = [:]
+                for id in feedIDs {
+                    try db.execute(sql: "UPDATE events SET removed_at = ?, updated_at = ? WHERE feed_id = ? AND removed_at IS NULL",
+                                   arguments: [ISOTime.format(at), ISOTime.format(at), id])
+                    removed[id] = db.changesCount
+                    try db.execute(sql: """
+                        UPDATE feeds SET snapshot_generation = NULL, fingerprint = NULL, etag = NULL, last_modified = NULL
+                        WHERE id = ?
+                        """, arguments: [id])
+                }
+                return removed
+            }
+        }
+    }
+
     public func storeID() throws(StoreError) -> String? {
         try wrap(.read, "read the store's identity") {
             try pool.read { db in

@@ -129,6 +129,8 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var seconds = 0.0
     public var phases = PhaseTimes()
     public var feeds: [FeedReport] = []
+    /// Feeds the store holds that the configuration does not name (`feedsync prune` removes them).
+    public var orphans: [String] = []
 
     public init(mode: SyncMode, now: String, startedAt: String, dryRun: Bool) {
         self.mode = mode
@@ -149,7 +151,7 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var eventsPastSkipped: Int { counts.eventsPastSkipped }
 
     enum CodingKeys: String, CodingKey {
-        case mode, now, seconds, phases, feeds, interrupted
+        case mode, now, seconds, phases, feeds, interrupted, orphans
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case dryRun = "dry_run"
@@ -198,6 +200,7 @@ public struct RunReport: Sendable, Codable, Equatable {
         counts.feedsFailed = try c.decode(Int.self, forKey: .feedsFailed)
         counts.feedsSkipped = try c.decodeIfPresent(Int.self, forKey: .feedsSkipped) ?? 0
         interrupted = try c.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
+        orphans = try c.decodeIfPresent([String].self, forKey: .orphans) ?? []
         counts.eventsAdded = try c.decode(Int.self, forKey: .eventsAdded)
         counts.eventsUpdated = try c.decode(Int.self, forKey: .eventsUpdated)
         counts.eventsRemoved = try c.decode(Int.self, forKey: .eventsRemoved)
@@ -220,6 +223,7 @@ public struct RunReport: Sendable, Codable, Equatable {
         try c.encode(counts.feedsFailed, forKey: .feedsFailed)
         try c.encode(counts.feedsSkipped, forKey: .feedsSkipped)
         try c.encode(interrupted, forKey: .interrupted)
+        try c.encode(orphans, forKey: .orphans)
         try c.encode(counts.eventsAdded, forKey: .eventsAdded)
         try c.encode(counts.eventsUpdated, forKey: .eventsUpdated)
         try c.encode(counts.eventsRemoved, forKey: .eventsRemoved)

@@ -94,6 +94,7 @@ public struct SyncRunner: Sendable {
                                dryRun: options.dryRun)
         let feeds = try selectedFeeds()
         let states = try await store.feedStates()
+        report.orphans = Orphans.find(config, states: states)
         let snapshots = self.snapshots
         if !options.dryRun {
             await removeLeftovers(snapshots, feeds: feeds, states: states)

@@ -18,7 +18,7 @@ struct Feedsync: AsyncParsableCommand {
             """,
         // The time zone rules are the ICU data built into Foundation (docs/icalendar-support.md).
         version: "\(FeedsyncVersion.current) (time zone rules \(TimeZone.timeZoneDataVersion))",
-        subcommands: [RunCommand.self, WorkerCommand.self, StatusCommand.self, ParseCommand.self, SnapshotCommand.self],
+        subcommands: [RunCommand.self, WorkerCommand.self, StatusCommand.self, PruneCommand.self, ParseCommand.self, SnapshotCommand.self],
         defaultSubcommand: nil)
 
     /// Like ArgumentParser's own `main`, but usage errors exit 2 (as documented), not 64.

@@ -264,6 +264,10 @@ struct RunCommand: AsyncParsableCommand {
             s += "\(c.unchanged) unchanged, \(c.failed) failed"
             lines.append(s)
         }
+        if !r.orphans.isEmpty {
+            let shown = r.orphans.prefix(5).joined(separator: ", ") + (r.orphans.count > 5 ? ", …" : "")
+            lines.append("orphans: \(r.orphans.count) feed\(r.orphans.count == 1 ? "" : "s") in the store \(r.orphans.count == 1 ? "is" : "are") not in the configuration (\(shown)); `feedsync prune` marks their events removed")
+        }
         if r.dryRun { lines.append("dry run: nothing was written") }
         if r.interrupted {
             lines.append("interrupted: \(r.feedsSkipped) feeds not reached (skipped); the others were synced and committed")

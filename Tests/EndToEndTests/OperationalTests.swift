@@ -84,6 +84,37 @@ struct OperationalTests {
         #expect(h.text("snapshots/.feedsync-store") != marker && h.text("snapshots/.feedsync-store").hasPrefix("id "))
     }
 
+    @Test("a feed removed from the configuration is reported as an orphan; prune --dry-run lists it, prune marks its events removed and deletes its snapshots")
+    func orphansAndPrune() throws {
+        let h = try setUp("prune")
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        let bookingLive = try h.rows("SELECT count(*) AS n FROM events WHERE feed_id = 'booking' AND removed_at IS NULL")[0]["n"] as Int
+        #expect(bookingLive > 0)
+        try h.write("feedsync.yml", "feeds:\n  - id: airbnb\n    url: feeds/airbnb.ics\n")
+        let (r, _) = try h.night("2026-11-02T02:00:00Z")
+        #expect(r.status == 0 && r.stdout.contains("orphans: 1 feed in the store is not in the configuration (booking); `feedsync prune` marks their events removed"), "\(r.stdout)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: h.dir.appendingPathComponent("report.json"))) as! [String: Any]
+        #expect(report["orphans"] as? [String] == ["booking"])
+
+        let dry = try h.run(["prune", "--dry-run"])
+        #expect(dry.status == 0 && dry.stdout.contains("booking: \(bookingLive) live events would be marked removed"), "\(dry.stdout)")
+        #expect(try h.rows("SELECT count(*) AS n FROM events WHERE feed_id = 'booking' AND removed_at IS NULL")[0]["n"] as Int == bookingLive)
+        #expect(try h.snapshotFiles().contains { $0.hasPrefix("booking.") })
+
+        let pruned = try h.run(["prune", "--now", "2026-11-02T09:00:00Z"])
+        #expect(pruned.status == 0 && pruned.stdout.contains("pruned 1 feed: \(bookingLive) events marked removed, 1 snapshot deleted"), "\(pruned.stdout) \(pruned.stderr)")
+        #expect(try h.rows("SELECT count(*) AS n FROM events WHERE feed_id = 'booking' AND removed_at = '2026-11-02T09:00:00Z'")[0]["n"] as Int == bookingLive)
+        #expect(try !h.snapshotFiles().contains { $0.hasPrefix("booking.") })
+        #expect(try h.run(["prune"]).stdout.contains("no orphans"))
+        let (r3, _) = try h.night("2026-11-03T02:00:00Z")
+        #expect(r3.status == 0 && !r3.stdout.contains("orphans"))
+        // Configured again, it starts afresh: a first sync that brings its events back.
+        try h.write("feedsync.yml", Self.config)
+        let (_, rep4) = try h.night("2026-11-04T02:00:00Z")
+        #expect(rep4["booking"].reason == "first sync" && rep4["booking"].added == bookingLive)
+    }
+
     @Test("a bad configuration exits 2 naming the file and line, and touches nothing")
     func badConfig() throws {
         let h = try Harness("badconfig")

@@ -79,6 +79,26 @@ struct FeedStoreConformance {
         #expect(runC?.status == .running && runA?.status == .partial)
     }
 
+    @Test("prune marks a feed's live events removed and forgets its snapshot and validators; other feeds untouched", arguments: StoreKind.allCases)
+    func prune(_ kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let run = try await store.beginRun(mode: .full, startedAt: Self.now, now: Self.now)
+        let a = FeedUpdate(feedID: "a", urlRedacted: "a", property: nil, status: .changed, fingerprint: "f", etag: "\"e\"",
+                           snapshotGeneration: 1, fullSync: true, added: [record("x", hash: 1), record("y", hash: 2)])
+        let b = FeedUpdate(feedID: "b", urlRedacted: "b", property: nil, status: .changed, fingerprint: "g",
+                           snapshotGeneration: 1, fullSync: true, added: [record("z", hash: 3)])
+        try await store.apply([a, b], runID: run, at: Self.now)
+        let removed = try await store.prune(feedIDs: ["a"], at: Self.now + 100)
+        #expect(removed == ["a": 2])
+        let states = try await store.feedStates()
+        #expect(states["a"]?.snapshotGeneration == nil && states["a"]?.fingerprint == nil && states["a"]?.etag == nil)
+        #expect(states["b"]?.snapshotGeneration == 1)
+        let live = try await store.liveRecordCounts()
+        #expect(live["a"] == nil && live["b"] == 1)
+        let again = try await store.prune(feedIDs: ["a"], at: Self.now + 200)
+        #expect(again == ["a": 0])
+    }
+
     @Test("a store has one identity from its creation", arguments: StoreKind.allCases)
     func identity(_ kind: StoreKind) async throws {
         let store = try await kind.make()

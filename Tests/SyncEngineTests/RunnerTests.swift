@@ -205,6 +205,7 @@ extension RunnerTests {
     struct TwoAtOnce: FeedStore {
         let base: InMemoryStore
         var concurrentBatches: Int { 2 }
+        func prune(feedIDs: [String], at: Int64) async throws(StoreError) -> [String: Int] { try await base.prune(feedIDs: feedIDs, at: at) }
         func storeID() async throws(StoreError) -> String? { try await base.storeID() }
         func feedStates() async throws(StoreError) -> [String: FeedState] { try await base.feedStates() }
         func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord] { try await base.priorRecords(feedID: feedID) }

@@ -318,6 +318,28 @@ public final class PostgresStore: FeedStore {
         }
     }
 
+    public func prune(feedIDs: [String], at: Int64) async throws(StoreError) -> [String: Int] {
+        try await wrap(.write, "prune \(feedIDs.count) feeds") {
+            try await client.withTransaction(logger: logger) { c in
+                var removed: [String: Int] = [:]
+                for id in feedIDs {
+                    let rows = try await c.query("""
+                        WITH gone AS (
+                          UPDATE events SET removed_at = to_timestamp(\(at)), updated_at = to_timestamp(\(at))
+                          WHERE feed_id = \(id) AND removed_at IS NULL RETURNING 1)
+                        SELECT count(*)::bigint FROM gone
+                        """, logger: logger)
+                    for try await n in rows.decode(Int.self) { removed[id] = n }
+                    try await c.query("""
+                        UPDATE feeds SET snapshot_generation = NULL, fingerprint = NULL, etag = NULL, last_modified = NULL
+                        WHERE id = \(id)
+                        """, logger: logger)
+                }
+                return removed
+            }
+        }
+    }
+
     public func storeID() async throws(StoreError) -> String? {
         try await wrap(.read, "read the store's identity") {
             // A database opened read-only may predate the table (migration 5).
