@@ -34,6 +34,10 @@ public struct FeedRecord: Sendable, Equatable {
     /// The record's fields as canonical JSON (JSON and CSV records; the store's `data` column).
     public var data: String?
 
+    /// A cancelled occurrence of a series (an override, RECURRENCE-ID, with `STATUS:CANCELLED`):
+    /// stored as a removed row (`removed_at` set), so that "what is booked" does not show it.
+    public var isCancelledOccurrence: Bool { recurrenceID != nil && status == "CANCELLED" }
+
     public init(
         key: String, uid: String, recurrenceID: String?, hash: UInt64, start: Int64, end: Int64,
         lastEnd: Int64?, allDay: Bool, startDate: String? = nil, endDate: String? = nil,

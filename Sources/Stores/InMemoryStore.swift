@@ -99,7 +99,7 @@ public actor InMemoryStore: FeedStore {
             for (kind, records) in [(RecordChange.Kind.added, u.added), (.updated, u.updated)] {
                 for r in records {
                     let first = feedRows[r.key]?.firstSeenAt ?? at
-                    feedRows[r.key] = Row(record: r, removed: false, firstSeenAt: first, updatedAt: at)
+                    feedRows[r.key] = Row(record: r, removed: r.isCancelledOccurrence, firstSeenAt: first, updatedAt: at)
                     log[runID, default: []].append(RecordChange(feedID: u.feedID, key: r.key, kind: kind, at: at))
                 }
             }

@@ -344,14 +344,14 @@ public final class SQLiteStore: FeedStore {
                     INSERT INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
                       summary, description, location, status, record_hash, start_ts, last_end_ts,
                       first_seen_at, updated_at, removed_at, data)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(feed_id, record_key) DO UPDATE SET uid = excluded.uid,
                       recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
                       last_end = excluded.last_end, all_day = excluded.all_day, summary = excluded.summary,
                       description = excluded.description, location = excluded.location,
                       status = excluded.status, record_hash = excluded.record_hash,
                       start_ts = excluded.start_ts, last_end_ts = excluded.last_end_ts,
-                      updated_at = excluded.updated_at, removed_at = NULL, data = excluded.data
+                      updated_at = excluded.updated_at, removed_at = excluded.removed_at, data = excluded.data
                     """)
                 let removeEvent = try db.cachedStatement(sql: """
                     UPDATE events SET removed_at = ?, updated_at = ?
@@ -392,7 +392,8 @@ public final class SQLiteStore: FeedStore {
                             event.bind(r.summary, r.description, r.location, r.status, hex64(r.hash))
                             event.bind(r.hasTimes ? r.start : nil)
                             event.bind(r.lastEnd)
-                            event.bind(now, now, r.data)
+                            // A cancelled occurrence is kept as a removed row (docs/store.md).
+                            event.bind(now, now, r.isCancelledOccurrence ? now : nil, r.data)
                             try event.step()
                             change.bind(runID)
                             change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now)

@@ -84,7 +84,9 @@ public enum Planner {
         }
         for r in records {
             if let s = rows.removeValue(forKey: r.key) {
-                if s.removed {
+                if s.removed && r.isCancelledOccurrence && s.hash == r.hash {
+                    plan.unchanged += 1  // a cancelled occurrence is stored removed
+                } else if s.removed {
                     plan.added.append(r)
                 } else if s.hash != r.hash {
                     plan.updated.append(r)

@@ -99,6 +99,25 @@ struct FeedStoreConformance {
         #expect(again == ["a": 0])
     }
 
+    @Test("a cancelled occurrence (override with STATUS:CANCELLED) is stored removed; confirmed again, it is live", arguments: StoreKind.allCases)
+    func cancelledOccurrence(_ kind: StoreKind) async throws {
+        let store = try await kind.make()
+        var cancelled = FeedRecord(key: "s|RID:20270108T100000Z", uid: "s", recurrenceID: "20270108T100000Z", hash: 7,
+                                   start: 1_799_000_000, end: 1_799_003_600, lastEnd: 1_799_003_600, allDay: false,
+                                   summary: "Stay", body: [])
+        cancelled.status = "CANCELLED"
+        let run = try await store.beginRun(mode: .full, startedAt: Self.now, now: Self.now)
+        try await store.apply([update(added: [record("s", hash: 1), cancelled])], runID: run, at: Self.now)
+        #expect(try await store.liveRecordCounts()["f"] == 1)
+        let prior = try await store.priorRecords(feedID: "f").first { $0.key == cancelled.key }
+        #expect(prior?.removed == true && prior?.hash == 7)
+        var confirmed = cancelled
+        confirmed.status = "CONFIRMED"
+        confirmed.hash = 8
+        try await store.apply([update(generation: 2, updated: [confirmed])], runID: run, at: Self.now + 10)
+        #expect(try await store.liveRecordCounts()["f"] == 2)
+    }
+
     @Test("a store has one identity from its creation", arguments: StoreKind.allCases)
     func identity(_ kind: StoreKind) async throws {
         let store = try await kind.make()

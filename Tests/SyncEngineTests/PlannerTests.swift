@@ -133,4 +133,19 @@ struct PlannerTests {
         plan.pastSkipped = 5
         #expect(Planner.suspicion(of: plan, recordCount: 0) == nil)
     }
+
+    @Test("full: a cancelled occurrence stored removed is unchanged while its hash holds; any other removed row that reappears is added")
+    func cancelledOccurrenceFull() {
+        var cancelled = FeedRecord(key: "s|RID:x", uid: "s", recurrenceID: "x", hash: 5, start: Self.now + 10, end: Self.now + 20,
+                                   lastEnd: Self.now + 20, allDay: false, body: [])
+        cancelled.status = "CANCELLED"
+        let stored = [PriorRecord(key: "s|RID:x", hash: 5, lastEnd: Self.now + 20, removed: true)]
+        #expect(Self.outcome(of: Planner.full(stored: stored, records: [cancelled], now: Self.now)) == .unchanged)
+        var changed = cancelled
+        changed.hash = 6
+        #expect(Self.outcome(of: Planner.full(stored: stored, records: [changed], now: Self.now)) == .added)
+        var confirmed = cancelled
+        confirmed.status = "CONFIRMED"
+        #expect(Self.outcome(of: Planner.full(stored: stored, records: [confirmed], now: Self.now)) == .added)
+    }
 }

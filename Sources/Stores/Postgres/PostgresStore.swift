@@ -565,7 +565,8 @@ public final class PostgresStore: FeedStore {
                   first_seen_at, updated_at, removed_at, data)
                 SELECT feed_id, record_key, uid, recurrence_id, to_timestamp(start_ts), to_timestamp(end_ts),
                   start_date::date, end_date::date, to_timestamp(last_end_ts), all_day, summary, description, location,
-                  status, record_hash, start_ts, last_end_ts, to_timestamp($17), to_timestamp($17), NULL, data::jsonb
+                  status, record_hash, start_ts, last_end_ts, to_timestamp($17), to_timestamp($17),
+                  CASE WHEN recurrence_id IS NOT NULL AND status = 'CANCELLED' THEN to_timestamp($17) END, data::jsonb
                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[],
                             $8::text[], $9::int8[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::text[],
                             $15::text[], $16::text[])
@@ -587,7 +588,7 @@ public final class PostgresStore: FeedStore {
                   all_day = excluded.all_day, summary = excluded.summary, description = excluded.description,
                   location = excluded.location, status = excluded.status, record_hash = excluded.record_hash,
                   start_ts = excluded.start_ts, last_end_ts = excluded.last_end_ts, updated_at = excluded.updated_at,
-                  removed_at = NULL, data = excluded.data
+                  removed_at = excluded.removed_at, data = excluded.data
                 WHERE e.removed_at IS NOT NULL
                    OR (e.uid, e.recurrence_id, e.start, e."end", e.start_date, e.end_date, e.last_end, e.all_day,
                        e.summary, e.description, e.location, e.status, e.record_hash, e.data)
