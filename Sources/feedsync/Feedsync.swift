@@ -34,7 +34,9 @@ struct Feedsync: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            Output.flush()
         } catch {
+            Output.flush()
             let code = exitCode(for: error)
             if code == .validationFailure {
                 printError(fullMessage(for: error))

@@ -6,6 +6,7 @@ import Logging
 import Snapshots
 import Stores
 import SyncEngine
+import Synchronization
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,6 +101,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func sync(_ outcome: Outcome) async throws {
         let logger = process.logger()
+        Output.startTicker()
 
         let cfg = try CLI.loadConfig(config)
         let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
@@ -285,12 +287,69 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Writes a line to stderr. A closed stderr is not an error worth dying for (SIGPIPE is ignored).
+/// Writes a line to stderr, after what stdout holds (so that `2>&1` keeps the order). A closed
+/// stderr is not an error worth dying for (SIGPIPE is ignored).
 func printError(_ s: String) {
+    Output.flush()
     try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
 }
 
 /// Writes text to stdout as it is; a reader that went away is ignored (the run's status stands).
 func printOut(_ s: String) {
-    try? FileHandle.standardOutput.write(contentsOf: Data(s.utf8))
+    Output.write(s)
+}
+
+/// stdout through a buffer of its own, written out on a terminal at once and otherwise when it
+/// holds 32 KB or at least every half second: the feed lines of a night stay live for `tail -f`
+/// and the journal, without one write(2) per feed (a 1,000-feed night spent ~10% of its time on
+/// them). `Feedsync.main` flushes what is left before the process exits.
+enum Output {
+    static let interactive = isatty(STDOUT_FILENO) == 1
+    private struct State {
+        var bytes: [UInt8] = []
+        var lastFlush: UInt64 = 0
+    }
+    private static let state = Mutex(State())
+
+    static func write(_ s: String) {
+        state.withLock { st in
+            st.bytes.append(contentsOf: s.utf8)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if interactive || st.bytes.count >= 32_768 || now &- st.lastFlush > 500_000_000 {
+                drain(&st.bytes)
+                st.lastFlush = now
+            }
+        }
+    }
+
+    /// Flushes what waits every half second, so that the last lines of a burst are not held
+    /// until the next write (a worker between nights, a run waiting on a slow host).
+    static func startTicker() {
+        guard !interactive else { return }
+        Task.detached(priority: .background) {
+            while true {
+                try? await Task.sleep(for: .milliseconds(500))
+                flush()
+            }
+        }
+    }
+
+    static func flush() {
+        state.withLock { st in
+            drain(&st.bytes)
+            st.lastFlush = DispatchTime.now().uptimeNanoseconds
+        }
+    }
+
+    /// Writes everything out; a reader that went away (EPIPE, SIGPIPE ignored) drops the rest.
+    private static func drain(_ bytes: inout [UInt8]) {
+        var done = 0
+        bytes.withUnsafeBytes { raw in
+            while done < raw.count {
+                let n = Glibc.write(STDOUT_FILENO, raw.baseAddress! + done, raw.count - done)
+                if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { break }
+            }
+        }
+        bytes.removeAll(keepingCapacity: true)
+    }
 }

@@ -26,6 +26,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var process: ProcessOptions
 
     func run() async throws {
+        Output.startTicker()
         let logger = process.logger()
         let cfg = try CLI.loadConfig(config)
         guard case .postgres = cfg.store else {
