@@ -5,6 +5,7 @@ public import Stores
 import ICalendarFeeds
 import FeedHash
 import FeedFormats
+import Records
 import Yams
 
 /// One feed of the configuration.
@@ -136,7 +137,9 @@ public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http", "mappings", "max_records",
                                        "busy_timeout_seconds", "password_file", "lease_seconds",
-                                       "stale_after_days", "on_bad_event"]
+                                       "stale_after_days", "on_bad_event", "feeds_file"]
+    /// The columns a `feeds_file` may have (`id` and `url` required).
+    static let feedFileColumns = ["id", "url", "property", "timezone", "format", "mapping", "on_bad_event"]
     static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children",
                                             "on_bad_event"])
         .union(MappingSettings.keys)
@@ -196,7 +199,9 @@ public enum ConfigLoader {
         var limits = FetchLimits()
         var feeds: [FeedConfig] = []
         var feedHTTP: [(Int, Node.Mapping)] = []
-        var feedMappings: [(index: Int, own: MappingSettings, name: Node?, node: Node)] = []
+        var feedMappings: [(index: Int, own: MappingSettings, name: Node?, node: Node, fail: (Node?, String) -> ConfigError)] = []
+        var seen: [String: String] = [:]
+        var feedsFile: Node? = nil
         var mappingsNode: Node? = nil
         var maxRecords = FormatSettings.defaultMaxRecords
         var busyTimeout = SQLiteStore.defaultBusyTimeout
@@ -204,6 +209,28 @@ public enum ConfigLoader {
         var staleAfterDays = 2
         var onBadEvent = BadRecordPolicy.keep
         var sawFeeds = false
+
+        /// One feed of the list (or a row of `feeds_file`, as a mapping of its cells), validated the
+        /// same way; `fail` names the file it comes from, `place` says where for a duplicate.
+        func addFeed(_ item: Node, _ fail: @escaping (Node?, String) -> ConfigError, where place: String) throws(ConfigError) {
+            let feed = try feedConfig(item, folder: folder, formats: formats, fail)
+            if let http = item.mapping?["http"] {
+                guard let m = http.mapping else { throw fail(http, "feed `\(feed.id)`: `http` must be a mapping") }
+                feedHTTP.append((feeds.count, m))
+            }
+            // Mapping settings concern JSON and CSV feeds (and an iCalendar feed that has them by mistake).
+            if let map = item.mapping, feed.format != ICalendarFormat.name || map.contains(where: { k, _ in
+                let name = k.string ?? ""
+                return name == "mapping" || name == "children" || MappingSettings.keys.contains(name)
+            }) {
+                feedMappings.append((feeds.count, try MappingSettings.read(map, node: item, fail), map["mapping"], item, fail))
+            }
+            if let first = seen[feed.id] {
+                throw fail(item, "feed id `\(feed.id)` is used twice (first at \(first))")
+            }
+            seen[feed.id] = place
+            feeds.append(feed)
+        }
 
         for (keyNode, value) in top {
             guard let key = keyNode.string else { throw fail(keyNode, "setting names must be text") }
@@ -245,34 +272,21 @@ public enum ConfigLoader {
                 staleAfterDays = try int(value, key, min: 1, fail)
             case "on_bad_event":
                 onBadEvent = try badEventPolicy(value, fail)
+            case "feeds_file":
+                feedsFile = value
+                sawFeeds = true
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
-                var seen: [String: Int] = [:]
-                for item in seq {
-                    let feed = try feedConfig(item, folder: folder, formats: formats, fail)
-                    if let http = item.mapping?["http"] {
-                        guard let m = http.mapping else { throw fail(http, "feed `\(feed.id)`: `http` must be a mapping") }
-                        feedHTTP.append((feeds.count, m))
-                    }
-                    // Mapping settings concern JSON and CSV feeds (and an iCalendar feed that has them by mistake).
-                    if let map = item.mapping, feed.format != ICalendarFormat.name || map.contains(where: { k, _ in
-                        let name = k.string ?? ""
-                        return name == "mapping" || name == "children" || MappingSettings.keys.contains(name)
-                    }) {
-                        feedMappings.append((feeds.count, try MappingSettings.read(map, node: item, fail), map["mapping"], item))
-                    }
-                    if let first = seen[feed.id] {
-                        throw fail(item, "feed id `\(feed.id)` is used twice (first on line \(first))")
-                    }
-                    seen[feed.id] = feed.line
-                    feeds.append(feed)
-                }
+                for item in seq { try addFeed(item, fail, where: "line \(item.mark?.line ?? 0)") }
             default:
                 throw fail(keyNode, "unknown setting `\(key)` (known: \(topKeys.sorted().joined(separator: ", ")))")
             }
         }
-        guard sawFeeds else { throw fail(root, "no `feeds:` list") }
+        guard sawFeeds else { throw fail(root, "no `feeds:` list (or `feeds_file:`)") }
+        if let feedsFile {
+            try readFeedsFile(feedsFile, folder: folder, fail, add: addFeed)
+        }
         // Named mappings, then each JSON or CSV feed's own settings over the one it names.
         var named: [String: MappingSettings] = [:]
         if let mappingsNode {
@@ -288,7 +302,7 @@ public enum ConfigLoader {
                 named[name] = try MappingSettings.read(m, node: v, fail)
             }
         }
-        for (index, own, nameNode, node) in feedMappings {
+        for (index, own, nameNode, node, fail) in feedMappings {
             let feed = feeds[index]
             var settings = own
             if let nameNode {
@@ -393,6 +407,46 @@ public enum ConfigLoader {
                               format: format)
         feed.onBadEvent = onBadEvent
         return feed
+    }
+
+    /// `feeds_file: feeds.csv`: one feed per row (RFC 4180, a header row naming the columns of
+    /// `feedFileColumns`), each row checked as a feed of the YAML list is, its errors naming the
+    /// file and the row's line.
+    private static func readFeedsFile(_ node: Node, folder: String, _ fail: (Node?, String) -> ConfigError,
+                                      add: (Node, @escaping (Node?, String) -> ConfigError, String) throws(ConfigError) -> Void) throws(ConfigError) {
+        let given = try string(node, "feeds_file", fail)
+        let path = absolutePath(given, relativeTo: folder)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail(node, "cannot read the feeds file \(given) (does it exist?)")
+        }
+        let table: CSVReader.Table
+        do {
+            table = try CSVReader.read(Array(data))
+        } catch {
+            throw ConfigError(path: given, line: error.line, message: error.message)
+        }
+        let header = table.header.map { $0.trimmingCharacters(in: .whitespaces) }
+        for (i, column) in header.enumerated() {
+            guard feedFileColumns.contains(column) else {
+                throw ConfigError(path: given, line: 1, message: "unknown column `\(column)` (known: \(feedFileColumns.joined(separator: ", ")))")
+            }
+            if header[..<i].contains(column) { throw ConfigError(path: given, line: 1, message: "column `\(column)` appears twice") }
+        }
+        for required in ["id", "url"] where !header.contains(required) {
+            throw ConfigError(path: given, line: 1, message: "the header row has no `\(required)` column (columns: \(feedFileColumns.joined(separator: ", ")))")
+        }
+        for (row, line) in zip(table.rows, table.lines) {
+            // (Yams cannot make marks: each row's errors carry its line through its own `fail`.)
+            let rowFail: (Node?, String) -> ConfigError = { _, message in ConfigError(path: given, line: line, message: message) }
+            var pairs: [(Node, Node)] = []
+            for (column, value) in zip(header, row) {
+                let cell = value.trimmingCharacters(in: .whitespaces)
+                // An empty optional cell is as if the setting were not given.
+                if cell.isEmpty && column != "id" && column != "url" { continue }
+                pairs.append((Node(column), Node(cell)))
+            }
+            try add(Node.mapping(.init(pairs)), rowFail, "\(given):\(line)")
+        }
     }
 
     private static func badEventPolicy(_ node: Node, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> BadRecordPolicy {
