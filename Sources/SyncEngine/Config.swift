@@ -285,7 +285,41 @@ public enum ConfigLoader {
         }
         guard sawFeeds else { throw fail(root, "no `feeds:` list (or `feeds_file:`)") }
         if let feedsFile {
-            try readFeedsFile(feedsFile, folder: folder, fail, add: addFeed)
+            let (given, rows) = try readFeedsFile(feedsFile, folder: folder, fail)
+            for (cells, line) in rows {
+                // Each row's errors carry its line through its own `fail` (Yams cannot make marks).
+                let rowFail: (Node?, String) -> ConfigError = { _, message in ConfigError(path: given, line: line, message: message) }
+                let format = cells["format"] ?? ICalendarFormat.name
+                guard formats.contains(format) else {
+                    throw rowFail(nil, "unknown feed format `\(format)` (known: \(formats.names.joined(separator: ", ")))")
+                }
+                var feed = try makeFeed(id: cells["id"] ?? "", url: cells["url"], line: line, folder: folder, format: format,
+                                        idNode: nil, urlNode: nil, itemNode: nil, rowFail)
+                feed.property = cells["property"]
+                if let tz = cells["timezone"] {
+                    guard TimeZone(identifier: tz) != nil else {
+                        throw rowFail(nil, "`timezone`: unknown time zone `\(tz)` (use an IANA name such as Europe/Paris or UTC)")
+                    }
+                    feed.timeZone = tz
+                }
+                if let policy = cells["on_bad_event"] {
+                    guard let p = BadRecordPolicy(rawValue: policy) else {
+                        throw rowFail(nil, "`on_bad_event` must be `keep` or `fail_feed` (got `\(policy)`)")
+                    }
+                    feed.onBadEvent = p
+                }
+                if format != ICalendarFormat.name || cells["mapping"] != nil {
+                    // Mappings are resolved with the list's, from a node of the one setting a row can give.
+                    let name = cells["mapping"].map { Node($0, Tag(.str)) }
+                    let node = Node.mapping(.init(name.map { [(Node("mapping", Tag(.str)), $0)] } ?? []))
+                    feedMappings.append((feeds.count, try MappingSettings.read(node.mapping!, node: node, rowFail), name, node, rowFail))
+                }
+                if let first = seen[feed.id] {
+                    throw rowFail(nil, "feed id `\(feed.id)` is used twice (first at \(first))")
+                }
+                seen[feed.id] = "\(given):\(line)"
+                feeds.append(feed)
+            }
         }
         // Named mappings, then each JSON or CSV feed's own settings over the one it names.
         var named: [String: MappingSettings] = [:]
@@ -389,31 +423,40 @@ public enum ConfigLoader {
             }
         }
         guard let id else { throw fail(node, "a feed has no `id`") }
+        var feed = try makeFeed(id: id, url: url, line: node.mark?.line ?? 0, folder: folder, format: format,
+                                idNode: map["id"], urlNode: map["url"], itemNode: node, fail)
+        feed.property = property
+        feed.timeZone = tz
+        feed.onBadEvent = onBadEvent
+        return feed
+    }
+
+    /// What a feed of the list and a row of `feeds_file` share: the id's and the URL's checks.
+    private static func makeFeed(id: String, url: String?, line: Int, folder: String, format: String,
+                                 idNode: Node?, urlNode: Node?, itemNode: Node?,
+                                 _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> FeedConfig {
         guard !id.isEmpty, id.utf8.allSatisfy(isIDByte), id != ".", id != ".." else {
-            throw fail(map["id"], "feed id `\(id)` may hold only letters, digits, `.`, `_` and `-`")
+            throw fail(idNode, "feed id `\(id)` may hold only letters, digits, `.`, `_` and `-`")
         }
-        guard let url, !url.isEmpty else { throw fail(node, "feed `\(id)` has no `url`") }
+        guard let url, !url.isEmpty else { throw fail(itemNode, "feed `\(id)` has no `url`") }
         let resolved: String
         if url.hasPrefix("http://") || url.hasPrefix("https://") {
             resolved = url
         } else if url.hasPrefix("file://") {
             resolved = url
         } else if url.contains("://") {
-            throw fail(map["url"], "feed `\(id)`: unsupported URL scheme in `\(redactURL(url))` (use file://, http:// or https://, or a path)")
+            throw fail(urlNode, "feed `\(id)`: unsupported URL scheme in `\(redactURL(url))` (use file://, http:// or https://, or a path)")
         } else {
             resolved = "file://" + absolutePath(url, relativeTo: folder)
         }
-        var feed = FeedConfig(id: id, url: resolved, property: property, timeZone: tz, line: (node.mark?.line ?? 0),
-                              format: format)
-        feed.onBadEvent = onBadEvent
-        return feed
+        return FeedConfig(id: id, url: resolved, property: nil, timeZone: nil, line: line, format: format)
     }
 
-    /// `feeds_file: feeds.csv`: one feed per row (RFC 4180, a header row naming the columns of
-    /// `feedFileColumns`), each row checked as a feed of the YAML list is, its errors naming the
-    /// file and the row's line.
-    private static func readFeedsFile(_ node: Node, folder: String, _ fail: (Node?, String) -> ConfigError,
-                                      add: (Node, @escaping (Node?, String) -> ConfigError, String) throws(ConfigError) -> Void) throws(ConfigError) {
+    /// `feeds_file: feeds.csv`: one feed per row (RFC 4180, a header row naming columns of
+    /// `feedFileColumns`, `id` and `url` required). Returns the file's name as given and each row's
+    /// non-empty cells by column, with its line.
+    private static func readFeedsFile(_ node: Node, folder: String, _ fail: (Node?, String) -> ConfigError)
+        throws(ConfigError) -> (String, [(cells: [String: String], line: Int)]) {
         let given = try string(node, "feeds_file", fail)
         let path = absolutePath(given, relativeTo: folder)
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -435,18 +478,18 @@ public enum ConfigLoader {
         for required in ["id", "url"] where !header.contains(required) {
             throw ConfigError(path: given, line: 1, message: "the header row has no `\(required)` column (columns: \(feedFileColumns.joined(separator: ", ")))")
         }
+        var rows: [(cells: [String: String], line: Int)] = []
+        rows.reserveCapacity(table.rows.count)
         for (row, line) in zip(table.rows, table.lines) {
-            // (Yams cannot make marks: each row's errors carry its line through its own `fail`.)
-            let rowFail: (Node?, String) -> ConfigError = { _, message in ConfigError(path: given, line: line, message: message) }
-            var pairs: [(Node, Node)] = []
+            var cells: [String: String] = [:]
             for (column, value) in zip(header, row) {
-                let cell = value.trimmingCharacters(in: .whitespaces)
-                // An empty optional cell is as if the setting were not given.
-                if cell.isEmpty && column != "id" && column != "url" { continue }
-                pairs.append((Node(column), Node(cell)))
+                // An empty cell is as if the setting were not given (an empty id or url is an error later).
+                let cell = value.first == " " || value.last == " " ? value.trimmingCharacters(in: .whitespaces) : value
+                if !cell.isEmpty { cells[column] = cell }
             }
-            try add(Node.mapping(.init(pairs)), rowFail, "\(given):\(line)")
+            rows.append((cells, line))
         }
+        return (given, rows)
     }
 
     private static func badEventPolicy(_ node: Node, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> BadRecordPolicy {
