@@ -294,6 +294,11 @@ func printError(_ s: String) {
     try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
 }
 
+/// Writes a line to stderr at once, leaving stdout's buffer alone (the paths that end the process).
+func printErrorNow(_ s: String) {
+    try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
+}
+
 /// Writes text to stdout as it is; a reader that went away is ignored (the run's status stands).
 func printOut(_ s: String) {
     Output.write(s)

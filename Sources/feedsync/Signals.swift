@@ -19,13 +19,15 @@ enum Signals {
             source.setEventHandler {
                 let name = number == SIGTERM ? "SIGTERM" : "SIGINT"
                 if let first = stop.signalNumber {
-                    say("feedsync: \(name) again: stopping now")
+                    // Stopping now: stderr at once, without waiting on stdout (a reader that does
+                    // not read could hold it); feed lines still in stdout's buffer are lost.
+                    printErrorNow("feedsync: \(name) again: stopping now")
                     _exit(128 + first)
                 }
                 stop.request(signal: number)
                 say("feedsync: \(name): starting no new feed; the feeds in flight finish and commit (at most \(Int(grace)) s; again to stop now)")
                 DispatchQueue.global().asyncAfter(deadline: .now() + grace) {
-                    say("feedsync: the grace period of \(Int(grace)) s is over: stopping now")
+                    printErrorNow("feedsync: the grace period of \(Int(grace)) s is over: stopping now")
                     _exit(128 + number)
                 }
             }
