@@ -96,8 +96,7 @@ public final class HTTPSource: FeedSource {
         if settings.hostFailureLimit > 0 {
             let streak = await firstGate.unreachable
             if streak >= settings.hostFailureLimit {
-                throw failed(FetchError(.hostUnreachable,
-                    "GET \(redactURL(url)): not tried: \(firstHost) did not answer the last \(streak) feeds (host_failure_limit \(settings.hostFailureLimit))"))
+                throw failed(notTried(url, host: firstHost, streak: streak))
             }
         }
         do {
@@ -112,6 +111,12 @@ public final class HTTPSource: FeedSource {
             }
             throw error
         }
+    }
+
+    /// A feed of a host that did not answer the last `host_failure_limit` feeds: not tried.
+    private func notTried(_ url: String, host: String, streak: Int) -> FetchError {
+        FetchError(.hostUnreachable,
+                   "GET \(redactURL(url)): not tried: \(host) did not answer the last \(streak) feeds (host_failure_limit \(settings.hostFailureLimit))")
     }
 
     private func follow(_ url: String, validators: Validators, limits: FetchLimits, format: any FeedFormat, facts: inout HTTPFacts,
@@ -142,8 +147,7 @@ public final class HTTPSource: FeedSource {
                 // Checked again once the host's turn comes: feeds queued behind the ones that
                 // found it dead fail at once instead of trying it in their turn.
                 if limit > 0, host == firstHost, case let streak = await firstGate.unreachable, streak >= limit {
-                    return (.fail(FetchError(.hostUnreachable,
-                        "GET \(shown): not tried: \(host) did not answer the last \(streak) feeds (host_failure_limit \(limit))")), start)
+                    return (.fail(self.notTried(current, host: host, streak: streak)), start)
                 }
                 return (await self.attempt(current, original: url, validators: validators, limits: limits, format: format, progress: progress), start)
             }

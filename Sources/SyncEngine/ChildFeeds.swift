@@ -48,7 +48,7 @@ enum ChildFeeds {
 
     private static func child(_ spec: ChildrenConfig, parent: FeedConfig, key: String, url: String,
                               values: [String: String]) -> FeedConfig {
-        var child = FeedConfig(id: "\(parent.id)/\(spec.name)/\(key)", url: url, property: parent.property,
+        var child = FeedConfig(id: spec.idPrefix(parent: parent.id) + key, url: url, property: parent.property,
                                timeZone: spec.timeZone ?? parent.timeZone, line: parent.line, format: spec.format,
                                mapping: spec.mapping)
         child.parent = parent.id

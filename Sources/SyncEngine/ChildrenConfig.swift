@@ -6,6 +6,9 @@ import Yams
 /// A feed's `children:`: one child feed per **future** record of the parent (an API's
 /// registrations per event), fetched from a URL template filled from that record.
 public struct ChildrenConfig: Sendable, Equatable {
+    /// What the ids of a parent's children start with: `parent/name/` (the child's value follows).
+    public func idPrefix(parent: String) -> String { "\(parent)/\(name)/" }
+
     /// The children's name: a child's id is `PARENT/NAME/PARENT_KEY`.
     public var name: String
     /// The URL template: `{field}` is the parent record's field (dotted paths reach into objects),

@@ -48,6 +48,9 @@ public struct FeedConfig: Sendable, Equatable {
     }
 
     public var isHTTP: Bool { url.hasPrefix("http://") || url.hasPrefix("https://") }
+
+    /// What the ids of this feed's children start with (`parent/children-name/`), nil without children.
+    public var childIDPrefix: String? { children?.idPrefix(parent: id) }
 }
 
 /// `feedsync.yml`, loaded and checked. Every path in it is absolute (relative ones are resolved
@@ -210,8 +213,7 @@ public enum ConfigLoader {
         var onBadEvent = BadRecordPolicy.keep
         var sawFeeds = false
 
-        /// One feed of the list (or a row of `feeds_file`, as a mapping of its cells), validated the
-        /// same way; `fail` names the file it comes from, `place` says where for a duplicate.
+        /// One feed of the `feeds:` list; `place` says where it is, for a duplicate.
         func addFeed(_ item: Node, _ fail: @escaping (Node?, String) -> ConfigError, where place: String) throws(ConfigError) {
             let feed = try feedConfig(item, folder: folder, formats: formats, fail)
             if let http = item.mapping?["http"] {
@@ -225,6 +227,11 @@ public enum ConfigLoader {
             }) {
                 feedMappings.append((feeds.count, try MappingSettings.read(map, node: item, fail), map["mapping"], item, fail))
             }
+            try register(feed, item, fail, where: place)
+        }
+
+        /// A feed of either source, once: a duplicate id names where the first one is.
+        func register(_ feed: FeedConfig, _ item: Node?, _ fail: (Node?, String) -> ConfigError, where place: String) throws(ConfigError) {
             if let first = seen[feed.id] {
                 throw fail(item, "feed id `\(feed.id)` is used twice (first at \(first))")
             }
@@ -271,7 +278,7 @@ public enum ConfigLoader {
             case "stale_after_days":
                 staleAfterDays = try int(value, key, min: 1, fail)
             case "on_bad_event":
-                onBadEvent = try badEventPolicy(value, fail)
+                onBadEvent = try badEventPolicy(try string(value, key, fail), value, fail)
             case "feeds_file":
                 feedsFile = value
                 sawFeeds = true
@@ -289,36 +296,19 @@ public enum ConfigLoader {
             for (cells, line) in rows {
                 // Each row's errors carry its line through its own `fail` (Yams cannot make marks).
                 let rowFail: (Node?, String) -> ConfigError = { _, message in ConfigError(path: given, line: line, message: message) }
-                let format = cells["format"] ?? ICalendarFormat.name
-                guard formats.contains(format) else {
-                    throw rowFail(nil, "unknown feed format `\(format)` (known: \(formats.names.joined(separator: ", ")))")
-                }
+                let format = try checkedFormat(cells["format"] ?? ICalendarFormat.name, formats: formats, nil, rowFail)
                 var feed = try makeFeed(id: cells["id"] ?? "", url: cells["url"], line: line, folder: folder, format: format,
                                         idNode: nil, urlNode: nil, itemNode: nil, rowFail)
                 feed.property = cells["property"]
-                if let tz = cells["timezone"] {
-                    guard TimeZone(identifier: tz) != nil else {
-                        throw rowFail(nil, "`timezone`: unknown time zone `\(tz)` (use an IANA name such as Europe/Paris or UTC)")
-                    }
-                    feed.timeZone = tz
-                }
-                if let policy = cells["on_bad_event"] {
-                    guard let p = BadRecordPolicy(rawValue: policy) else {
-                        throw rowFail(nil, "`on_bad_event` must be `keep` or `fail_feed` (got `\(policy)`)")
-                    }
-                    feed.onBadEvent = p
-                }
+                feed.timeZone = try cells["timezone"].map { s throws(ConfigError) in try checkedZone(s, "timezone", nil, rowFail) }
+                feed.onBadEvent = try cells["on_bad_event"].map { s throws(ConfigError) in try badEventPolicy(s, nil, rowFail) }
                 if format != ICalendarFormat.name || cells["mapping"] != nil {
                     // Mappings are resolved with the list's, from a node of the one setting a row can give.
                     let name = cells["mapping"].map { Node($0, Tag(.str)) }
                     let node = Node.mapping(.init(name.map { [(Node("mapping", Tag(.str)), $0)] } ?? []))
                     feedMappings.append((feeds.count, try MappingSettings.read(node.mapping!, node: node, rowFail), name, node, rowFail))
                 }
-                if let first = seen[feed.id] {
-                    throw rowFail(nil, "feed id `\(feed.id)` is used twice (first at \(first))")
-                }
-                seen[feed.id] = "\(given):\(line)"
-                feeds.append(feed)
+                try register(feed, nil, rowFail, where: "\(given):\(line)")
             }
         }
         // Named mappings, then each JSON or CSV feed's own settings over the one it names.
@@ -410,12 +400,9 @@ public enum ConfigLoader {
             case "url": url = try string(v, "url", fail)
             case "property": property = try string(v, "property", fail)
             case "timezone": tz = try zone(v, "timezone", fail)
-            case "on_bad_event": onBadEvent = try badEventPolicy(v, fail)
+            case "on_bad_event": onBadEvent = try badEventPolicy(try string(v, "on_bad_event", fail), v, fail)
             case "format":
-                format = try string(v, "format", fail)
-                guard formats.contains(format) else {
-                    throw fail(v, "unknown feed format `\(format)` (known: \(formats.names.joined(separator: ", ")))")
-                }
+                format = try checkedFormat(try string(v, "format", fail), formats: formats, v, fail)
             case "http", "mapping", "children": break  // applied once the top-level `http` and `mappings` are known
             case let key where MappingSettings.keys.contains(key): break  // read with the mappings
             default:
@@ -492,12 +479,19 @@ public enum ConfigLoader {
         return (given, rows)
     }
 
-    private static func badEventPolicy(_ node: Node, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> BadRecordPolicy {
-        let text = try string(node, "on_bad_event", fail)
+    private static func badEventPolicy(_ text: String, _ node: Node?, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> BadRecordPolicy {
         guard let policy = BadRecordPolicy(rawValue: text) else {
             throw fail(node, "`on_bad_event` must be `keep` or `fail_feed` (got `\(text)`)")
         }
         return policy
+    }
+
+    private static func checkedFormat(_ format: String, formats: FormatRegistry, _ node: Node?,
+                                      _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
+        guard formats.contains(format) else {
+            throw fail(node, "unknown feed format `\(format)` (known: \(formats.names.joined(separator: ", ")))")
+        }
+        return format
     }
 
     private static func applyHTTP(_ map: Node.Mapping, to limits: inout FetchLimits, perFeed: Bool,
@@ -548,9 +542,12 @@ public enum ConfigLoader {
     }
 
     static func zone(_ n: Node, _ key: String, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
-        let s = try string(n, key, fail)
+        try checkedZone(try string(n, key, fail), key, n, fail)
+    }
+
+    static func checkedZone(_ s: String, _ key: String, _ node: Node?, _ fail: (Node?, String) -> ConfigError) throws(ConfigError) -> String {
         guard TimeZone(identifier: s) != nil else {
-            throw fail(n, "`\(key)`: unknown time zone `\(s)` (use an IANA name such as Europe/Paris or UTC)")
+            throw fail(node, "`\(key)`: unknown time zone `\(s)` (use an IANA name such as Europe/Paris or UTC)")
         }
         return s
     }

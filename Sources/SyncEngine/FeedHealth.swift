@@ -46,8 +46,7 @@ public enum HealthCheck {
         for feed in config.feeds {
             out.append(assess(id: feed.id, parent: nil, state: states[feed.id], records: counts[feed.id] ?? 0,
                               now: now, staleAfterDays: config.staleAfterDays))
-            guard let spec = feed.children else { continue }
-            let prefix = "\(feed.id)/\(spec.name)/"
+            guard let prefix = feed.childIDPrefix else { continue }
             for id in states.keys.filter({ $0.hasPrefix(prefix) }).sorted() {
                 out.append(assess(id: id, parent: feed.id, state: states[id], records: counts[id] ?? 0,
                                   now: now, staleAfterDays: config.staleAfterDays))

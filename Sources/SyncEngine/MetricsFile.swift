@@ -167,9 +167,6 @@ public enum MetricsFile {
     }
 }
 
-/// Reading back the samples of a file this type wrote (the counters to carry on). Lines that are
-/// not `name{labels} value` or `name value` are left out, so a damaged file costs its counters,
-/// never the run.
 extension MetricsFile {
     /// The registry emits its families in hash order, which changes from process to process; a
     /// file people read and diff lists them by name, and each family's series by their labels.
@@ -195,16 +192,15 @@ extension MetricsFile {
     }
 }
 
+/// Reading back the samples of a file this type wrote (the counters to carry on). Lines that are
+/// not `name{labels} value` or `name value` are left out, so a damaged file costs its counters,
+/// never the run.
 enum MetricsText {
-    struct Sample: Equatable {
+    struct Sample {
         var name: String
         var labels: [(String, String)]
         var value: Double
         var line: String
-
-        static func == (a: Sample, b: Sample) -> Bool {
-            a.name == b.name && a.value == b.value && a.labels.elementsEqual(b.labels, by: { $0 == $1 })
-        }
     }
 
     static func escape(_ value: String) -> String {

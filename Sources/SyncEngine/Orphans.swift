@@ -8,7 +8,7 @@ public enum Orphans {
     /// configured with children of that name, that still has a snapshot (a pruned feed has none).
     public static func find(_ config: SyncConfig, states: [String: FeedState]) -> [String] {
         let configured = Set(config.feeds.map(\.id))
-        let childPrefixes = config.feeds.compactMap { f in f.children.map { "\(f.id)/\($0.name)/" } }
+        let childPrefixes = config.feeds.compactMap(\.childIDPrefix)
         return states.values.compactMap { state -> String? in
             guard state.snapshotGeneration != nil, !configured.contains(state.id),
                   !childPrefixes.contains(where: { state.id.hasPrefix($0) }) else { return nil }

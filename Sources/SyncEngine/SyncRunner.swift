@@ -367,7 +367,7 @@ public struct SyncRunner: Sendable {
         var current: [String: UInt64?] = [:]
         for feed in feeds { current[feed.id] = .some(states[feed.id]?.snapshotGeneration) }
         // Children of the configured parents are feeds of this configuration too.
-        let prefixes = feeds.compactMap { f in f.children.map { "\(f.id)/\($0.name)/" } }
+        let prefixes = feeds.compactMap(\.childIDPrefix)
         if !prefixes.isEmpty {
             for (id, state) in states where prefixes.contains(where: { id.hasPrefix($0) }) {
                 current[id] = .some(state.snapshotGeneration)

@@ -60,6 +60,31 @@ enum CLI {
 
     static let logFormats = ["text", "json"]
 
+    /// `--now`, when given, must be an ISO-8601 instant (a usage error otherwise).
+    static func validateNow(_ now: String?) throws {
+        if let now, ISOTime.parse(now) == nil {
+            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
+        }
+    }
+
+    /// The instant `--now` names (validated), else the clock's.
+    static func instant(_ now: String?) -> Int64 {
+        now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
+    }
+
+    /// One process at a time on a snapshot folder (`run`, `prune`): its lock, held until released;
+    /// none with snapshots in the store (the store's own lock serves) or for a dry run (it writes
+    /// nothing and creates no folder or lock file). Exit 3 when another run holds it.
+    static func folderLock(_ cfg: SyncConfig, dryRun: Bool) throws -> RunLock? {
+        guard !cfg.snapshotsInStore && !dryRun else { return nil }
+        do {
+            return try RunLock(folder: cfg.snapshots, startedAt: ISOTime.format(Int64(Date().timeIntervalSince1970)))
+        } catch {
+            printError("feedsync: \(error)")
+            throw Exit.couldNotRun
+        }
+    }
+
     /// The configuration when `--config` is not given: `$FEEDSYNC_CONFIG`, else `feedsync.yml`.
     static var defaultConfig: String {
         guard let path = ProcessInfo.processInfo.environment["FEEDSYNC_CONFIG"], !path.isEmpty else { return "feedsync.yml" }

@@ -47,9 +47,7 @@ struct ParseCommand: AsyncParsableCommand {
         if feeds.isEmpty && configuredFeeds.isEmpty { throw ValidationError("give a feed file or URL, or --feed ID") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if summary && json { throw ValidationError("--summary and --json cannot be combined") }
-        if let now, ISOTime.parse(now) == nil {
-            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
-        }
+        try CLI.validateNow(now)
         if !between.isEmpty {
             guard between.count == 2, let a = ISOTime.parse(between[0]), let b = ISOTime.parse(between[1]) else {
                 throw ValidationError("--between needs two ISO-8601 instants or dates, A B")
@@ -62,7 +60,7 @@ struct ParseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
+        let nowInstant = CLI.instant(now)
         var window: (from: Int64, to: Int64)? = nil
         if between.count == 2, let a = ISOTime.parse(between[0]), let b = ISOTime.parse(between[1]) { window = (a, b) }
         let base = FeedInspection(now: nowInstant, window: window, timeZone: timezone)

@@ -27,24 +27,14 @@ struct PruneCommand: AsyncParsableCommand {
     var now: String?
 
     func validate() throws {
-        if let now, ISOTime.parse(now) == nil {
-            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
-        }
+        try CLI.validateNow(now)
     }
 
     func run() async throws {
         let cfg = try CLI.loadConfig(config)
-        let at = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
+        let at = CLI.instant(now)
         // Pruning changes the store and the snapshots: one run at a time, as for `run`.
-        var lock: RunLock? = nil
-        if !cfg.snapshotsInStore && !dryRun {
-            do {
-                lock = try RunLock(folder: cfg.snapshots, startedAt: ISOTime.format(Int64(Date().timeIntervalSince1970)))
-            } catch {
-                printError("feedsync: \(error)")
-                throw Exit.couldNotRun
-            }
-        }
+        let lock = try CLI.folderLock(cfg, dryRun: dryRun)
         defer { withExtendedLifetime(lock) {} }
         let store: any FeedStore
         var storeLock: PostgresRunLock? = nil

@@ -62,9 +62,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let incrementalDays, incrementalDays < 0 { throw ValidationError("--incremental-days must be 0 or more") }
-        if let now, ISOTime.parse(now) == nil {
-            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
-        }
+        try CLI.validateNow(now)
     }
 
     /// What the run learnt, for the metrics file.
@@ -104,7 +102,7 @@ struct RunCommand: AsyncParsableCommand {
         Output.startTicker()
 
         let cfg = try CLI.loadConfig(config)
-        let nowInstant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
+        let nowInstant = CLI.instant(now)
         var options = SyncOptions(now: nowInstant)
         options.forceFull = forceFullSync
         options.incrementalDays = incrementalDays
@@ -115,15 +113,7 @@ struct RunCommand: AsyncParsableCommand {
 
         // One run at a time: the snapshot folder's lock, and a PostgreSQL store's own. A dry run
         // writes nothing, so it takes none (and creates no folder or lock file).
-        var lock: RunLock? = nil
-        if !cfg.snapshotsInStore && !dryRun {
-            do {
-                lock = try RunLock(folder: cfg.snapshots, startedAt: ISOTime.format(Int64(Date().timeIntervalSince1970)))
-            } catch {
-                printError("feedsync: \(error)")
-                throw Exit.couldNotRun
-            }
-        }
+        let lock = try CLI.folderLock(cfg, dryRun: dryRun)
         defer { withExtendedLifetime(lock) {} }
         // A report left by an earlier night must not look like this night's if this run dies.
         if let report, report != "-", !dryRun { ReportWriter.removeStale(at: report) }
@@ -193,8 +183,8 @@ struct RunCommand: AsyncParsableCommand {
             result = try await runner.run { feed in
                 if !quiet || feed.status == .failed { say(Self.line(for: feed)) }
                 for w in feed.warnings where !quiet {
-                    if let bar { bar.above { printError("feedsync: \(feed.id): warning: \(w)") } }
-                    else { printError("feedsync: \(feed.id): warning: \(w)") }
+                    let warn = { printError("feedsync: \(feed.id): warning: \(w)") }
+                    if let bar { bar.above(warn) } else { warn() }
                 }
                 bar?.count(feed)
             }
@@ -291,7 +281,7 @@ struct RunCommand: AsyncParsableCommand {
 /// stderr is not an error worth dying for (SIGPIPE is ignored).
 func printError(_ s: String) {
     Output.flush()
-    try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
+    printErrorNow(s)
 }
 
 /// Writes a line to stderr at once, leaving stdout's buffer alone (the paths that end the process).

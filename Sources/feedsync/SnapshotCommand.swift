@@ -20,16 +20,6 @@ struct SnapshotCommand: AsyncParsableCommand {
 /// What the snapshot subcommands share: loading the config and the store read-only, the clock,
 /// finding a snapshot, and mapping errors to exit codes.
 enum SnapshotCLI {
-    static func parseNow(_ now: String?) -> Int64 {
-        now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
-    }
-
-    static func validateNow(_ now: String?) throws {
-        if let now, ISOTime.parse(now) == nil {
-            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
-        }
-    }
-
     /// The store's feed states, read-only (nil when the store file does not exist); exit 3 when unreadable.
     static func readStates(_ cfg: SyncConfig) async throws -> [String: FeedState]? {
         do {
@@ -154,5 +144,5 @@ struct SnapshotReadOptions: ParsableArguments {
     @Option(name: .long, help: "The instant that divides past from future records, ISO-8601 (default: the clock).")
     var now: String?
 
-    func validate() throws { try SnapshotCLI.validateNow(now) }
+    func validate() throws { try CLI.validateNow(now) }
 }

@@ -20,7 +20,7 @@ struct SnapshotDiffCommand: AsyncParsableCommand {
     @OptionGroup var options: SnapshotReadOptions
 
     func run() async throws {
-        let t = SnapshotCLI.parseNow(options.now)
+        let t = CLI.instant(options.now)
         let old = try SnapshotCLI.load(try await SnapshotCLI.locate(a, configPath: options.config),
                                        explicitPath: SnapshotLocator.isPath(a), now: t)
         let new = try SnapshotCLI.load(try await SnapshotCLI.locate(b, configPath: options.config),

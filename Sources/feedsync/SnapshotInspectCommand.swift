@@ -23,7 +23,7 @@ struct SnapshotInspectCommand: AsyncParsableCommand {
     func run() async throws {
         let located = try await SnapshotCLI.locate(target, configPath: options.config)
         let inspection = try SnapshotCLI.load(located, explicitPath: SnapshotLocator.isPath(target),
-                                              now: SnapshotCLI.parseNow(options.now))
+                                              now: CLI.instant(options.now))
         if options.json {
             SnapshotCLI.printJSON(inspection.json(records: records))
         } else {

@@ -28,7 +28,7 @@ struct SnapshotListCommand: AsyncParsableCommand {
     var incrementalDays: Int?
 
     func validate() throws {
-        try SnapshotCLI.validateNow(now)
+        try CLI.validateNow(now)
         if let incrementalDays, incrementalDays < 0 { throw ValidationError("--incremental-days must be 0 or more") }
     }
 
@@ -38,11 +38,11 @@ struct SnapshotListCommand: AsyncParsableCommand {
         let listing: FeedListing
         if cfg.snapshotsInStore, case .postgres(let location) = cfg.store {
             listing = try await Self.listTable(cfg, location: location, states: states,
-                                               incrementalDays: incrementalDays ?? cfg.incrementalDays, now: SnapshotCLI.parseNow(now))
+                                               incrementalDays: incrementalDays ?? cfg.incrementalDays, now: CLI.instant(now))
         } else { do {
             listing = try FeedListing(feeds: cfg.feeds.map(\.id), states: states, folder: cfg.snapshots,
                                       incrementalDays: incrementalDays ?? cfg.incrementalDays,
-                                      now: SnapshotCLI.parseNow(now))
+                                      now: CLI.instant(now))
         } catch {
             printError("feedsync: \(error)")
             throw Exit.couldNotRun

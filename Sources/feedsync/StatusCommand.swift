@@ -25,14 +25,12 @@ struct StatusCommand: AsyncParsableCommand {
     var now: String?
 
     func validate() throws {
-        if let now, ISOTime.parse(now) == nil {
-            throw ValidationError("--now must be an ISO-8601 instant such as 2026-11-23T02:00:00Z (got \(now))")
-        }
+        try CLI.validateNow(now)
     }
 
     func run() async throws {
         let cfg = try CLI.loadConfig(config)
-        let instant = now.flatMap(ISOTime.parse) ?? Int64(Date().timeIntervalSince1970)
+        let instant = CLI.instant(now)
         var states: [String: FeedState] = [:]
         var counts: [String: Int] = [:]
         do {
