@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "Stores",
             dependencies: [
-                "FeedModel", "Snapshots",
+                "FeedModel", "Snapshots", "Records", "JSONOutput",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -44,6 +44,9 @@ public struct FormatSettings: Sendable, Equatable {
     /// What a record that cannot be read does (`on_bad_event`): fail the feed, or be listed in
     /// `ParsedFeed.badRecords` (its key known) while the others are read.
     public var onBadRecord: BadRecordPolicy = .failFeed
+    /// The occurrences a run materialises (`occurrences` table): records of a recurring series
+    /// get theirs in `FeedRecord.occurrences`; a single event is its own one occurrence.
+    public var occurrenceWindow: OccurrenceWindow?
 
     public static let defaultMaxRecords = 100_000
 

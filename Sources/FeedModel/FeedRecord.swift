@@ -33,6 +33,12 @@ public struct FeedRecord: Sendable, Equatable {
     public var hasTimes: Bool
     /// The record's fields as canonical JSON (JSON and CSV records; the store's `data` column).
     public var data: String?
+    /// The local days the (first occurrence of the) record touches, as a half-open range of days
+    /// since 1970-01-01 (`endDay` is the day after its last day): the store's `start_date` and
+    /// `end_date`. Local to the feed's configured zone, else the event's own (its DTSTART's
+    /// TZID), else the calendar's. nil for a record without times.
+    public var startDay: Int64?
+    public var endDay: Int64?
 
     /// A cancelled occurrence of a series (an override, RECURRENCE-ID, with `STATUS:CANCELLED`):
     /// stored as a removed row (`removed_at` set), so that "what is booked" does not show it.
@@ -43,7 +49,7 @@ public struct FeedRecord: Sendable, Equatable {
         lastEnd: Int64?, allDay: Bool, startDate: String? = nil, endDate: String? = nil,
         summary: String? = nil, description: String? = nil, location: String? = nil,
         status: String? = nil, body: [UInt8], occurrences: [FeedOccurrence]? = nil,
-        hasTimes: Bool = true, data: String? = nil
+        hasTimes: Bool = true, data: String? = nil, startDay: Int64? = nil, endDay: Int64? = nil
     ) {
         self.key = key
         self.uid = uid
@@ -63,21 +69,61 @@ public struct FeedRecord: Sendable, Equatable {
         self.occurrences = occurrences
         self.hasTimes = hasTimes
         self.data = data
+        self.startDay = startDay
+        self.endDay = endDay
     }
+
+    /// The store's `start_date` / `end_date` (`YYYY-MM-DD`): the local days of `startDay` and
+    /// `endDay`; for an all-day event, its dates as written.
+    public var startDateText: String? { allDay ? startDate ?? startDay.map(ISOTime.formatDay) : startDay.map(ISOTime.formatDay) }
+    public var endDateText: String? { allDay ? endDate ?? endDay.map(ISOTime.formatDay) : endDay.map(ISOTime.formatDay) }
+    /// The cancelled flag of its occurrences: `STATUS:CANCELLED` (a cancelled series, event or
+    /// occurrence).
+    public var isCancelled: Bool { status == "CANCELLED" }
 
     /// True when the record (for a series: its last occurrence) ends after `now`.
     @inlinable
     public func isFuture(now: Int64) -> Bool { endsAfter(lastEnd, now: now) }
 }
 
-/// One occurrence of a record, UTC instants.
+/// One occurrence of a record: UTC instants, the local days it touches (half-open, days since
+/// 1970-01-01, as `FeedRecord.startDay`), and whether it is cancelled.
 public struct FeedOccurrence: Sendable, Equatable {
     public var start: Int64
     public var end: Int64
-    public init(start: Int64, end: Int64) {
+    public var startDay: Int64
+    public var endDay: Int64
+    public var cancelled: Bool
+    public init(start: Int64, end: Int64, startDay: Int64 = 0, endDay: Int64 = 0, cancelled: Bool = false) {
         self.start = start
         self.end = end
+        self.startDay = startDay
+        self.endDay = endDay
+        self.cancelled = cancelled
     }
+}
+
+/// The local days an instant range touches, half-open: `[day(start), day(last second) + 1)`,
+/// given a function from an instant to its local day. A zero-length range touches its one day.
+@inlinable
+public func localDayRange(start: Int64, end: Int64, day: (Int64) -> Int64) -> (Int64, Int64) {
+    let first = day(start)
+    return end > start ? (first, max(first, day(end - 1)) + 1) : (first, first + 1)
+}
+
+/// Which occurrences a run materialises: those that end after `from` and start before `to`
+/// (the `occurrences` table, docs/store.md).
+public struct OccurrenceWindow: Sendable, Equatable {
+    public var from: Int64
+    public var to: Int64
+    /// The most occurrences one feed may have in the window (the rest are left out, with a warning).
+    public var maxPerFeed: Int
+    public init(from: Int64, to: Int64, maxPerFeed: Int = OccurrenceWindow.defaultMaxPerFeed) {
+        self.from = from
+        self.to = to
+        self.maxPerFeed = maxPerFeed
+    }
+    public static let defaultMaxPerFeed = 200_000
 }
 
 /// True when an end instant (nil = never ends) is after `now`.

@@ -1,5 +1,34 @@
 /// ISO-8601 text for instants and dates, without Foundation formatters.
 public enum ISOTime {
+    /// The day (since 1970-01-01) of a Unix time shifted by `offset` seconds (floor division).
+    @inlinable
+    public static func day(_ t: Int64, offset: Int64 = 0) -> Int64 {
+        let l = t + offset
+        return l >= 0 ? l / 86_400 : -((-(l + 1)) / 86_400) - 1
+    }
+
+    /// `YYYY-MM-DD` of a day since 1970-01-01.
+    public static func formatDay(_ day: Int64) -> String {
+        let (y, m, d) = civil(day)
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+    }
+
+    /// The day since 1970-01-01 of `YYYY-MM-DD`; nil for anything else.
+    public static func parseDay(_ s: String) -> Int64? {
+        let u = Array(s.utf8)
+        guard u.count == 10, u[4] == 45, u[7] == 45 else { return nil }
+        func num(_ from: Int, _ len: Int) -> Int64? {
+            var v: Int64 = 0
+            for i in from..<(from + len) {
+                guard u[i] >= 48 && u[i] <= 57 else { return nil }
+                v = v * 10 + Int64(u[i] - 48)
+            }
+            return v
+        }
+        guard let y = num(0, 4), let m = num(5, 2), let d = num(8, 2), (1...12).contains(m), (1...31).contains(d) else { return nil }
+        return days(y, m, d)
+    }
+
     /// `YYYY-MM-DDTHH:MM:SSZ`
     public static func format(_ t: Int64) -> String {
         // Floor division without overflow, even at Int64.min (a header may hold any value).

@@ -9,8 +9,12 @@ public struct FeedParser: Sendable {
     public var timeZone: String
     /// The feed's own configured zone; wins over the calendar's `X-WR-TIMEZONE` and `timeZone`.
     public var feedTimeZone: String?
-    /// When set, every record gets its occurrences overlapping [from, to).
-    public var occurrenceWindow: (from: Int64, to: Int64)? = nil
+    /// When set, every record gets its occurrences overlapping [from, to) (at most `maxPerFeed`
+    /// in all: the feed's later ones are left out, with a warning).
+    public var occurrenceWindow: OccurrenceWindow? = nil
+    /// False: only a recurring series gets `occurrences` (a single event or an override is its
+    /// own one occurrence, which the caller derives from its start and end).
+    public var listsSingleOccurrences = true
     /// What a body may hold at most (VEVENTs: the config's `max_records`).
     public var limits = ICalParser.Limits()
     /// `on_bad_event: keep`: a VEVENT that cannot be read but whose key can is listed in
@@ -61,9 +65,12 @@ public struct FeedParser: Sendable {
             if let u = event.first("UID"), !u.value.isEmpty { overridesByUID[u.value, default: []].append(event) }
         }
         var bad: [BadRecord] = []
+        // Occurrences the window may still take (a feed's rules could otherwise make millions).
+        var budget = occurrenceWindow?.maxPerFeed ?? 0
         for event in calendar.components where event.name == "VEVENT" {
             do throws(ICalParseError) {
-                records.append(try record(of: event, resolver: resolver, overridesByUID: overridesByUID, warnings: &warnings))
+                records.append(try record(of: event, resolver: resolver, overridesByUID: overridesByUID, budget: &budget,
+                                          warnings: &warnings))
             } catch {
                 // `on_bad_event: keep`: an event whose key can be read is set aside, the others go on.
                 guard keepBadEvents, let key = readableKey(of: event, resolver: resolver) else { throw error }
@@ -80,7 +87,7 @@ public struct FeedParser: Sendable {
 
     /// One VEVENT as a record.
     private func record(of event: ICalComponent, resolver: TimeZoneResolver, overridesByUID: [String: [ICalComponent]],
-                        warnings: inout [String]) throws(ICalParseError) -> FeedRecord {
+                        budget: inout Int, warnings: inout [String]) throws(ICalParseError) -> FeedRecord {
         let overrides = event.first("RECURRENCE-ID") == nil ? event.first("UID").flatMap { overridesByUID[$0.value] } ?? [] : []
         let timing = try EventTiming.compute(event: event, resolver: resolver, overrides: overrides)
         for w in timing.warnings { warnings.append("line \(event.line): \(w)") }
@@ -115,13 +122,42 @@ public struct FeedParser: Sendable {
                 endDate = CivilDate(daysSinceEpoch: d.daysSinceEpoch + Int(days)).iso
             }
         }
+        // The local days it touches: an all-day event in the zone its dates were read in; a timed
+        // one in the feed's configured zone, else its DTSTART's TZID, else the calendar's zone.
+        var dayZone: String? = nil
+        if !allDay {
+            if let feedTimeZone { dayZone = feedTimeZone } else if case .local(_, let tz?) = timing.startValue { dayZone = tz }
+        }
+        func day(_ t: Int64) -> Int64 { Int64(resolver.localDateTime(utc: t, tzid: dayZone).date.daysSinceEpoch) }
+        var (startDay, endDay) = localDayRange(start: timing.start, end: timing.end, day: day)
+        if let s = startDate.flatMap(ISOTime.parseDay), let e = endDate.flatMap(ISOTime.parseDay) {
+            (startDay, endDay) = (s, max(e, s + 1))
+        }
+        let cancelled = event.first("STATUS")?.value.uppercased() == "CANCELLED"
         var occurrences: [FeedOccurrence]? = nil
         if let w = occurrenceWindow {
-            var cancelled = false
-            if rid != nil, event.first("STATUS")?.value.uppercased() == "CANCELLED" { cancelled = true }
-            occurrences = cancelled ? [] : try EventTiming.occurrences(
-                event: event, resolver: resolver, overrides: overrides, between: w.from, and: w.to
-            ).map { FeedOccurrence(start: $0.start, end: $0.end) }
+            let series = timing.isRecurring && rid == nil
+            var list: [FeedOccurrence] = []
+            if !series {
+                // One occurrence: a single event, or an override (a cancelled one flagged so).
+                if listsSingleOccurrences, budget > 0,
+                   timing.end > w.from || timing.start == timing.end && timing.start >= w.from, timing.start < w.to {
+                    list.append(FeedOccurrence(start: timing.start, end: timing.end, startDay: startDay, endDay: endDay, cancelled: cancelled))
+                }
+                budget -= 1
+            } else if budget > 0 {
+                for o in try EventTiming.occurrences(event: event, resolver: resolver, overrides: overrides,
+                                                     between: w.from, and: w.to, limit: min(budget, 10_000)) {
+                    let (sd, ed) = localDayRange(start: o.start, end: o.end, day: day)
+                    list.append(FeedOccurrence(start: o.start, end: o.end, startDay: sd, endDay: ed, cancelled: cancelled))
+                }
+                budget -= max(list.count, 1)
+                if budget <= 0 {
+                    warnings.append("line \(event.line): the feed has more than \(w.maxPerFeed) occurrences before \(ISOTime.format(w.to)); the later ones of its series are left out of the occurrences table")
+                }
+            }
+            // (A series always has its list, empty past the budget; a single event only when asked.)
+            if series || listsSingleOccurrences { occurrences = list }
         }
         return FeedRecord(
             key: RecordKey.make(uid: uid, recurrenceID: rid),
@@ -132,7 +168,7 @@ public struct FeedParser: Sendable {
             description: event.first("DESCRIPTION").map { ICalText.unescape($0.value) },
             location: event.first("LOCATION").map { ICalText.unescape($0.value) },
             status: event.first("STATUS").map { $0.value.uppercased() },
-            body: body, occurrences: occurrences)
+            body: body, occurrences: occurrences, startDay: startDay, endDay: endDay)
     }
 
     /// The key of an event that failed to read, when it can be told (a UID, and a RECURRENCE-ID

@@ -23,6 +23,9 @@ public struct ICalendarFormat: FeedFormat {
                                 volatileProperties: settings.volatileProperties)
         parser.limits = ICalParser.Limits(maxEvents: settings.maxRecords)
         parser.keepBadEvents = settings.onBadRecord == .keep
+        parser.occurrenceWindow = settings.occurrenceWindow
+        // A single event's one occurrence is its own start and end: the run derives it.
+        parser.listsSingleOccurrences = false
         self.parser = parser
         fingerprinter = BodyFingerprinter(volatileProperties: settings.volatileProperties)
     }

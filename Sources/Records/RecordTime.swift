@@ -26,6 +26,11 @@ package struct RecordTime: Sendable {
     package let format: Format
     private let zone: TimeZone
 
+    /// The local day (since 1970-01-01) of an instant in the reader's zone (the feed's).
+    package func localDay(_ t: Int64) -> Int64 {
+        ISOTime.day(t, offset: Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))))
+    }
+
     /// Throws a message for a pattern or zone that cannot be used (the config loader reports it).
     package init(_ format: String, zone: String) throws(FeedFormatError) {
         guard let tz = TimeZone(identifier: zone) else { throw FeedFormatError(line: nil, message: "unknown time zone \(zone)") }

@@ -206,12 +206,23 @@ public struct RecordsFormat: FeedFormat {
         let body = CanonicalJSON.bytes(kept, dropping: volatile)
         let first = start ?? end
         let allDay = first?.date != nil
+        var days: (Int64, Int64)? = nil
+        if let first, let reader {
+            let last = end ?? start ?? first
+            if allDay, let s = first.date.flatMap(ISOTime.parseDay) {
+                let e = last.date.flatMap(ISOTime.parseDay) ?? s + 1
+                days = (s, max(e, s + 1))
+            } else {
+                days = localDayRange(start: first.instant, end: last.instant, day: reader.localDay)
+            }
+        }
         return FeedRecord(
             key: key, uid: key, recurrenceID: nil, hash: XXH3.hash64(body),
             start: first?.instant ?? 0, end: (end ?? start)?.instant ?? 0, lastEnd: (end ?? start)?.instant,
             allDay: allDay, startDate: allDay ? first?.date : nil, endDate: allDay ? (end ?? start)?.date : nil,
             summary: mapping.summary.flatMap { Self.text(Self.value(node, at: $0)) },
-            body: body, hasTimes: first != nil, data: String(decoding: body, as: UTF8.self))
+            body: body, hasTimes: first != nil, data: String(decoding: body, as: UTF8.self),
+            startDay: days?.0, endDay: days?.1)
     }
 
     /// Records that share a key: identical copies are kept once, different ones get distinct,

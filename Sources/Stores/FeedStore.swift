@@ -12,10 +12,14 @@ public struct FeedState: Sendable, Equatable {
     public var lastFullSyncAt: Int64?
     public var lastStatus: FeedStatus?
     public var lastError: String?
+    /// How far the feed's occurrences are in the `occurrences` table (Unix seconds; `OccurrenceUpdate.complete`
+    /// when all of them are); nil when they are not (a new feed, a store from before the table,
+    /// or the table turned off).
+    public var occurrencesUntil: Int64?
 
     public init(id: String, fingerprint: String? = nil, etag: String? = nil, lastModified: String? = nil,
                 snapshotGeneration: UInt64? = nil, lastSuccessAt: Int64? = nil, lastFullSyncAt: Int64? = nil,
-                lastStatus: FeedStatus? = nil, lastError: String? = nil) {
+                lastStatus: FeedStatus? = nil, lastError: String? = nil, occurrencesUntil: Int64? = nil) {
         self.id = id
         self.fingerprint = fingerprint
         self.etag = etag
@@ -25,6 +29,70 @@ public struct FeedState: Sendable, Equatable {
         self.lastFullSyncAt = lastFullSyncAt
         self.lastStatus = lastStatus
         self.lastError = lastError
+        self.occurrencesUntil = occurrencesUntil
+    }
+}
+
+/// One row of the `occurrences` table.
+public struct OccurrenceRow: Sendable, Equatable {
+    public var recordKey: String
+    public var uid: String
+    public var start: Int64
+    public var end: Int64
+    /// Local days, half-open (days since 1970-01-01): `start_date`, `end_date`.
+    public var startDay: Int64
+    public var endDay: Int64
+    public var allDay: Bool
+    public var cancelled: Bool
+
+    public init(recordKey: String, uid: String, start: Int64, end: Int64, startDay: Int64, endDay: Int64,
+                allDay: Bool, cancelled: Bool) {
+        self.recordKey = recordKey
+        self.uid = uid
+        self.start = start
+        self.end = end
+        self.startDay = startDay
+        self.endDay = endDay
+        self.allDay = allDay
+        self.cancelled = cancelled
+    }
+
+    /// The occurrences of a record, as rows.
+    public static func rows(of r: FeedRecord) -> [OccurrenceRow] {
+        (r.occurrences ?? []).map {
+            OccurrenceRow(recordKey: r.key, uid: r.uid, start: $0.start, end: $0.end, startDay: $0.startDay,
+                          endDay: $0.endDay, allDay: r.allDay, cancelled: $0.cancelled)
+        }
+    }
+}
+
+/// What a feed's sync does to its rows of the `occurrences` table (docs/store.md): the future
+/// occurrences (ending after `from`) of some series, or of the whole feed, are replaced; the past
+/// ones stay, as history. The rows of a removed event's key go with it (whatever this says).
+public struct OccurrenceUpdate: Sendable {
+    /// The uids whose future occurrences `rows` replace; nil: all of the feed's.
+    public var uids: [String]?
+    public var from: Int64
+    public var rows: [OccurrenceRow]
+    /// With `uids` nil: keys whose rows stay as they are (events that could not be read).
+    public var keep: [String]
+    /// The feed's `occurrences_until` afterwards (nil: not materialised).
+    public var until: Int64?
+    /// Events rows whose derived columns (`end_ts`, `start_date`, `end_date`) are rewritten where
+    /// they differ, without a change: rows written before those columns existed.
+    public var refresh: [FeedRecord]
+
+    /// `occurrences_until` of a feed whose every occurrence is in the table (9999-12-31T23:59:59Z).
+    public static let complete: Int64 = 253_402_300_799
+
+    public init(uids: [String]?, from: Int64, rows: [OccurrenceRow], keep: [String] = [], until: Int64?,
+                refresh: [FeedRecord] = []) {
+        self.uids = uids
+        self.from = from
+        self.rows = rows
+        self.keep = keep
+        self.until = until
+        self.refresh = refresh
     }
 }
 
@@ -47,11 +115,14 @@ public struct FeedUpdate: Sendable {
     public var updated: [FeedRecord]
     /// Keys of rows to mark removed.
     public var removed: [String]
+    /// The feed's occurrences to rewrite; nil: leave them (and `occurrences_until`) as they are.
+    public var occurrences: OccurrenceUpdate?
 
     public init(feedID: String, urlRedacted: String, property: String?, status: FeedStatus, error: String? = nil,
                 fingerprint: String? = nil, etag: String? = nil, lastModified: String? = nil,
                 snapshotGeneration: UInt64? = nil, fullSync: Bool = false,
-                added: [FeedRecord] = [], updated: [FeedRecord] = [], removed: [String] = []) {
+                added: [FeedRecord] = [], updated: [FeedRecord] = [], removed: [String] = [],
+                occurrences: OccurrenceUpdate? = nil) {
         self.feedID = feedID
         self.urlRedacted = urlRedacted
         self.property = property
@@ -65,6 +136,7 @@ public struct FeedUpdate: Sendable {
         self.added = added
         self.updated = updated
         self.removed = removed
+        self.occurrences = occurrences
     }
 
     public var eventCount: Int { added.count + updated.count + removed.count }
@@ -78,12 +150,18 @@ public struct RecordChange: Sendable, Equatable {
     public var kind: Kind
     /// When it was applied (Unix seconds).
     public var at: Int64
+    /// The changed fields' values before and after, as JSON objects (`ChangeValues`): nil before
+    /// an addition and after a removal.
+    public var oldValues: String?
+    public var newValues: String?
 
-    public init(feedID: String, key: String, kind: Kind, at: Int64) {
+    public init(feedID: String, key: String, kind: Kind, at: Int64, oldValues: String? = nil, newValues: String? = nil) {
         self.feedID = feedID
         self.key = key
         self.kind = kind
         self.at = at
+        self.oldValues = oldValues
+        self.newValues = newValues
     }
 }
 
@@ -130,8 +208,10 @@ public protocol FeedStore: Sendable {
     func finishRun(id: Int64, finishedAt: Int64, status: RunStatus, counts: RunCounts) async throws(StoreError)
     /// A run, nil for an unknown id.
     func run(id: Int64) async throws(StoreError) -> StoredRun?
-    /// The change log of a run, in the order the changes were applied.
+    /// The change log of a run, in the order the changes were applied, with the values.
     func changes(runID: Int64) async throws(StoreError) -> [RecordChange]
+    /// The future occurrences of a feed (ending after `after`), by start: for tests and tools.
+    func occurrences(feedID: String, after: Int64) async throws(StoreError) -> [OccurrenceRow]
     /// How many live (not removed) rows each feed has.
     func liveRecordCounts() async throws(StoreError) -> [String: Int]
     /// `feedsync prune`: marks every live event of these feeds removed at `at` and forgets their

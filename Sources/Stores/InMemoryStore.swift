@@ -14,6 +14,9 @@ public actor InMemoryStore: FeedStore {
     private var rows: [String: [String: Row]] = [:]
     private var runs: [Int64: StoredRun] = [:]
     private var log: [Int64: [RecordChange]] = [:]
+    /// Occurrence rows by feed, then by record key and start.
+    private var occurrenceRows: [String: [OccurrenceKey: OccurrenceRow]] = [:]
+    struct OccurrenceKey: Hashable { var key: String; var start: Int64 }
     private var nextRunID: Int64 = 1
     private let identity = (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined()
 
@@ -48,6 +51,16 @@ public actor InMemoryStore: FeedStore {
 
     public func storeID() throws(StoreError) -> String? { identity }
 
+    public func occurrences(feedID: String, after: Int64) throws(StoreError) -> [OccurrenceRow] {
+        (occurrenceRows[feedID] ?? [:]).values.filter { $0.end > after }
+            .sorted { ($0.start, $0.recordKey) < ($1.start, $1.recordKey) }
+    }
+
+    /// Every occurrence row of a feed, past ones included: for tests.
+    public func allOccurrences(feedID: String) -> [OccurrenceRow] {
+        (occurrenceRows[feedID] ?? [:]).values.sorted { ($0.start, $0.recordKey) < ($1.start, $1.recordKey) }
+    }
+
     public func prune(feedIDs: [String], at: Int64) throws(StoreError) -> [String: Int] {
         var removed: [String: Int] = [:]
         for id in feedIDs {
@@ -58,6 +71,8 @@ public actor InMemoryStore: FeedStore {
                 n += 1
             }
             removed[id] = n
+            occurrenceRows[id] = occurrenceRows[id]?.filter { $0.value.end <= at }
+            feeds[id]?.occurrencesUntil = nil
             feeds[id]?.snapshotGeneration = nil
             feeds[id]?.fingerprint = nil
             feeds[id]?.etag = nil
@@ -98,18 +113,43 @@ public actor InMemoryStore: FeedStore {
             var feedRows = rows[u.feedID] ?? [:]
             for (kind, records) in [(RecordChange.Kind.added, u.added), (.updated, u.updated)] {
                 for r in records {
-                    let first = feedRows[r.key]?.firstSeenAt ?? at
-                    feedRows[r.key] = Row(record: r, removed: r.isCancelledOccurrence, firstSeenAt: first, updatedAt: at)
-                    log[runID, default: []].append(RecordChange(feedID: u.feedID, key: r.key, kind: kind, at: at))
+                    let previous = feedRows[r.key]
+                    let old = kind == .updated ? previous.flatMap { $0.removed ? nil : ChangeFields($0.record) } : nil
+                    let values = ChangeValues.render(old: old, new: ChangeFields(r))
+                    feedRows[r.key] = Row(record: r, removed: r.isCancelledOccurrence, firstSeenAt: previous?.firstSeenAt ?? at,
+                                          updatedAt: at)
+                    log[runID, default: []].append(RecordChange(feedID: u.feedID, key: r.key, kind: kind, at: at,
+                                                                oldValues: values.old, newValues: values.new))
                 }
             }
+            var occ = occurrenceRows[u.feedID] ?? [:]
             for key in u.removed {
+                occ = occ.filter { $0.key.key != key || $0.value.end <= (u.occurrences?.from ?? at) }
                 guard var row = feedRows[key], !row.removed else { continue }
                 row.removed = true
                 row.updatedAt = at
                 feedRows[key] = row
-                log[runID, default: []].append(RecordChange(feedID: u.feedID, key: key, kind: .removed, at: at))
+                let values = ChangeValues.render(old: ChangeFields(row.record), new: nil)
+                log[runID, default: []].append(RecordChange(feedID: u.feedID, key: key, kind: .removed, at: at,
+                                                            oldValues: values.old))
             }
+            if let o = u.occurrences {
+                if let uids = o.uids.map(Set.init) {
+                    occ = occ.filter { !uids.contains($0.value.uid) || $0.value.end <= o.from }
+                } else {
+                    let keep = Set(o.keep)
+                    occ = occ.filter { keep.contains($0.key.key) || $0.value.end <= o.from }
+                }
+                for row in o.rows { occ[OccurrenceKey(key: row.recordKey, start: row.start)] = row }
+                state.occurrencesUntil = o.until
+                for r in o.refresh where feedRows[r.key] != nil {
+                    // Only the derived columns: the rest of the row stays as it was written.
+                    feedRows[r.key]?.record.startDay = r.startDay
+                    feedRows[r.key]?.record.endDay = r.endDay
+                    feedRows[r.key]?.record.end = r.end
+                }
+            }
+            occurrenceRows[u.feedID] = occ
             rows[u.feedID] = feedRows
         }
     }

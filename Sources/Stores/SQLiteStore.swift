@@ -2,6 +2,7 @@ public import FeedModel
 import FeedHash
 import GRDB
 import GRDBSQLite
+import JSONOutput
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -174,7 +175,54 @@ public final class SQLiteStore: FeedStore {
                 INSERT INTO store_info (key, value) VALUES ('id', lower(hex(randomblob(16))));
                 """)
         }
+        // v4: every row's instants and local days (`end_ts`, `start_date`, `end_date`), the
+        // materialised occurrences, and the change log's values. Rows written before are given
+        // their new columns by the next run (a feed whose `occurrences_until` is NULL is read and
+        // materialised).
+        m.registerMigration("v4") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN end_ts INTEGER;
+                ALTER TABLE events ADD COLUMN start_date TEXT;
+                ALTER TABLE events ADD COLUMN end_date TEXT;
+                UPDATE events SET start_date = start, end_date = "end" WHERE all_day = 1;
+                UPDATE events SET end_ts = CAST(strftime('%s', "end") AS INTEGER) WHERE all_day = 0 AND "end" IS NOT NULL;
+                ALTER TABLE feeds ADD COLUMN occurrences_until INTEGER;
+                ALTER TABLE changes ADD COLUMN old_values TEXT;
+                ALTER TABLE changes ADD COLUMN new_values TEXT;
+                CREATE TABLE occurrences (
+                    feed_id TEXT NOT NULL,
+                    record_key TEXT NOT NULL,
+                    uid TEXT NOT NULL,
+                    start TEXT NOT NULL,
+                    "end" TEXT NOT NULL,
+                    start_ts INTEGER NOT NULL,
+                    end_ts INTEGER NOT NULL,
+                    start_date TEXT NOT NULL,
+                    end_date TEXT NOT NULL,
+                    all_day INTEGER NOT NULL,
+                    cancelled INTEGER NOT NULL,
+                    PRIMARY KEY (feed_id, record_key, start_ts)
+                ) WITHOUT ROWID;
+                CREATE INDEX occurrences_uid ON occurrences(feed_id, uid);
+                CREATE INDEX occurrences_day ON occurrences(start_date);
+                """)
+        }
         return m
+    }
+
+    public func occurrences(feedID: String, after: Int64) throws(StoreError) -> [OccurrenceRow] {
+        try wrap(.read, "read the occurrences of feed \(feedID)") {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT record_key, uid, start_ts, end_ts, start_date, end_date, all_day, cancelled FROM occurrences
+                    WHERE feed_id = ? AND end_ts > ? ORDER BY start_ts, record_key
+                    """, arguments: [feedID, after]).map { row in
+                    OccurrenceRow(recordKey: row[0], uid: row[1], start: row[2], end: row[3],
+                                  startDay: ISOTime.parseDay(row[4]) ?? 0, endDay: ISOTime.parseDay(row[5]) ?? 0,
+                                  allDay: row[6], cancelled: row[7])
+                }
+            }
+        }
     }
 
     public func prune(feedIDs: [String], at: Int64) throws(StoreError) -> [String: Int] {
@@ -185,8 +233,10 @@ public final class SQLiteStore: FeedStore {
                     try db.execute(sql: "UPDATE events SET removed_at = ?, updated_at = ? WHERE feed_id = ? AND removed_at IS NULL",
                                    arguments: [ISOTime.format(at), ISOTime.format(at), id])
                     removed[id] = db.changesCount
+                    try db.execute(sql: "DELETE FROM occurrences WHERE feed_id = ? AND end_ts > ?", arguments: [id, at])
                     try db.execute(sql: """
-                        UPDATE feeds SET snapshot_generation = NULL, fingerprint = NULL, etag = NULL, last_modified = NULL
+                        UPDATE feeds SET snapshot_generation = NULL, fingerprint = NULL, etag = NULL, last_modified = NULL,
+                          occurrences_until = NULL
                         WHERE id = ?
                         """, arguments: [id])
                 }
@@ -214,7 +264,7 @@ public final class SQLiteStore: FeedStore {
         var result: [String: FeedState] = [:]
         let rows = try Row.fetchCursor(db, sql: """
             SELECT id, fingerprint, etag, last_modified, snapshot_generation, last_success_at,
-                   last_full_sync_at, last_status, last_error FROM feeds
+                   last_full_sync_at, last_status, last_error, occurrences_until FROM feeds
             """)
         while let row = try rows.next() {
             let id: String = row[0]
@@ -223,7 +273,8 @@ public final class SQLiteStore: FeedStore {
                 snapshotGeneration: (row[4] as Int64?).map { UInt64($0) },
                 lastSuccessAt: (row[5] as String?).flatMap(ISOTime.parse),
                 lastFullSyncAt: (row[6] as String?).flatMap(ISOTime.parse),
-                lastStatus: (row[7] as String?).flatMap(FeedStatus.init(rawValue:)), lastError: row[8])
+                lastStatus: (row[7] as String?).flatMap(FeedStatus.init(rawValue:)), lastError: row[8],
+                occurrencesUntil: row[9])
         }
         return result
     }
@@ -311,10 +362,11 @@ public final class SQLiteStore: FeedStore {
     public func changes(runID: Int64) throws(StoreError) -> [RecordChange] {
         try wrap(.read, "read the changes of run \(runID)") {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT feed_id, record_key, kind, at FROM changes WHERE run_id = ? ORDER BY rowid",
-                                 arguments: [runID]).map { row in
+                try Row.fetchAll(db, sql: """
+                    SELECT feed_id, record_key, kind, at, old_values, new_values FROM changes WHERE run_id = ? ORDER BY rowid
+                    """, arguments: [runID]).map { row in
                     RecordChange(feedID: row[0], key: row[1], kind: RecordChange.Kind(rawValue: row[2]) ?? .updated,
-                                 at: ISOTime.parse(row[3]) ?? 0)
+                                 at: ISOTime.parse(row[3]) ?? 0, oldValues: row[4], newValues: row[5])
                 }
             }
         }
@@ -343,33 +395,46 @@ public final class SQLiteStore: FeedStore {
                 let insertEvent = try db.cachedStatement(sql: """
                     INSERT INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
                       summary, description, location, status, record_hash, start_ts, last_end_ts,
-                      first_seen_at, updated_at, removed_at, data)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      first_seen_at, updated_at, removed_at, data, end_ts, start_date, end_date)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(feed_id, record_key) DO UPDATE SET uid = excluded.uid,
                       recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
                       last_end = excluded.last_end, all_day = excluded.all_day, summary = excluded.summary,
                       description = excluded.description, location = excluded.location,
                       status = excluded.status, record_hash = excluded.record_hash,
                       start_ts = excluded.start_ts, last_end_ts = excluded.last_end_ts,
-                      updated_at = excluded.updated_at, removed_at = excluded.removed_at, data = excluded.data
+                      updated_at = excluded.updated_at, removed_at = excluded.removed_at, data = excluded.data,
+                      end_ts = excluded.end_ts, start_date = excluded.start_date, end_date = excluded.end_date
+                    """)
+                // The fields of a live row, before it is updated or removed (the change log's old values).
+                let readOld = try db.cachedStatement(sql: """
+                    SELECT start, "end", start_date, end_date, all_day, last_end, summary, description, location, status, data
+                    FROM events WHERE feed_id = ? AND record_key = ? AND removed_at IS NULL
                     """)
                 let removeEvent = try db.cachedStatement(sql: """
                     UPDATE events SET removed_at = ?, updated_at = ?
                     WHERE feed_id = ? AND record_key = ? AND removed_at IS NULL
                     """)
                 let logChange = try db.cachedStatement(sql: """
-                    INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at, old_values, new_values)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 let logRemoval = try db.cachedStatement(sql: """
-                    INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at)
-                    SELECT ?, feed_id, record_key, uid, recurrence_id, 'removed', ? FROM events
+                    INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at, old_values)
+                    SELECT ?, feed_id, record_key, uid, recurrence_id, 'removed', ?, ? FROM events
                     WHERE feed_id = ? AND record_key = ?
                     """)
                 // Events are bound straight to SQLite (no per-value boxing): a first run writes
                 // a million of them.
                 var event = Binder(insertEvent, db)
                 var change = Binder(logChange, db)
+                var occurrences = OccurrenceWriter(db)
+                func old(_ feedID: String, _ key: String) throws -> ChangeFields? {
+                    guard let row = try Row.fetchOne(readOld, arguments: [feedID, key]) else { return nil }
+                    return ChangeFields(start: row[0], end: row[1], startDate: row[2], endDate: row[3], allDay: row[4],
+                                        lastEnd: row[5], summary: row[6], description: row[7], location: row[8],
+                                        status: row[9], data: row[10])
+                }
                 for u in batch {
                     try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
                     guard u.status != .failed else { continue }
@@ -379,6 +444,8 @@ public final class SQLiteStore: FeedStore {
                     ])
                     for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                         for r in records {
+                            let before = kind == "updated" ? try old(u.feedID, r.key) : nil
+                            let values = ChangeValues.render(old: before, new: ChangeFields(r))
                             if !r.hasTimes {
                                 event.bind(u.feedID, r.key, r.uid, r.recurrenceID, nil, nil)
                             } else if r.allDay {
@@ -394,18 +461,20 @@ public final class SQLiteStore: FeedStore {
                             event.bind(r.lastEnd)
                             // A cancelled occurrence is kept as a removed row (docs/store.md).
                             event.bind(now, now, r.isCancelledOccurrence ? now : nil, r.data)
+                            event.bind(r.hasTimes ? r.end : nil)
+                            event.bind(r.hasTimes ? r.startDateText : nil, r.hasTimes ? r.endDateText : nil)
                             try event.step()
                             change.bind(runID)
-                            change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now)
+                            change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now, values.old, values.new)
                             try change.step()
                         }
                     }
                     for key in u.removed {
+                        guard let before = try old(u.feedID, key) else { continue }
                         try removeEvent.execute(arguments: [now, now, u.feedID, key])
-                        if db.changesCount > 0 {
-                            try logRemoval.execute(arguments: [runID, now, u.feedID, key])
-                        }
+                        try logRemoval.execute(arguments: [runID, now, ChangeValues.render(old: before, new: nil).old, u.feedID, key])
                     }
+                    try occurrences.write(u, at: at)
                 }
             }
         }
@@ -461,5 +530,62 @@ private struct Binder {
         sqlite3_clear_bindings(statement)
         index = 0
         if let message { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message) }
+    }
+}
+
+/// Writes a feed update's occurrences (docs/store.md, `occurrences`) and its derived columns.
+private struct OccurrenceWriter {
+    let db: Database
+    init(_ db: Database) { self.db = db }
+
+    func write(_ u: FeedUpdate, at: Int64) throws {
+        // The future occurrences of a removed event go with it.
+        if !u.removed.isEmpty {
+            let dropKey = try db.cachedStatement(sql: "DELETE FROM occurrences WHERE feed_id = ? AND record_key = ? AND end_ts > ?")
+            for key in u.removed { try dropKey.execute(arguments: [u.feedID, key, u.occurrences?.from ?? at]) }
+        }
+        guard let o = u.occurrences else { return }
+        if let uids = o.uids {
+            let dropUID = try db.cachedStatement(sql: "DELETE FROM occurrences WHERE feed_id = ? AND uid = ? AND end_ts > ?")
+            for uid in Set(uids) { try dropUID.execute(arguments: [u.feedID, uid, o.from]) }
+        } else if o.keep.isEmpty {
+            try db.cachedStatement(sql: "DELETE FROM occurrences WHERE feed_id = ? AND end_ts > ?").execute(arguments: [u.feedID, o.from])
+        } else {
+            try db.cachedStatement(sql: """
+                DELETE FROM occurrences WHERE feed_id = ? AND end_ts > ? AND record_key NOT IN (SELECT value FROM json_each(?))
+                """).execute(arguments: [u.feedID, o.from, JSONValue.array(o.keep.map(JSONValue.string)).renderCompact()])
+        }
+        if !o.rows.isEmpty {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date,
+                  all_day, cancelled)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (feed_id, record_key, start_ts) DO UPDATE SET uid = excluded.uid, start = excluded.start,
+                  "end" = excluded."end", end_ts = excluded.end_ts, start_date = excluded.start_date,
+                  end_date = excluded.end_date, all_day = excluded.all_day, cancelled = excluded.cancelled
+                """)
+            var row = Binder(insert, db)
+            for r in o.rows {
+                let startDate = ISOTime.formatDay(r.startDay), endDate = ISOTime.formatDay(r.endDay)
+                row.bind(u.feedID, r.recordKey, r.uid, r.allDay ? startDate : ISOTime.format(r.start),
+                         r.allDay ? endDate : ISOTime.format(r.end))
+                row.bind(r.start)
+                row.bind(r.end)
+                row.bind(startDate, endDate)
+                row.bind(r.allDay ? 1 : 0)
+                row.bind(r.cancelled ? 1 : 0)
+                try row.step()
+            }
+        }
+        try db.cachedStatement(sql: "UPDATE feeds SET occurrences_until = ? WHERE id = ?").execute(arguments: [o.until, u.feedID])
+        if !o.refresh.isEmpty {
+            let refresh = try db.cachedStatement(sql: """
+                UPDATE events SET end_ts = ?1, start_date = ?2, end_date = ?3
+                WHERE feed_id = ?4 AND record_key = ?5 AND (end_ts IS NOT ?1 OR start_date IS NOT ?2 OR end_date IS NOT ?3)
+                """)
+            for r in o.refresh where r.hasTimes {
+                try refresh.execute(arguments: [r.end, r.startDateText, r.endDateText, u.feedID, r.key])
+            }
+        }
     }
 }

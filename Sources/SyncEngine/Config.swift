@@ -81,6 +81,10 @@ public struct SyncConfig: Sendable {
     public var staleAfterDays = 2
     /// What an event that cannot be read does to its feed (`on_bad_event`, default `keep`).
     public var onBadEvent = BadRecordPolicy.keep
+    /// How many days ahead the `occurrences` table holds every feed's occurrences
+    /// (`occurrence_horizon_days`, default 400; 0 turns the table off).
+    public var occurrenceHorizonDays = SyncConfig.defaultOccurrenceHorizonDays
+    public static let defaultOccurrenceHorizonDays = 400
     /// The configuration's identity (XXH3 of its text): every process of a shared night must
     /// read the same configuration.
     public var digest = ""
@@ -140,7 +144,8 @@ public enum ConfigLoader {
     static let topKeys: Set<String> = ["store", "snapshots", "incremental_days", "concurrency", "timezone",
                                        "volatile_properties", "feeds", "http", "mappings", "max_records",
                                        "busy_timeout_seconds", "password_file", "lease_seconds",
-                                       "stale_after_days", "on_bad_event", "feeds_file"]
+                                       "stale_after_days", "on_bad_event", "feeds_file",
+                                       "occurrence_horizon_days"]
     /// The columns a `feeds_file` may have (`id` and `url` required).
     static let feedFileColumns = ["id", "url", "property", "timezone", "format", "mapping", "on_bad_event"]
     static let feedKeys: Set<String> = Set(["id", "url", "property", "timezone", "http", "format", "mapping", "children",
@@ -209,6 +214,7 @@ public enum ConfigLoader {
         var maxRecords = FormatSettings.defaultMaxRecords
         var busyTimeout = SQLiteStore.defaultBusyTimeout
         var leaseSeconds = 120
+        var horizonDays = SyncConfig.defaultOccurrenceHorizonDays
         var staleAfterDays = 2
         var onBadEvent = BadRecordPolicy.keep
         var sawFeeds = false
@@ -275,6 +281,9 @@ public enum ConfigLoader {
                 busyTimeout = Double(try int(value, key, min: 0, fail))
             case "lease_seconds":
                 leaseSeconds = try int(value, key, min: 5, fail)
+            case "occurrence_horizon_days":
+                horizonDays = try int(value, key, min: 0, fail)
+                if horizonDays > 36_600 { throw fail(value, "`occurrence_horizon_days` is at most 36600 (100 years), not \(horizonDays)") }
             case "stale_after_days":
                 staleAfterDays = try int(value, key, min: 1, fail)
             case "on_bad_event":
@@ -380,6 +389,7 @@ public enum ConfigLoader {
         config.leaseSeconds = leaseSeconds
         config.staleAfterDays = staleAfterDays
         config.onBadEvent = onBadEvent
+        config.occurrenceHorizonDays = horizonDays
         config.digest = hex64(XXH3.hash64(Array(text.utf8)))
         if case .postgres = store, !snapshotsGiven { config.snapshotsInStore = true }
         return config

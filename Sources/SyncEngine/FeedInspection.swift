@@ -42,7 +42,7 @@ package struct FeedInspection: Sendable {
     private func parse(_ body: [UInt8]) throws(FeedFormatError) -> ParsedFeed {
         if let format, !(format is ICalendarFormat) || window == nil { return try format.parse(body) }
         var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
-        parser.occurrenceWindow = window
+        parser.occurrenceWindow = window.map { OccurrenceWindow(from: $0.from, to: $0.to, maxPerFeed: .max) }
         do {
             return try parser.parse(body)
         } catch {
@@ -71,7 +71,11 @@ package struct FeedInspection: Sendable {
             // A JSON or CSV record without time fields has neither.
             let start: String? = r.hasTimes ? r.startDate ?? ISOTime.format(r.start) : nil
             let end: String? = r.hasTimes ? r.endDate ?? ISOTime.format(r.end) : nil
-            let lastEnd = r.lastEnd.map { moment($0, r.allDay) }
+            // One meaning in the store and here: the instant the last occurrence ends (UTC), also
+            // for all-day events (midnight at the start of the day after, in the feed's zone).
+            let lastEnd = r.lastEnd.map(ISOTime.format)
+            // A cancelled occurrence (an override with STATUS:CANCELLED) is not an occurrence here.
+            let occurrences = r.occurrences?.filter { !($0.cancelled && r.recurrenceID != nil) }
             let future = r.isFuture(now: now)
             if json {
                 var members: [(String, JSONValue)] = [
@@ -81,6 +85,8 @@ package struct FeedInspection: Sendable {
                     ("start", .optional(start)),
                     ("end", .optional(end)),
                     ("all_day", .bool(r.allDay)),
+                    ("start_date", .optional(r.hasTimes ? r.startDateText : nil)),
+                    ("end_date", .optional(r.hasTimes ? r.endDateText : nil)),
                     ("last_end", .optional(lastEnd)),
                     ("future", .bool(future)),
                     ("hash", .string(hex64(r.hash))),
@@ -88,7 +94,7 @@ package struct FeedInspection: Sendable {
                     ("summary", .optional(r.summary)),
                 ]
                 if let data = r.data { members.append(("data", .string(data))) }
-                if let occ = r.occurrences {
+                if let occ = occurrences {
                     members.append(("occurrences", .array(occ.map { x in
                         .object([("start", .string(moment(x.start, r.allDay))), ("end", .string(moment(x.end, r.allDay)))])
                     })))
@@ -99,7 +105,7 @@ package struct FeedInspection: Sendable {
                     ? "\(r.key)  \(start ?? "") → \(end ?? "")  last end \(lastEnd ?? "never")  \(future ? "future" : "past")"
                     : "\(r.key)  no times  current"
                 if let summary = r.summary { s += "  " + summary.replacingNewlines() }
-                if let occ = r.occurrences {
+                if let occ = occurrences {
                     s += "\n" + occ.map { "    \(moment($0.start, r.allDay)) → \(moment($0.end, r.allDay))" }.joined(separator: "\n")
                 }
                 lines.append(s)

@@ -35,6 +35,8 @@ struct FeedResult: Sendable {
     var parent: String?
     /// Events that could not be read and whose stored state was kept (`on_bad_event: keep`).
     var badEvents: [BadRecord] = []
+    /// What the sync does to the feed's rows of the `occurrences` table (nil: nothing).
+    var occurrences: OccurrenceUpdate?
 
     init(feed: FeedConfig) {
         feedID = feed.id
@@ -59,6 +61,7 @@ struct FeedResult: Sendable {
         fullSync = false
         children = []
         badEvents = []
+        occurrences = nil
     }
 
     var report: FeedReport {
@@ -90,7 +93,8 @@ struct FeedResult: Sendable {
         return FeedUpdate(feedID: feedID, urlRedacted: url, property: property, status: status,
                           fingerprint: fingerprint, etag: validators.etag, lastModified: validators.lastModified,
                           snapshotGeneration: snapshotGeneration, fullSync: fullSync,
-                          added: plan?.added ?? [], updated: plan?.updated ?? [], removed: plan?.removed ?? [])
+                          added: plan?.added ?? [], updated: plan?.updated ?? [], removed: plan?.removed ?? [],
+                          occurrences: occurrences)
     }
 }
 
@@ -130,6 +134,11 @@ struct FeedWorker: Sendable {
     /// The formats of feeds without a mapping, made once per format and zone: most feeds of a
     /// night share a handful (one per time zone), and a format costs allocations to make.
     private let shared: [String: any FeedFormat]
+    /// The occurrences this night materialises: from `now` to `occurrence_horizon_days` ahead and
+    /// `occurrenceMarginDays` more, so that a feed is read again to extend them about once a
+    /// month rather than every night. nil when the table is off.
+    let occurrenceWindow: OccurrenceWindow?
+    static let occurrenceMarginDays: Int64 = 30
 
     init(config: SyncConfig, options: SyncOptions, store: any FeedStore, snapshots: any SnapshotStorage,
          fileSource: any FeedSource, httpSource: (any FeedSource)?, formats: FormatRegistry, logger: Logger) {
@@ -141,10 +150,14 @@ struct FeedWorker: Sendable {
         self.httpSource = httpSource
         self.logger = logger
         self.formats = formats
+        let horizon = Int64(config.occurrenceHorizonDays)
+        let window = horizon > 0
+            ? OccurrenceWindow(from: options.now, to: options.now + (horizon + Self.occurrenceMarginDays) * 86_400) : nil
+        self.occurrenceWindow = window
         var shared: [String: any FeedFormat] = [:]
         for feed in config.feeds where feed.mapping == nil {
             let key = Self.sharedKey(feed)
-            if shared[key] == nil, let f = formats.make(feed.format, settings: Self.settings(feed, config)) { shared[key] = f }
+            if shared[key] == nil, let f = formats.make(feed.format, settings: Self.settings(feed, config, window)) { shared[key] = f }
         }
         self.shared = shared
     }
@@ -153,10 +166,11 @@ struct FeedWorker: Sendable {
         feed.format + "|" + (feed.timeZone ?? "") + "|" + (feed.onBadEvent?.rawValue ?? "")
     }
 
-    private static func settings(_ feed: FeedConfig, _ config: SyncConfig) -> FormatSettings {
+    private static func settings(_ feed: FeedConfig, _ config: SyncConfig, _ window: OccurrenceWindow?) -> FormatSettings {
         var s = FormatSettings(timeZone: config.timeZone, feedTimeZone: feed.timeZone, volatileProperties: config.volatileProperties,
                                mapping: feed.mapping, maxRecords: config.maxRecords)
         s.onBadRecord = feed.onBadEvent ?? config.onBadEvent
+        s.occurrenceWindow = window
         return s
     }
 
@@ -168,6 +182,11 @@ struct FeedWorker: Sendable {
         var result = FeedResult(feed: feed)
         do {
             try await run(feed, state: state, result: &result, phases: &phases, clock: clock)
+            if occurrenceWindow == nil, result.occurrences == nil, state?.occurrencesUntil != nil {
+                // The table was turned off: this feed's future occurrences go, and it is marked
+                // not materialised (so that turning it on again rebuilds them).
+                result.occurrences = OccurrenceUpdate(uids: nil, from: options.now, rows: [], until: nil)
+            }
         } catch {
             result.fail(error)
             logger.info("feed failed", metadata: ["feed.id": "\(feed.id)", "feed.error.code": "\(error.code)",
@@ -203,8 +222,8 @@ struct FeedWorker: Sendable {
     private func run(_ feed: FeedConfig, state: FeedState?, result: inout FeedResult,
                      phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) {
         let format: (any FeedFormat)? = feed.mapping == nil
-            ? shared[Self.sharedKey(feed)] ?? formats.make(feed.format, settings: Self.settings(feed, config))
-            : formats.make(feed.format, settings: Self.settings(feed, config))
+            ? shared[Self.sharedKey(feed)] ?? formats.make(feed.format, settings: Self.settings(feed, config, occurrenceWindow))
+            : formats.make(feed.format, settings: Self.settings(feed, config, occurrenceWindow))
         guard let format else {
             throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }
@@ -212,14 +231,16 @@ struct FeedWorker: Sendable {
                           days: Int64(options.incrementalDays ?? config.incrementalDays))
         let generation = ctx.generation
 
-        // 1. Why this feed might have to be synced in full, known before reading it.
+        // 1. Why this feed might have to be synced in full, known before reading it; and whether
+        //    it must be read to materialise its occurrences (even unchanged).
         let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: ctx.now, incrementalDays: ctx.days)
+        let materialises = SyncDecision.materialisesOccurrences(state: state, now: ctx.now, horizonDays: config.occurrenceHorizonDays)
 
         // A child with `since`, synced recently, with a sound snapshot: ask only for what changed
         // since its last success; when that request fails, fetch it in full (full_fallback).
         var fallback: String? = nil
         // (The snapshot is read, and so checked, once; an unusable one is reported by the full sync.)
-        if feed.parent != nil, let since = feed.since, fullReason == nil, let generation, let last = state?.lastSuccessAt,
+        if feed.parent != nil, let since = feed.since, fullReason == nil, !materialises, let generation, let last = state?.lastSuccessAt,
            let previous = try? await snapshots.read(feedID: feed.id, generation: generation) {
             let sinceText = since.text(last - since.overlapSeconds)
             do throws(FeedError) {
@@ -248,7 +269,8 @@ struct FeedWorker: Sendable {
             fetched = try await fetchParsed(ctx, url: url, result: &result, phases: &phases, clock: clock)
         } else {
             let soundBeforeFetch: Bool? = feed.isHTTP ? await snapshotSound() : nil
-            let validators = SyncDecision.validators(fullReason: fullReason, state: state, snapshotSound: soundBeforeFetch == true)
+            let validators = SyncDecision.validators(fullReason: fullReason, state: state, snapshotSound: soundBeforeFetch == true,
+                                                     materialises: materialises)
             fetched = try await fetchBody(ctx, url: url, validators: validators, result: &result, phases: &phases, clock: clock)
         }
 
@@ -257,7 +279,8 @@ struct FeedWorker: Sendable {
         // (Soundness is asked only when it can decide: an unchanged body and no reason for a full sync.)
         var soundAfterFetch = false
         if case .body(fingerprintUnchanged: true) = fetch, fullReason == nil { soundAfterFetch = await snapshotSound() }
-        if case .skip(let reason) = SyncDecision.afterFetch(fetch, fullReason: fullReason, snapshotSound: soundAfterFetch) {
+        if case .skip(let reason) = SyncDecision.afterFetch(fetch, fullReason: fullReason, materialises: materialises,
+                                                            snapshotSound: soundAfterFetch) {
             result.reason = reason
             if feed.children != nil, let generation {
                 result.children = try await childrenFromSnapshot(ctx, generation: generation, result: &result)
@@ -323,16 +346,21 @@ struct FeedWorker: Sendable {
         result.plan = plan
         result.status = plan.isEmpty ? .unchanged : .changed
         result.fullSync = choice.syncType != .incremental
+        let fingerprintUnchanged = fetched.fingerprint == state?.fingerprint
+        if materialises, choice.syncType == .incremental, fingerprintUnchanged {
+            result.reason = "read to materialise its occurrences until \(ISOTime.format(occurrenceWindow?.to ?? ctx.now))"
+        }
+        result.occurrences = occurrenceUpdate(ctx, records: parsed.records, plan: plan,
+                                              replacesAll: materialises || result.fullSync, bad: bad)
         if feed.children != nil {
             result.children = children(of: feed, records: parsed.records, result: &result)
         }
 
         // 6. Write the new snapshot under a new generation; the store will point at it. A full
         //    sync that found the same body and the same records keeps the sound snapshot it has.
-        let fingerprintUnchanged = fetched.fingerprint == state?.fingerprint
         // (The snapshot is read to compare only when nothing else already decided.)
         var matches = false
-        if let generation, SyncDecision.keepsSnapshot(syncType: choice.syncType, planIsEmpty: plan.isEmpty,
+        if let generation, choice.syncType != .incremental, SyncDecision.keepsSnapshot(syncType: choice.syncType, planIsEmpty: plan.isEmpty,
                                                      fingerprintUnchanged: fingerprintUnchanged, hasGeneration: true,
                                                      snapshotMatches: true) {
             matches = await snapshotMatches(feed.id, generation: generation, format: format, records: parsed.records)
@@ -508,6 +536,7 @@ struct FeedWorker: Sendable {
         result.plan = plan
         result.status = plan.isEmpty ? .unchanged : .changed
         result.records = nil
+        result.occurrences = occurrenceUpdate(ctx, records: parsed.records, plan: plan, replacesAll: false, bad: [])
         if plan.isEmpty {
             result.snapshotGeneration = generation
             return
@@ -522,6 +551,71 @@ struct FeedWorker: Sendable {
         let w = clock.now
         try await writeSnapshot(ctx, records: Array(merged.values), fingerprint: got.fingerprint, result: &result)
         phases.snapshot += seconds(clock.now - w)
+    }
+
+    // MARK: Occurrences
+
+    /// What a parsed feed's sync does to its occurrences: all of them rewritten (a full sync, or
+    /// the horizon to extend), or those of the series the plan touches (an incremental change:
+    /// the uids of its added and updated records, and the masters of removed overrides), or
+    /// nothing. With the table off, a feed that had occurrences has them cleared.
+    private func occurrenceUpdate(_ ctx: Context, records: [FeedRecord], plan: ChangeSet, replacesAll: Bool,
+                          bad: Set<String>) -> OccurrenceUpdate? {
+        guard let w = occurrenceWindow else {
+            return ctx.state?.occurrencesUntil != nil ? OccurrenceUpdate(uids: nil, from: ctx.now, rows: [], until: nil) : nil
+        }
+        let stored = ctx.state?.occurrencesUntil
+        if replacesAll {
+            var rows: [OccurrenceRow] = []
+            for r in records { appendOccurrences(of: r, in: w, to: &rows) }
+            let until = SyncDecision.occurrencesUntil(replacedAll: true, stored: stored, windowEnd: w.to,
+                                                      reachesBeyond: records.contains { reachesBeyond($0, w) })
+            // Rows written before the derived columns existed get them (a store that has rows
+            // but no occurrences yet for this feed).
+            let refresh = ctx.state != nil && stored == nil ? records : []
+            return OccurrenceUpdate(uids: nil, from: ctx.now, rows: rows, keep: bad.sorted(), until: until, refresh: refresh)
+        }
+        guard !plan.isEmpty else { return nil }
+        var uids = Set<String>()
+        for r in plan.added { uids.insert(r.uid) }
+        for r in plan.updated { uids.insert(r.uid) }
+        if !plan.removed.isEmpty {
+            // A removed override gives its instance back to its series: the master's are rewritten.
+            var masters = Set<String>()
+            for key in plan.removed {
+                if let r = key.range(of: "|RID:", options: .backwards) { masters.insert(String(key[..<r.lowerBound])) }
+            }
+            if !masters.isEmpty {
+                for r in records where r.recurrenceID == nil && masters.contains(r.key) { uids.insert(r.uid) }
+            }
+        }
+        var rows: [OccurrenceRow] = []
+        var beyond = false
+        for r in records where uids.contains(r.uid) {
+            appendOccurrences(of: r, in: w, to: &rows)
+            if reachesBeyond(r, w) { beyond = true }
+        }
+        let until = SyncDecision.occurrencesUntil(replacedAll: false, stored: stored, windowEnd: w.to, reachesBeyond: beyond)
+        return OccurrenceUpdate(uids: uids.sorted(), from: ctx.now, rows: rows, until: until)
+    }
+
+    /// A record's occurrences in the window: a series' from the parser, a single event (or an
+    /// override, or a JSON/CSV record with times) its one.
+    private func appendOccurrences(of r: FeedRecord, in w: OccurrenceWindow, to rows: inout [OccurrenceRow]) {
+        if r.occurrences != nil {
+            rows += OccurrenceRow.rows(of: r)
+        } else if r.hasTimes, r.end > w.from || r.start == r.end && r.start >= w.from, r.start < w.to {
+            rows.append(OccurrenceRow(recordKey: r.key, uid: r.uid, start: r.start, end: r.end,
+                                      startDay: r.startDay ?? ISOTime.day(r.start), endDay: r.endDay ?? ISOTime.day(r.start) + 1,
+                                      allDay: r.allDay, cancelled: r.isCancelled))
+        }
+    }
+
+    /// True when a record may have an occurrence that starts at or after the window's end.
+    private func reachesBeyond(_ r: FeedRecord, _ w: OccurrenceWindow) -> Bool {
+        guard r.hasTimes else { return false }
+        if r.occurrences != nil { return r.lastEnd.map { $0 > w.to } ?? true }
+        return r.start >= w.to
     }
 
     /// The children of a parent's future records (`children:`), from the records just parsed.

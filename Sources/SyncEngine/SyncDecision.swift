@@ -25,10 +25,22 @@ public enum SyncDecision {
         return nil
     }
 
-    /// The validators to send: the stored ones when a skip is possible (no full reason and a sound
-    /// snapshot to fall back on), none otherwise, so the server sends the body.
-    public static func validators(fullReason: String?, state: FeedState?, snapshotSound: Bool) -> Validators {
-        guard fullReason == nil, snapshotSound, let state else { return .none }
+    /// True when the feed's occurrences must be materialised anew tonight, so that it is read
+    /// (not skipped) even when unchanged: the `occurrences` table is on (`horizonDays` > 0) and
+    /// the feed's occurrences are not in it (a store from before the table, or the table was off)
+    /// or reach less than `horizonDays` ahead of `now`. (A new feed is read anyway.)
+    public static func materialisesOccurrences(state: FeedState?, now: Int64, horizonDays: Int) -> Bool {
+        guard horizonDays > 0, let state, state.snapshotGeneration != nil else { return false }
+        guard let until = state.occurrencesUntil else { return true }
+        return until < now + Int64(horizonDays) * 86_400
+    }
+
+    /// The validators to send: the stored ones when a skip is possible (no full reason, a sound
+    /// snapshot to fall back on and no occurrences to materialise), none otherwise, so the server
+    /// sends the body.
+    public static func validators(fullReason: String?, state: FeedState?, snapshotSound: Bool,
+                                  materialises: Bool = false) -> Validators {
+        guard fullReason == nil, snapshotSound, !materialises, let state else { return .none }
         return Validators(etag: state.etag, lastModified: state.lastModified)
     }
 
@@ -49,12 +61,14 @@ public enum SyncDecision {
 
     /// Skip or parse. A skip needs a sound snapshot: a missing or damaged one is found here, and
     /// the feed goes on to a full_fallback sync (`snapshotSound` is asked only when it matters).
-    public static func afterFetch(_ fetch: Fetch, fullReason: String?, snapshotSound: @autoclosure () -> Bool) -> AfterFetch {
+    /// A feed whose occurrences are to be materialised is parsed even when unchanged.
+    public static func afterFetch(_ fetch: Fetch, fullReason: String?, materialises: Bool = false,
+                                  snapshotSound: @autoclosure () -> Bool) -> AfterFetch {
         switch fetch {
         case .notModified:
             return .skip(reason: "HTTP 304 Not Modified")
         case .body(let unchanged):
-            if fullReason == nil, unchanged, snapshotSound() { return .skip(reason: "body fingerprint unchanged") }
+            if fullReason == nil, unchanged, !materialises, snapshotSound() { return .skip(reason: "body fingerprint unchanged") }
             return .parse
         }
     }
@@ -106,8 +120,21 @@ public enum SyncDecision {
 
     /// A full sync that changes nothing, of the same body, keeps the sound snapshot it has when that
     /// snapshot holds exactly the new records, rather than rewriting it.
+    /// An incremental sync of the same body (read only to materialise occurrences) that changes
+    /// nothing keeps its snapshot too: the body, hence every record, is the one it was made from.
     public static func keepsSnapshot(syncType: SyncType, planIsEmpty: Bool, fingerprintUnchanged: Bool,
                                      hasGeneration: Bool, snapshotMatches: @autoclosure () -> Bool) -> Bool {
-        syncType == .full && planIsEmpty && fingerprintUnchanged && hasGeneration && snapshotMatches()
+        if syncType == .incremental { return planIsEmpty && fingerprintUnchanged && hasGeneration }
+        return syncType == .full && planIsEmpty && fingerprintUnchanged && hasGeneration && snapshotMatches()
+    }
+
+    /// How far a feed's occurrences are materialised after a sync that rewrote `replacedAll` (all
+    /// of them) or some series: to `windowEnd` when some record may have occurrences beyond it, else
+    /// `OccurrenceUpdate.complete`; a partial rewrite never claims more than was there before.
+    public static func occurrencesUntil(replacedAll: Bool, stored: Int64?, windowEnd: Int64, reachesBeyond: Bool) -> Int64? {
+        let mine = reachesBeyond ? windowEnd : OccurrenceUpdate.complete
+        if replacedAll { return mine }
+        guard let stored else { return nil }
+        return min(stored, mine)
     }
 }

@@ -142,6 +142,7 @@ struct Report: Decodable {
         var parent: String?
         var future: Int?
         var children: Children?
+        var warnings: [String]?
     }
 
     struct Children: Decodable {

@@ -171,7 +171,7 @@ struct FeedStoreConformance {
         #expect(try await prior(store) == [PriorRecord(key: "a", hash: 1, lastEnd: 1_900_000_000, removed: true),
                                            PriorRecord(key: "b", hash: 3, lastEnd: 1_900_000_000)])
         let removals = try await store.changes(runID: run).filter { $0.kind == .removed }
-        #expect(removals == [RecordChange(feedID: "f", key: "a", kind: .removed, at: 200)])
+        #expect(removals.map { "\($0.feedID) \($0.key) \($0.at)" } == ["f a 200"])
         #expect(try await store.liveRecordCounts() == ["f": 1], "a removed row is not live")
         try await store.apply([update(generation: 3, added: [record("a", hash: 1)])], runID: run, at: 400)
         #expect(try await prior(store).map(\.removed) == [false, false])
@@ -205,5 +205,129 @@ struct FeedStoreConformance {
         #expect(try await prior(store, "g") == [PriorRecord(key: "k", hash: 2, lastEnd: 1_900_000_000, removed: true)])
         #expect(try await Set(store.feedStates().keys) == ["f", "g"])
         #expect(try await store.liveRecordCounts() == ["f": 1])
+    }
+
+    /// A JSON object's text as a dictionary (PostgreSQL's jsonb re-spaces and reorders it).
+    func object(_ text: String?) throws -> NSDictionary? {
+        guard let text else { return nil }
+        return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? NSDictionary
+    }
+
+    @Test("the change log holds the values: all of an addition, the changed fields of an update, all of a removal",
+          arguments: StoreKind.allCases)
+    func changeValues(_ kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let run = try await store.beginRun(mode: .full, startedAt: Self.now, now: Self.now)
+        var stay = record("a", hash: 1)
+        stay.location = "Flat 2"
+        stay.startDay = 21_412
+        stay.endDay = 21_413
+        try await store.apply([update(added: [stay])], runID: run, at: Self.now)
+        var moved = stay
+        moved.hash = 2
+        moved.start += 86_400
+        moved.end += 86_400
+        moved.lastEnd = stay.lastEnd
+        moved.summary = "S a (moved)"
+        moved.startDay = 21_413
+        moved.endDay = 21_414
+        let run2 = try await store.beginRun(mode: .incremental, startedAt: Self.now + 100, now: Self.now + 100)
+        try await store.apply([update(generation: 2, updated: [moved])], runID: run2, at: Self.now + 100)
+        let run3 = try await store.beginRun(mode: .incremental, startedAt: Self.now + 200, now: Self.now + 200)
+        try await store.apply([update(generation: 3, removed: ["a"])], runID: run3, at: Self.now + 200)
+
+        let added = try #require(try await store.changes(runID: run).first)
+        #expect(added.oldValues == nil)
+        #expect(try object(added.newValues) == [
+            "start": "2028-08-16T00:53:20Z", "end": "2028-08-16T01:53:20Z", "start_date": "2028-08-16", "end_date": "2028-08-17",
+            "all_day": false, "last_end": "2030-03-17T17:46:40Z", "summary": "S a", "location": "Flat 2",
+        ] as NSDictionary)
+        let updated = try #require(try await store.changes(runID: run2).first)
+        #expect(updated.kind == .updated)
+        #expect(try object(updated.oldValues) == [
+            "start": "2028-08-16T00:53:20Z", "end": "2028-08-16T01:53:20Z", "start_date": "2028-08-16",
+            "end_date": "2028-08-17", "summary": "S a",
+        ] as NSDictionary)
+        #expect(try object(updated.newValues) == [
+            "start": "2028-08-17T00:53:20Z", "end": "2028-08-17T01:53:20Z", "start_date": "2028-08-17",
+            "end_date": "2028-08-18", "summary": "S a (moved)",
+        ] as NSDictionary)
+        let removed = try #require(try await store.changes(runID: run3).first)
+        #expect(removed.kind == .removed && removed.newValues == nil)
+        #expect(try object(removed.oldValues)?["start"] as? String == "2028-08-17T00:53:20Z")
+        #expect(try object(removed.oldValues)?["location"] as? String == "Flat 2")
+    }
+
+    @Test("a JSON record's data in the change log: the members that changed show in old and new", arguments: StoreKind.allCases)
+    func changeValuesData(_ kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let run = try await store.beginRun(mode: .full, startedAt: Self.now, now: Self.now)
+        var r = FeedRecord(key: "7", uid: "7", recurrenceID: nil, hash: 1, start: 0, end: 0, lastEnd: nil, allDay: false,
+                           body: [], hasTimes: false, data: #"{"name":"Ann","paid":false}"#)
+        try await store.apply([update(added: [r])], runID: run, at: Self.now)
+        r.hash = 2
+        r.data = #"{"name":"Ann","paid":true}"#
+        try await store.apply([update(generation: 2, updated: [r])], runID: run, at: Self.now + 1)
+        let log = try await store.changes(runID: run)
+        #expect(try object(log[0].newValues) == ["all_day": false, "data": ["name": "Ann", "paid": false]] as NSDictionary)
+        #expect(try object(log[1].oldValues) == ["data": ["name": "Ann", "paid": false]] as NSDictionary)
+        #expect(try object(log[1].newValues) == ["data": ["name": "Ann", "paid": true]] as NSDictionary)
+    }
+
+    func occurrence(_ key: String, uid: String? = nil, start: Int64, cancelled: Bool = false) -> OccurrenceRow {
+        OccurrenceRow(recordKey: key, uid: uid ?? key, start: start, end: start + 3600, startDay: ISOTime.day(start),
+                      endDay: ISOTime.day(start) + 1, allDay: false, cancelled: cancelled)
+    }
+
+    @Test("occurrences: a full rewrite replaces the future ones, a series rewrite only its own; past ones stay; a removed event's go",
+          arguments: StoreKind.allCases)
+    func occurrences(_ kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let now = Self.now
+        let run = try await store.beginRun(mode: .full, startedAt: now, now: now)
+        let series = record("s", hash: 1, lastEnd: nil)
+        let single = record("x", hash: 2)
+        let rows = [occurrence("s", start: now - 7200), occurrence("s", start: now + 86_400), occurrence("s", start: now + 2 * 86_400),
+                    occurrence("s|RID:1", uid: "s", start: now + 3 * 86_400, cancelled: true), occurrence("x", start: now + 500)]
+        var u = update(added: [series, single])
+        u.occurrences = OccurrenceUpdate(uids: nil, from: now - 10_000, rows: rows, until: now + 400 * 86_400)
+        try await store.apply([u], runID: run, at: now)
+        #expect(try await store.occurrences(feedID: "f", after: now - 10_000) == rows.sorted { $0.start < $1.start })
+        #expect(try await store.feedStates()["f"]?.occurrencesUntil == now + 400 * 86_400)
+
+        // The series changes a day later: only its future occurrences are rewritten.
+        let later = now + 86_400 + 4000
+        var changed = series
+        changed.hash = 3
+        var v = update(generation: 2, updated: [changed])
+        v.occurrences = OccurrenceUpdate(uids: ["s"], from: later, rows: [occurrence("s", start: later + 100)], until: now + 400 * 86_400)
+        try await store.apply([v], runID: run, at: later)
+        #expect(try await store.occurrences(feedID: "f", after: now - 10_000).map { "\($0.recordKey)@\($0.start - now)" }
+                == ["s@-7200", "x@500", "s@86400", "s@90500"])
+
+        // The single event is removed: its future occurrence goes, the past ones of the series stay.
+        var w = update(generation: 3, removed: ["x"])
+        w.occurrences = OccurrenceUpdate(uids: ["x"], from: now + 100, rows: [], until: OccurrenceUpdate.complete)
+        try await store.apply([w], runID: run, at: now + 100)
+        #expect(try await store.occurrences(feedID: "f", after: now - 10_000).map(\.recordKey) == ["s", "s", "s"])
+        #expect(try await store.feedStates()["f"]?.occurrencesUntil == OccurrenceUpdate.complete)
+
+        // A full rewrite keeps the rows of an event that could not be read.
+        var k = update(generation: 4)
+        k.occurrences = OccurrenceUpdate(uids: nil, from: now, rows: [], keep: ["s"], until: nil)
+        try await store.apply([k], runID: run, at: now)
+        #expect(try await store.occurrences(feedID: "f", after: now - 10_000).count == 3)
+        k.occurrences = OccurrenceUpdate(uids: nil, from: now, rows: [], until: nil)
+        try await store.apply([k], runID: run, at: now)
+        #expect(try await store.occurrences(feedID: "f", after: now - 10_000).map { $0.start - now } == [-7200])
+        #expect(try await store.feedStates()["f"]?.occurrencesUntil == nil)
+
+        // Prune drops a feed's future occurrences too.
+        var p = update("g", added: [single])
+        p.occurrences = OccurrenceUpdate(uids: nil, from: now, rows: [occurrence("x", start: now + 500)], until: OccurrenceUpdate.complete)
+        try await store.apply([p], runID: run, at: now)
+        _ = try await store.prune(feedIDs: ["g"], at: now)
+        #expect(try await store.occurrences(feedID: "g", after: 0).isEmpty)
+        #expect(try await store.feedStates()["g"]?.occurrencesUntil == nil)
     }
 }

@@ -96,7 +96,7 @@ struct SQLiteStoreTests {
     func reopen() async throws {
         _ = try SQLiteStore(path: path)
         _ = try SQLiteStore(path: path)
-        #expect(try rows("SELECT identifier FROM grdb_migrations").map { $0["identifier"] as String } == ["v1", "v2", "v3"])
+        #expect(try rows("SELECT identifier FROM grdb_migrations").map { $0["identifier"] as String } == ["v1", "v2", "v3", "v4"])
     }
 
     @Test("a path that cannot be a database gives a clear error")
@@ -128,5 +128,30 @@ struct SQLiteStoreTests {
         let row = try #require(try DatabaseQueue(path: old).read { try Row.fetchOne($0, sql: "SELECT * FROM events WHERE record_key = 'r1'") })
         #expect(row["start"] == nil as String? && row["start_ts"] == nil as Int64? && row["last_end"] == nil as String?)
         #expect(row["data"] == #"{"id":"r1","name":"Ann"}"#)
+    }
+
+    @Test("a version 3 database is migrated: timed rows get end_ts, all-day rows their dates, feeds are marked not materialised")
+    func migrationV4() async throws {
+        let old = NSTemporaryDirectory() + "feedsync-v3-\(UUID().uuidString).sqlite"
+        let queue = try DatabaseQueue(path: old)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v3")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO feeds (id, url_redacted, snapshot_generation) VALUES ('f', 'u', 3)")
+            try db.execute(sql: """
+                INSERT INTO events (feed_id, record_key, uid, start, "end", all_day, record_hash, start_ts, first_seen_at, updated_at)
+                VALUES ('f', 'a', 'a', '2030-01-01T00:00:00Z', '2030-01-01T01:00:00Z', 0, '0000000000000001', 1893456000, 'x', 'x'),
+                       ('f', 'b', 'b', '2030-02-01', '2030-02-04', 1, '0000000000000002', 1896130800, 'x', 'x')
+                """)
+            try db.execute(sql: "INSERT INTO runs (mode, now, started_at) VALUES ('full', 'x', 'x')")
+            try db.execute(sql: "INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'a', 'a', 'added', 'x')")
+        }
+        let store = try SQLiteStore(path: old)
+        #expect(try store.feedStates()["f"]?.occurrencesUntil == nil)
+        let rows = try DatabaseQueue(path: old).read { try Row.fetchAll($0, sql: "SELECT * FROM events ORDER BY record_key") }
+        #expect(rows[0]["end_ts"] == 1_893_459_600 as Int64 && rows[0]["start_date"] == nil as String?)
+        #expect(rows[1]["start_date"] == "2030-02-01" && rows[1]["end_date"] == "2030-02-04" && rows[1]["end_ts"] == nil as Int64?)
+        let log = try store.changes(runID: 1)
+        #expect(log.count == 1 && log[0].oldValues == nil && log[0].newValues == nil)
+        #expect(try store.occurrences(feedID: "f", after: 0).isEmpty)
     }
 }

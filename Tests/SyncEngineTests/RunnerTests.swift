@@ -220,6 +220,7 @@ extension RunnerTests {
         }
         func run(id: Int64) async throws(StoreError) -> StoredRun? { try await base.run(id: id) }
         func changes(runID: Int64) async throws(StoreError) -> [RecordChange] { try await base.changes(runID: runID) }
+        func occurrences(feedID: String, after: Int64) async throws(StoreError) -> [OccurrenceRow] { try await base.occurrences(feedID: feedID, after: after) }
         func liveRecordCounts() async throws(StoreError) -> [String: Int] { try await base.liveRecordCounts() }
     }
 

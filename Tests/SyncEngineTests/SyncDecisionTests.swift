@@ -114,9 +114,41 @@ struct SyncDecisionTests {
         #expect(c.diffsAgainstSnapshot == (c.syncType == .incremental))
     }
 
+    // MARK: Occurrences
+
+    @Test("a feed is read to materialise its occurrences when they are not in the table or reach less than the horizon")
+    func materialises() {
+        let now: Int64 = 1_800_000_000, day: Int64 = 86_400
+        func state(_ until: Int64?, generation: UInt64? = 1) -> FeedState {
+            FeedState(id: "f", snapshotGeneration: generation, occurrencesUntil: until)
+        }
+        #expect(SyncDecision.materialisesOccurrences(state: state(nil), now: now, horizonDays: 400))
+        #expect(SyncDecision.materialisesOccurrences(state: state(now + 399 * day), now: now, horizonDays: 400))
+        #expect(!SyncDecision.materialisesOccurrences(state: state(now + 400 * day), now: now, horizonDays: 400))
+        #expect(!SyncDecision.materialisesOccurrences(state: state(OccurrenceUpdate.complete), now: now, horizonDays: 400))
+        // The table off; a first sync (no generation, no state) is read anyway.
+        #expect(!SyncDecision.materialisesOccurrences(state: state(nil), now: now, horizonDays: 0))
+        #expect(!SyncDecision.materialisesOccurrences(state: state(nil, generation: nil), now: now, horizonDays: 400))
+        #expect(!SyncDecision.materialisesOccurrences(state: nil, now: now, horizonDays: 400))
+        // It is never skipped then: no validators, and an unchanged body is parsed.
+        #expect(SyncDecision.validators(fullReason: nil, state: FeedState(id: "f", etag: "e"), snapshotSound: true, materialises: true) == .none)
+        #expect(SyncDecision.afterFetch(.body(fingerprintUnchanged: true), fullReason: nil, materialises: true, snapshotSound: true) == .parse)
+    }
+
+    @Test("how far occurrences reach after a rewrite: a partial one never claims more than was there")
+    func occurrencesUntil() {
+        let end: Int64 = 2_000_000_000, complete = OccurrenceUpdate.complete
+        #expect(SyncDecision.occurrencesUntil(replacedAll: true, stored: nil, windowEnd: end, reachesBeyond: true) == end)
+        #expect(SyncDecision.occurrencesUntil(replacedAll: true, stored: 5, windowEnd: end, reachesBeyond: false) == complete)
+        #expect(SyncDecision.occurrencesUntil(replacedAll: false, stored: complete, windowEnd: end, reachesBeyond: true) == end)
+        #expect(SyncDecision.occurrencesUntil(replacedAll: false, stored: end - 10, windowEnd: end, reachesBeyond: false) == end - 10)
+        #expect(SyncDecision.occurrencesUntil(replacedAll: false, stored: nil, windowEnd: end, reachesBeyond: false) == nil)
+    }
+
     // MARK: 5. keepsSnapshot
 
-    @Test("a full sync keeps its snapshot only when nothing changed at all", arguments: [SyncType.incremental, .full, .fullFallback])
+    @Test("a full sync keeps its snapshot only when nothing changed at all; an incremental one of the same body that changed nothing too",
+          arguments: [SyncType.incremental, .full, .fullFallback])
     func keepsSnapshot(_ type: SyncType) {
         for planEmpty in [false, true] {
             for sameBody in [false, true] {
@@ -124,7 +156,8 @@ struct SyncDecisionTests {
                     for matches in [false, true] {
                         let keeps = SyncDecision.keepsSnapshot(syncType: type, planIsEmpty: planEmpty, fingerprintUnchanged: sameBody,
                                                               hasGeneration: hasGeneration, snapshotMatches: matches)
-                        #expect(keeps == (type == .full && planEmpty && sameBody && hasGeneration && matches))
+                        let incremental = type == .incremental && planEmpty && sameBody && hasGeneration
+                        #expect(keeps == (type == .full && planEmpty && sameBody && hasGeneration && matches || incremental))
                     }
                 }
             }

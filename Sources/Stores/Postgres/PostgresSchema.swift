@@ -129,6 +129,31 @@ enum PostgresSchema {
         CREATE TABLE store_info (key text PRIMARY KEY, value text NOT NULL);
         INSERT INTO store_info (key, value) VALUES ('id', md5(random()::text || clock_timestamp()::text))
         """,
+        // 6: every row's end instant and local days (`end_ts`; `start_date`/`end_date` for timed
+        // events too, filled by the next run that reads their feed), the materialised occurrences,
+        // and the change log's values (docs/store.md).
+        """
+        ALTER TABLE events ADD COLUMN end_ts bigint;
+        UPDATE events SET end_ts = extract(epoch FROM "end")::bigint WHERE "end" IS NOT NULL;
+        ALTER TABLE feeds ADD COLUMN occurrences_until bigint;
+        ALTER TABLE changes ADD COLUMN old_values jsonb, ADD COLUMN new_values jsonb;
+        CREATE TABLE occurrences (
+            feed_id text NOT NULL,
+            record_key text NOT NULL,
+            uid text NOT NULL,
+            start timestamptz NOT NULL,
+            "end" timestamptz NOT NULL,
+            start_ts bigint NOT NULL,
+            end_ts bigint NOT NULL,
+            start_date date NOT NULL,
+            end_date date NOT NULL,
+            all_day boolean NOT NULL,
+            cancelled boolean NOT NULL,
+            PRIMARY KEY (feed_id, record_key, start_ts)
+        );
+        CREATE INDEX occurrences_uid ON occurrences (feed_id, uid);
+        CREATE INDEX occurrences_day ON occurrences (start_date)
+        """,
     ]
 
     static var current: Int { migrations.count }

@@ -250,15 +250,15 @@ public final class PostgresStore: FeedStore {
             let rows = try await client.query("""
                 SELECT id, fingerprint, etag, last_modified, snapshot_generation,
                        extract(epoch FROM last_success_at)::bigint, extract(epoch FROM last_full_sync_at)::bigint,
-                       last_status, last_error FROM feeds
+                       last_status, last_error, occurrences_until FROM feeds
                 """, logger: logger)
             var result: [String: FeedState] = [:]
-            for try await (id, fp, etag, lm, gen, success, full, status, error) in rows.decode(
-                (String, String?, String?, String?, Int64?, Int64?, Int64?, String?, String?).self) {
+            for try await (id, fp, etag, lm, gen, success, full, status, error, until) in rows.decode(
+                (String, String?, String?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?).self) {
                 result[id] = FeedState(id: id, fingerprint: fp, etag: etag, lastModified: lm,
                                        snapshotGeneration: gen.map { UInt64($0) }, lastSuccessAt: success,
                                        lastFullSyncAt: full, lastStatus: status.flatMap(FeedStatus.init(rawValue:)),
-                                       lastError: error)
+                                       lastError: error, occurrencesUntil: until)
             }
             return result
         }
@@ -330,8 +330,10 @@ public final class PostgresStore: FeedStore {
                         SELECT count(*)::bigint FROM gone
                         """, logger: logger)
                     for try await n in rows.decode(Int.self) { removed[id] = n }
+                    try await c.query("DELETE FROM occurrences WHERE feed_id = \(id) AND end_ts > \(at)", logger: logger)
                     try await c.query("""
-                        UPDATE feeds SET snapshot_generation = NULL, fingerprint = NULL, etag = NULL, last_modified = NULL
+                        UPDATE feeds SET snapshot_generation = NULL, fingerprint = NULL, etag = NULL, last_modified = NULL,
+                          occurrences_until = NULL
                         WHERE id = \(id)
                         """, logger: logger)
                 }
@@ -367,11 +369,29 @@ public final class PostgresStore: FeedStore {
     public func changes(runID: Int64) async throws(StoreError) -> [RecordChange] {
         try await wrap(.read, "read the changes of run \(runID)") {
             let rows = try await client.query("""
-                SELECT feed_id, record_key, kind, extract(epoch FROM at)::bigint FROM changes WHERE run_id = \(runID) ORDER BY id
+                SELECT feed_id, record_key, kind, extract(epoch FROM at)::bigint, old_values::text, new_values::text
+                FROM changes WHERE run_id = \(runID) ORDER BY id
                 """, logger: logger)
             var result: [RecordChange] = []
-            for try await (feed, key, kind, at) in rows.decode((String, String, String, Int64).self) {
-                result.append(RecordChange(feedID: feed, key: key, kind: RecordChange.Kind(rawValue: kind) ?? .updated, at: at))
+            for try await (feed, key, kind, at, old, new) in rows.decode((String, String, String, Int64, String?, String?).self) {
+                result.append(RecordChange(feedID: feed, key: key, kind: RecordChange.Kind(rawValue: kind) ?? .updated, at: at,
+                                           oldValues: old, newValues: new))
+            }
+            return result
+        }
+    }
+
+    public func occurrences(feedID: String, after: Int64) async throws(StoreError) -> [OccurrenceRow] {
+        try await wrap(.read, "read the occurrences of feed \(feedID)") {
+            let rows = try await client.query("""
+                SELECT record_key, uid, start_ts, end_ts, start_date::text, end_date::text, all_day, cancelled FROM occurrences
+                WHERE feed_id = \(feedID) AND end_ts > \(after) ORDER BY start_ts, record_key
+                """, logger: logger)
+            var result: [OccurrenceRow] = []
+            for try await (key, uid, start, end, sd, ed, allDay, cancelled) in rows.decode(
+                (String, String, Int64, Int64, String, String, Bool, Bool).self) {
+                result.append(OccurrenceRow(recordKey: key, uid: uid, start: start, end: end, startDay: ISOTime.parseDay(sd) ?? 0,
+                                            endDay: ISOTime.parseDay(ed) ?? 0, allDay: allDay, cancelled: cancelled))
             }
             return result
         }
@@ -532,7 +552,34 @@ public final class PostgresStore: FeedStore {
         q.binds.append(gens); q.binds.append(fulls); q.binds.append(at)
         try await connection.query(q, logger: logger)
 
-        // 3. Added and updated records, upserted; a row that would not change is not written.
+        // 3. The fields of the live rows about to be updated or removed: the change log's old values.
+        var oldFields: [String: [String: ChangeFields]] = [:]
+        var oldFeeds = PostgresColumn(.text), oldKeys = PostgresColumn(.text)
+        for u in succeeded where !newFeeds.contains(u.feedID) {
+            for r in u.updated { oldFeeds.append(u.feedID); oldKeys.append(r.key) }
+            for key in u.removed { oldFeeds.append(u.feedID); oldKeys.append(key) }
+        }
+        if oldFeeds.count > 0 {
+            q = PostgresQuery(unsafeSQL: """
+                SELECT e.feed_id, e.record_key, e.all_day, e.start_ts, extract(epoch FROM e."end")::bigint,
+                  e.start_date::text, e.end_date::text, e.last_end_ts, e.summary, e.description, e.location, e.status, e.data::text
+                FROM unnest($1::text[], $2::text[]) AS k(feed_id, record_key)
+                JOIN events e ON e.feed_id = k.feed_id AND e.record_key = k.record_key
+                WHERE e.removed_at IS NULL
+                """)
+            q.binds.append(oldFeeds); q.binds.append(oldKeys)
+            for try await (feed, key, allDay, start, end, sd, ed, lastEnd, summary, description, location, status, data)
+                in try await connection.query(q, logger: logger).decode(
+                    (String, String, Bool, Int64?, Int64?, String?, String?, Int64?, String?, String?, String?, String?, String?).self) {
+                oldFields[feed, default: [:]][key] = ChangeFields(
+                    start: allDay ? sd ?? start.map(ISOTime.format) : start.map(ISOTime.format),
+                    end: allDay ? ed ?? end.map(ISOTime.format) : end.map(ISOTime.format),
+                    startDate: sd, endDate: ed, allDay: allDay, lastEnd: lastEnd.map(ISOTime.format), summary: summary,
+                    description: description, location: location, status: status, data: ChangeFields.canonicalData(data))
+            }
+        }
+
+        // 4. Added and updated records, upserted; a row that would not change is not written.
         //    The change log is ordered as the SQLite store orders it: per feed, its additions and
         //    updates, then its removals (`ord`).
         var rows = EventColumns(), fresh = EventColumns()
@@ -545,7 +592,9 @@ public final class PostgresStore: FeedStore {
             for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                 for r in records {
                     ord += 1
-                    log.append(feed: u.feedID, key: r.key, uid: r.uid, recurrenceID: r.recurrenceID, kind: kind, ord: ord)
+                    let values = ChangeValues.render(old: kind == "updated" ? oldFields[u.feedID]?[r.key] : nil, new: ChangeFields(r))
+                    log.append(feed: u.feedID, key: r.key, uid: r.uid, recurrenceID: r.recurrenceID, kind: kind, ord: ord,
+                               old: values.old, new: values.new)
                     // The same key twice in one update (never made by the planner): the last one stands.
                     if keys.insert(r.key).inserted {
                         if isNew { fresh.append(u.feedID, r) } else { rows.append(u.feedID, r) }
@@ -556,17 +605,20 @@ public final class PostgresStore: FeedStore {
             }
             for key in u.removed {
                 ord += 1
-                removals.append(feed: u.feedID, key: key, uid: nil, recurrenceID: nil, kind: "removed", ord: ord)
+                let before = oldFields[u.feedID]?[key]
+                removals.append(feed: u.feedID, key: key, uid: nil, recurrenceID: nil, kind: "removed", ord: ord,
+                                old: before.flatMap { ChangeValues.render(old: $0, new: nil).old }, new: nil)
             }
         }
         let insertEvents = """
                 INSERT INTO events AS e (feed_id, record_key, uid, recurrence_id, start, "end", start_date, end_date, last_end,
                   all_day, summary, description, location, status, record_hash, start_ts, last_end_ts,
-                  first_seen_at, updated_at, removed_at, data)
+                  first_seen_at, updated_at, removed_at, data, end_ts)
                 SELECT feed_id, record_key, uid, recurrence_id, to_timestamp(start_ts), to_timestamp(end_ts),
                   start_date::date, end_date::date, to_timestamp(last_end_ts), all_day, summary, description, location,
                   status, record_hash, start_ts, last_end_ts, to_timestamp($17), to_timestamp($17),
-                  CASE WHEN recurrence_id IS NOT NULL AND status = 'CANCELLED' THEN to_timestamp($17) END, data::jsonb
+                  CASE WHEN recurrence_id IS NOT NULL AND status = 'CANCELLED' THEN to_timestamp($17) END, data::jsonb,
+                  end_ts
                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[],
                             $8::text[], $9::int8[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::text[],
                             $15::text[], $16::text[])
@@ -588,42 +640,124 @@ public final class PostgresStore: FeedStore {
                   all_day = excluded.all_day, summary = excluded.summary, description = excluded.description,
                   location = excluded.location, status = excluded.status, record_hash = excluded.record_hash,
                   start_ts = excluded.start_ts, last_end_ts = excluded.last_end_ts, updated_at = excluded.updated_at,
-                  removed_at = excluded.removed_at, data = excluded.data
+                  removed_at = excluded.removed_at, data = excluded.data, end_ts = excluded.end_ts
                 WHERE e.removed_at IS NOT NULL
                    OR (e.uid, e.recurrence_id, e.start, e."end", e.start_date, e.end_date, e.last_end, e.all_day,
-                       e.summary, e.description, e.location, e.status, e.record_hash, e.data)
+                       e.summary, e.description, e.location, e.status, e.record_hash, e.data, e.end_ts)
                       IS DISTINCT FROM
                       (excluded.uid, excluded.recurrence_id, excluded.start, excluded."end", excluded.start_date,
                        excluded.end_date, excluded.last_end, excluded.all_day, excluded.summary, excluded.description,
-                       excluded.location, excluded.status, excluded.record_hash, excluded.data)
+                       excluded.location, excluded.status, excluded.record_hash, excluded.data, excluded.end_ts)
                 """)
             rows.bind(into: &q.binds)
             q.binds.append(at)
             try await connection.query(q, logger: logger)
         }
 
-        // 4. Removals flag live rows only, and the log gets one line per row that was live.
-        guard log.count > 0 || removals.count > 0 else { return }
-        q = PostgresQuery(unsafeSQL: """
-            WITH gone AS (
-              UPDATE events e SET removed_at = to_timestamp($2), updated_at = to_timestamp($2)
-              FROM unnest($9::text[], $10::text[], $11::int8[]) AS d(feed_id, record_key, ord)
-              WHERE e.feed_id = d.feed_id AND e.record_key = d.record_key AND e.removed_at IS NULL
-              RETURNING e.feed_id, e.record_key, e.uid, e.recurrence_id, d.ord
-            )
-            INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at)
-            SELECT $1, feed_id, record_key, uid, recurrence_id, kind, to_timestamp($2) FROM (
-              SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[])
-                AS a(feed_id, record_key, uid, recurrence_id, kind, ord)
-              UNION ALL
-              SELECT feed_id, record_key, uid, recurrence_id, 'removed', ord FROM gone
-            ) c ORDER BY ord
-            """)
-        q.binds.append(runID)
-        q.binds.append(at)
-        log.bind(into: &q.binds)
-        removals.bindKeys(into: &q.binds)
-        try await connection.query(q, logger: logger)
+        // 5. Removals flag live rows only, and the log gets one line per row that was live.
+        if log.count > 0 || removals.count > 0 {
+            q = PostgresQuery(unsafeSQL: """
+                WITH gone AS (
+                  UPDATE events e SET removed_at = to_timestamp($2), updated_at = to_timestamp($2)
+                  FROM unnest($11::text[], $12::text[], $13::int8[], $14::text[]) AS d(feed_id, record_key, ord, old_values)
+                  WHERE e.feed_id = d.feed_id AND e.record_key = d.record_key AND e.removed_at IS NULL
+                  RETURNING e.feed_id, e.record_key, e.uid, e.recurrence_id, d.ord, d.old_values
+                )
+                INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at, old_values, new_values)
+                SELECT $1, feed_id, record_key, uid, recurrence_id, kind, to_timestamp($2), old_values::jsonb, new_values::jsonb FROM (
+                  SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[], $10::text[])
+                    AS a(feed_id, record_key, uid, recurrence_id, kind, ord, old_values, new_values)
+                  UNION ALL
+                  SELECT feed_id, record_key, uid, recurrence_id, 'removed', ord, old_values, NULL FROM gone
+                ) c ORDER BY ord
+                """)
+            q.binds.append(runID)
+            q.binds.append(at)
+            log.bind(into: &q.binds)
+            removals.bindKeys(into: &q.binds)
+            try await connection.query(q, logger: logger)
+        }
+
+        // 6. Occurrences: those of removed events, of the replaced series or of whole feeds go
+        //    (the future ones), the new ones come, and each feed's `occurrences_until` is set.
+        try await writeOccurrences(succeeded, at: at, on: connection, logger: logger)
+    }
+
+    private static func writeOccurrences(_ part: [FeedUpdate], at: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        var dropFeed = PostgresColumn(.text), dropKey = PostgresColumn(.text), dropFrom = PostgresColumn(.int8)
+        var uidFeed = PostgresColumn(.text), uidValue = PostgresColumn(.text), uidFrom = PostgresColumn(.int8)
+        var allFeed = PostgresColumn(.text), allFrom = PostgresColumn(.int8)
+        var keepFeed = PostgresColumn(.text), keepKey = PostgresColumn(.text)
+        var untilFeed = PostgresColumn(.text), untilValue = PostgresColumn(.int8)
+        var o = OccurrenceColumns(), refresh = RefreshColumns()
+        for u in part {
+            let from = u.occurrences?.from
+            for key in u.removed {
+                dropFeed.append(u.feedID); dropKey.append(key); dropFrom.append(from ?? at)
+            }
+            guard let occ = u.occurrences else { continue }
+            if let uids = occ.uids {
+                for uid in Set(uids) { uidFeed.append(u.feedID); uidValue.append(uid); uidFrom.append(occ.from) }
+            } else {
+                allFeed.append(u.feedID); allFrom.append(occ.from)
+                for key in occ.keep { keepFeed.append(u.feedID); keepKey.append(key) }
+            }
+            for r in occ.rows { o.append(u.feedID, r) }
+            untilFeed.append(u.feedID); untilValue.append(occ.until)
+            for r in occ.refresh where r.hasTimes { refresh.append(u.feedID, r) }
+        }
+        if dropFeed.count > 0 || uidFeed.count > 0 || allFeed.count > 0 {
+            var q = PostgresQuery(unsafeSQL: """
+                WITH by_key AS (
+                  DELETE FROM occurrences o USING unnest($1::text[], $2::text[], $3::int8[]) AS d(feed_id, record_key, from_ts)
+                  WHERE o.feed_id = d.feed_id AND o.record_key = d.record_key AND o.end_ts > d.from_ts RETURNING 1
+                ), by_uid AS (
+                  DELETE FROM occurrences o USING unnest($4::text[], $5::text[], $6::int8[]) AS d(feed_id, uid, from_ts)
+                  WHERE o.feed_id = d.feed_id AND o.uid = d.uid AND o.end_ts > d.from_ts RETURNING 1
+                ), by_feed AS (
+                  DELETE FROM occurrences o USING unnest($7::text[], $8::int8[]) AS d(feed_id, from_ts)
+                  WHERE o.feed_id = d.feed_id AND o.end_ts > d.from_ts
+                    AND NOT EXISTS (SELECT 1 FROM unnest($9::text[], $10::text[]) AS k(feed_id, record_key)
+                                    WHERE k.feed_id = o.feed_id AND k.record_key = o.record_key)
+                  RETURNING 1
+                )
+                SELECT (SELECT count(*) FROM by_key) + (SELECT count(*) FROM by_uid) + (SELECT count(*) FROM by_feed)
+                """)
+            for c in [dropFeed, dropKey, dropFrom, uidFeed, uidValue, uidFrom, allFeed, allFrom, keepFeed, keepKey] { q.binds.append(c) }
+            try await connection.query(q, logger: logger)
+        }
+        if o.count > 0 {
+            var q = PostgresQuery(unsafeSQL: """
+                INSERT INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date, all_day, cancelled)
+                SELECT feed_id, record_key, uid, to_timestamp(start_ts), to_timestamp(end_ts), start_ts, end_ts,
+                  start_date::date, end_date::date, all_day, cancelled
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::bool[], $9::bool[])
+                  AS r(feed_id, record_key, uid, start_ts, end_ts, start_date, end_date, all_day, cancelled)
+                ON CONFLICT (feed_id, record_key, start_ts) DO UPDATE SET uid = excluded.uid, "end" = excluded."end",
+                  end_ts = excluded.end_ts, start_date = excluded.start_date, end_date = excluded.end_date,
+                  all_day = excluded.all_day, cancelled = excluded.cancelled
+                """)
+            o.bind(into: &q.binds)
+            try await connection.query(q, logger: logger)
+        }
+        if untilFeed.count > 0 {
+            var q = PostgresQuery(unsafeSQL: """
+                UPDATE feeds f SET occurrences_until = u.until FROM unnest($1::text[], $2::int8[]) AS u(id, until)
+                WHERE f.id = u.id AND f.occurrences_until IS DISTINCT FROM u.until
+                """)
+            q.binds.append(untilFeed); q.binds.append(untilValue)
+            try await connection.query(q, logger: logger)
+        }
+        if refresh.count > 0 {
+            var q = PostgresQuery(unsafeSQL: """
+                UPDATE events e SET end_ts = r.end_ts, start_date = r.start_date::date, end_date = r.end_date::date
+                FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[]) AS r(feed_id, record_key, end_ts, start_date, end_date)
+                WHERE e.feed_id = r.feed_id AND e.record_key = r.record_key
+                  AND (e.end_ts, e.start_date, e.end_date) IS DISTINCT FROM (r.end_ts, r.start_date::date, r.end_date::date)
+                """)
+            refresh.bind(into: &q.binds)
+            try await connection.query(q, logger: logger)
+        }
     }
 
     func wrap<T>(_ code: StoreError.Code, _ what: String, _ body: () async throws -> T) async throws(StoreError) -> T {
@@ -663,8 +797,8 @@ private struct EventColumns {
             rid.append(r.recurrenceID)
             start.append(r.hasTimes ? r.start : nil)
             end.append(r.hasTimes ? r.end : nil)
-            startDate.append(r.hasTimes && r.allDay ? (r.startDate ?? ISOTime.format(r.start)) : nil)
-            endDate.append(r.hasTimes && r.allDay ? (r.endDate ?? ISOTime.format(r.end)) : nil)
+            startDate.append(r.hasTimes ? r.startDateText : nil)
+            endDate.append(r.hasTimes ? r.endDateText : nil)
             lastEnd.append(r.lastEnd)
             allDay.append(r.allDay)
             summary.append(r.summary)
@@ -690,23 +824,73 @@ func jsonForPostgres(_ text: String) -> String {
 private struct ChangeColumns {
     var feed = PostgresColumn(.text), key = PostgresColumn(.text), uid = PostgresColumn(.text)
     var rid = PostgresColumn(.text), kind = PostgresColumn(.text), ord = PostgresColumn(.int8)
+    var old = PostgresColumn(.text), new = PostgresColumn(.text)
     var count: Int { feed.count }
 
-    mutating func append(feed f: String, key k: String, uid u: String?, recurrenceID: String?, kind: String, ord o: Int64) {
+    mutating func append(feed f: String, key k: String, uid u: String?, recurrenceID: String?, kind: String, ord o: Int64,
+                         old before: String?, new after: String?) {
         feed.append(f)
         key.append(k)
         uid.append(u)
         rid.append(recurrenceID)
         self.kind.append(kind)
         ord.append(o)
+        old.append(before.map(jsonForPostgres))
+        new.append(after.map(jsonForPostgres))
     }
 
     func bind(into binds: inout PostgresBindings) {
-        for c in [feed, key, uid, rid, kind, ord] { binds.append(c) }
+        for c in [feed, key, uid, rid, kind, ord, old, new] { binds.append(c) }
     }
 
     func bindKeys(into binds: inout PostgresBindings) {
-        for c in [feed, key, ord] { binds.append(c) }
+        for c in [feed, key, ord, old] { binds.append(c) }
+    }
+}
+
+/// The columns of an occurrences insert.
+private struct OccurrenceColumns {
+    var feed = PostgresColumn(.text), key = PostgresColumn(.text), uid = PostgresColumn(.text)
+    var start = PostgresColumn(.int8), end = PostgresColumn(.int8), startDate = PostgresColumn(.text)
+    var endDate = PostgresColumn(.text), allDay = PostgresColumn(.bool), cancelled = PostgresColumn(.bool)
+    /// One row per key and start (an insert may not touch a row twice).
+    private var seen = Set<String>()
+    var count: Int { feed.count }
+
+    mutating func append(_ feedID: String, _ r: OccurrenceRow) {
+        guard seen.insert(feedID + "\u{1}" + r.recordKey + "\u{1}" + String(r.start)).inserted else { return }
+        feed.append(feedID)
+        key.append(r.recordKey)
+        uid.append(r.uid)
+        start.append(r.start)
+        end.append(r.end)
+        startDate.append(ISOTime.formatDay(r.startDay))
+        endDate.append(ISOTime.formatDay(r.endDay))
+        allDay.append(r.allDay)
+        cancelled.append(r.cancelled)
+    }
+
+    func bind(into binds: inout PostgresBindings) {
+        for c in [feed, key, uid, start, end, startDate, endDate, allDay, cancelled] { binds.append(c) }
+    }
+}
+
+/// The derived columns of events rows written before they existed.
+private struct RefreshColumns {
+    var feed = PostgresColumn(.text), key = PostgresColumn(.text), end = PostgresColumn(.int8)
+    var startDate = PostgresColumn(.text), endDate = PostgresColumn(.text)
+    var count: Int { feed.count }
+
+    mutating func append(_ feedID: String, _ r: FeedRecord) {
+        feed.append(feedID)
+        key.append(r.key)
+        end.append(r.end)
+        startDate.append(r.startDateText)
+        endDate.append(r.endDateText)
+    }
+
+    func bind(into binds: inout PostgresBindings) {
+        for c in [feed, key, end, startDate, endDate] { binds.append(c) }
     }
 }
 
