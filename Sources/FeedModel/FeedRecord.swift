@@ -39,6 +39,9 @@ public struct FeedRecord: Sendable, Equatable {
     /// TZID), else the calendar's. nil for a record without times.
     public var startDay: Int64?
     public var endDay: Int64?
+    /// A recurring series (RRULE or RDATE, not an override): its occurrences need the parser's
+    /// occurrence window (`occurrences`); any other record is its own one occurrence.
+    public var isSeries = false
 
     /// A cancelled occurrence of a series (an override, RECURRENCE-ID, with `STATUS:CANCELLED`):
     /// stored as a removed row (`removed_at` set), so that "what is booked" does not show it.

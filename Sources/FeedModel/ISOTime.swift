@@ -10,6 +10,20 @@ public enum ISOTime {
     /// `YYYY-MM-DD` of a day since 1970-01-01.
     public static func formatDay(_ day: Int64) -> String {
         let (y, m, d) = civil(day)
+        if y >= 0 && y <= 9999 {
+            // Fixed width, one allocation (this runs for every stored event and occurrence).
+            return String(unsafeUninitializedCapacity: 10) { b in
+                func put(_ v: Int64, _ at: Int, _ width: Int) {
+                    var v = v
+                    for i in stride(from: at + width - 1, through: at, by: -1) {
+                        b[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                        v /= 10
+                    }
+                }
+                put(y, 0, 4); b[4] = 45; put(m, 5, 2); b[7] = 45; put(d, 8, 2)
+                return 10
+            }
+        }
         return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
     }
 

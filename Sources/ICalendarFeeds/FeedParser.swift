@@ -129,9 +129,16 @@ public struct FeedParser: Sendable {
             if let feedTimeZone { dayZone = feedTimeZone } else if case .local(_, let tz?) = timing.startValue { dayZone = tz }
         }
         func day(_ t: Int64) -> Int64 { Int64(resolver.localDateTime(utc: t, tzid: dayZone).date.daysSinceEpoch) }
-        var (startDay, endDay) = localDayRange(start: timing.start, end: timing.end, day: day)
-        if let s = startDate.flatMap(ISOTime.parseDay), let e = endDate.flatMap(ISOTime.parseDay) {
-            (startDay, endDay) = (s, max(e, s + 1))
+        let startDay: Int64, endDay: Int64
+        if case .date(let d) = timing.startValue {
+            // All-day: its dates as written (DTEND, or the duration's days).
+            let first = Int64(d.daysSinceEpoch)
+            var last = first + 1
+            if case .date(let e)? = timing.endValue { last = max(Int64(e.daysSinceEpoch), first + 1) }
+            else { last = first + max(1, (timing.end - timing.start + 86_399) / 86_400) }
+            (startDay, endDay) = (first, last)
+        } else {
+            (startDay, endDay) = localDayRange(start: timing.start, end: timing.end, day: day)
         }
         let cancelled = event.first("STATUS")?.value.uppercased() == "CANCELLED"
         var occurrences: [FeedOccurrence]? = nil
@@ -159,7 +166,7 @@ public struct FeedParser: Sendable {
             // (A series always has its list, empty past the budget; a single event only when asked.)
             if series || listsSingleOccurrences { occurrences = list }
         }
-        return FeedRecord(
+        var record = FeedRecord(
             key: RecordKey.make(uid: uid, recurrenceID: rid),
             uid: uid, recurrenceID: rid, hash: hash,
             start: timing.start, end: timing.end, lastEnd: timing.lastEnd,
@@ -169,6 +176,8 @@ public struct FeedParser: Sendable {
             location: event.first("LOCATION").map { ICalText.unescape($0.value) },
             status: event.first("STATUS").map { $0.value.uppercased() },
             body: body, occurrences: occurrences, startDay: startDay, endDay: endDay)
+        record.isSeries = timing.isRecurring && rid == nil
+        return record
     }
 
     /// The key of an event that failed to read, when it can be told (a UID, and a RECURRENCE-ID

@@ -53,45 +53,73 @@ public struct ChangeFields: Sendable, Equatable {
         return CanonicalJSON.text(node)
     }
 
-    fileprivate var members: [(String, JSONValue?, String?)] {
-        // (name, value, or raw JSON for `data`)
-        [("start", .optional(start), nil), ("end", .optional(end), nil), ("start_date", .optional(startDate), nil),
-         ("end_date", .optional(endDate), nil), ("all_day", .bool(allDay), nil), ("last_end", .optional(lastEnd), nil),
-         ("summary", .optional(summary), nil), ("description", .optional(description), nil),
-         ("location", .optional(location), nil), ("status", .optional(status), nil),
-         ("data", data == nil ? .null : nil, data)]
+    /// The fields in their JSON order: (name, text value or nil, is JSON already). `all_day` is
+    /// `true`/`false`, `data` raw JSON; the rest are strings.
+    fileprivate var members: [(StaticString, String?, Bool)] {
+        [("start", start, false), ("end", end, false), ("start_date", startDate, false), ("end_date", endDate, false),
+         ("all_day", allDay ? "true" : "false", true), ("last_end", lastEnd, false), ("summary", summary, false),
+         ("description", description, false), ("location", location, false), ("status", status, false),
+         ("data", data, true)]
     }
 }
 
-/// The values `changes` records for one change: for an addition the new row's fields, for a
-/// removal the old row's, for an update only the fields that differ, before and after. Fields
-/// without a value are left out of an addition's and a removal's objects; in an update a field
-/// that gained or lost its value shows `null` on that side.
+/// The values `changes` records for one change: for a removal the old row's fields, for an update
+/// only the fields that differ, before and after (an addition logs none: its row holds them).
+/// Fields without a value are left out of a removal's object; in an update a field that gained or
+/// lost its value shows `null` on that side.
 public enum ChangeValues {
     public static func render(old: ChangeFields?, new: ChangeFields?) -> (old: String?, new: String?) {
         switch (old, new) {
         case (nil, nil): return (nil, nil)
-        case (let o?, nil): return (object(o.members, only: nil, skipNull: true), nil)
-        case (nil, let n?): return (nil, object(n.members, only: nil, skipNull: true))
+        case (let o?, nil): return (object(o.members, only: nil), nil)
+        case (nil, let n?): return (nil, object(n.members, only: nil))
         case (let o?, let n?):
             let om = o.members, nm = n.members
-            var differ = Set<String>()
-            for (a, b) in zip(om, nm) where a.1 != b.1 || a.2 != b.2 { differ.insert(a.0) }
-            return (object(om, only: differ, skipNull: false), object(nm, only: differ, skipNull: false))
+            var differ = [Bool](repeating: false, count: om.count)
+            for i in om.indices where om[i].1 != nm[i].1 { differ[i] = true }
+            return (object(om, only: differ), object(nm, only: differ))
         }
     }
 
-    private static func object(_ members: [(String, JSONValue?, String?)], only: Set<String>?, skipNull: Bool) -> String {
-        var out = "{"
-        var first = true
-        for (name, value, raw) in members {
-            if let only, !only.contains(name) { continue }
-            if skipNull, value == .null { continue }
-            if !first { out += "," }
-            first = false
-            out += JSONValue.string(name).renderCompact() + ":"
-            out += raw ?? value?.renderCompact() ?? "null"
+    /// `{"name":value,…}`, written byte by byte (this runs for every change of a first night).
+    /// Without `only`, fields without a value are left out; with it, the chosen ones are written,
+    /// a missing value as `null`.
+    private static func object(_ members: [(StaticString, String?, Bool)], only: [Bool]?) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(UInt8(ascii: "{"))
+        for (i, (name, value, raw)) in members.enumerated() {
+            if let only { guard only[i] else { continue } } else if value == nil { continue }
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            guard var value else { out.append(contentsOf: Array("null".utf8)); continue }
+            if raw { value.withUTF8 { out.append(contentsOf: $0) }; continue }
+            escape(&value, into: &out)
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// A JSON string: `"`, `\` and control characters escaped, the rest as UTF-8.
+    private static func escape(_ s: inout String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        s.withUTF8 { bytes in
+            for b in bytes {
+                switch b {
+                case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+                case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+                case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+                case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                default: out.append(b)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -115,7 +115,8 @@ public actor InMemoryStore: FeedStore {
                 for r in records {
                     let previous = feedRows[r.key]
                     let old = kind == .updated ? previous.flatMap { $0.removed ? nil : ChangeFields($0.record) } : nil
-                    let values = ChangeValues.render(old: old, new: ChangeFields(r))
+                    // An addition logs no values: its row holds them.
+                    let values = old.map { ChangeValues.render(old: $0, new: ChangeFields(r)) } ?? (old: nil, new: nil)
                     feedRows[r.key] = Row(record: r, removed: r.isCancelledOccurrence, firstSeenAt: previous?.firstSeenAt ?? at,
                                           updatedAt: at)
                     log[runID, default: []].append(RecordChange(feedID: u.feedID, key: r.key, kind: kind, at: at,

@@ -26,6 +26,12 @@ public final class SQLiteStore: FeedStore {
     public init(path: String, busyTimeout: Double = SQLiteStore.defaultBusyTimeout) throws(StoreError) {
         var config = Configuration()
         config.busyMode = .timeout(busyTimeout)
+        config.prepareDatabase { db in
+            // A page cache of 64 MiB (SQLite's default is 2 MiB): a batch touches the pages of
+            // four B-trees (events, the change log, occurrences and their indexes); with the
+            // default they were evicted and read back within the batch.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
         self.path = path
         self.busyTimeout = busyTimeout
         do {
@@ -203,8 +209,7 @@ public final class SQLiteStore: FeedStore {
                     cancelled INTEGER NOT NULL,
                     PRIMARY KEY (feed_id, record_key, start_ts)
                 ) WITHOUT ROWID;
-                CREATE INDEX occurrences_uid ON occurrences(feed_id, uid);
-                CREATE INDEX occurrences_day ON occurrences(start_date);
+                DROP INDEX IF EXISTS events_uid;
                 """)
         }
         return m
@@ -445,7 +450,8 @@ public final class SQLiteStore: FeedStore {
                     for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                         for r in records {
                             let before = kind == "updated" ? try old(u.feedID, r.key) : nil
-                            let values = ChangeValues.render(old: before, new: ChangeFields(r))
+                            // An addition logs no values: its row holds them (a later change logs them as old).
+                    let values = before.map { ChangeValues.render(old: $0, new: ChangeFields(r)) } ?? (old: nil, new: nil)
                             if !r.hasTimes {
                                 event.bind(u.feedID, r.key, r.uid, r.recurrenceID, nil, nil)
                             } else if r.allDay {
@@ -546,8 +552,13 @@ private struct OccurrenceWriter {
         }
         guard let o = u.occurrences else { return }
         if let uids = o.uids {
-            let dropUID = try db.cachedStatement(sql: "DELETE FROM occurrences WHERE feed_id = ? AND uid = ? AND end_ts > ?")
-            for uid in Set(uids) { try dropUID.execute(arguments: [u.feedID, uid, o.from]) }
+            // One pass over the feed's rows (its key prefix) whatever the number of series: no
+            // index on uid to keep up on every insert.
+            if !uids.isEmpty {
+                try db.cachedStatement(sql: """
+                    DELETE FROM occurrences WHERE feed_id = ? AND end_ts > ? AND uid IN (SELECT value FROM json_each(?))
+                    """).execute(arguments: [u.feedID, o.from, JSONValue.array(uids.map(JSONValue.string)).renderCompact()])
+            }
         } else if o.keep.isEmpty {
             try db.cachedStatement(sql: "DELETE FROM occurrences WHERE feed_id = ? AND end_ts > ?").execute(arguments: [u.feedID, o.from])
         } else {

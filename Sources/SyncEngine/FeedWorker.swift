@@ -157,7 +157,10 @@ struct FeedWorker: Sendable {
         var shared: [String: any FeedFormat] = [:]
         for feed in config.feeds where feed.mapping == nil {
             let key = Self.sharedKey(feed)
-            if shared[key] == nil, let f = formats.make(feed.format, settings: Self.settings(feed, config, window)) { shared[key] = f }
+            if shared[key] == nil, let f = formats.make(feed.format, settings: Self.settings(feed, config, nil)) { shared[key] = f }
+            if window != nil, shared[key + "|w"] == nil, let f = formats.make(feed.format, settings: Self.settings(feed, config, window)) {
+                shared[key + "|w"] = f
+            }
         }
         self.shared = shared
     }
@@ -219,22 +222,31 @@ struct FeedWorker: Sendable {
         var generation: UInt64? { state?.snapshotGeneration }
     }
 
+    /// The feed's format, with the occurrence window or without.
+    private func makeFormat(_ feed: FeedConfig, windowed: Bool) -> (any FeedFormat)? {
+        let window = windowed ? occurrenceWindow : nil
+        if feed.mapping == nil, let f = shared[Self.sharedKey(feed) + (window != nil ? "|w" : "")] { return f }
+        return formats.make(feed.format, settings: Self.settings(feed, config, window))
+    }
+
     private func run(_ feed: FeedConfig, state: FeedState?, result: inout FeedResult,
                      phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) {
-        let format: (any FeedFormat)? = feed.mapping == nil
-            ? shared[Self.sharedKey(feed)] ?? formats.make(feed.format, settings: Self.settings(feed, config, occurrenceWindow))
-            : formats.make(feed.format, settings: Self.settings(feed, config, occurrenceWindow))
-        guard let format else {
+        let ctx0Now = options.now
+        let ctx0Days = Int64(options.incrementalDays ?? config.incrementalDays)
+        // 1. Why this feed might have to be synced in full, known before reading it; and whether
+        //    it must be read to materialise its occurrences (even unchanged).
+        let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: ctx0Now, incrementalDays: ctx0Days)
+        let materialises = SyncDecision.materialisesOccurrences(state: state, now: ctx0Now, horizonDays: config.occurrenceHorizonDays)
+        // A series' occurrences cost an expansion to the horizon: the body is parsed with the
+        // window when they will surely be written (a first sync, a feed to materialise), else
+        // without, and parsed again with it only when a changed series needs them.
+        let upfront = occurrenceWindow != nil && (state?.snapshotGeneration == nil || materialises)
+        guard let format = makeFormat(feed, windowed: upfront) else {
             throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }
         let ctx = Context(feed: feed, state: state, format: format, now: options.now,
                           days: Int64(options.incrementalDays ?? config.incrementalDays))
         let generation = ctx.generation
-
-        // 1. Why this feed might have to be synced in full, known before reading it; and whether
-        //    it must be read to materialise its occurrences (even unchanged).
-        let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: ctx.now, incrementalDays: ctx.days)
-        let materialises = SyncDecision.materialisesOccurrences(state: state, now: ctx.now, horizonDays: config.occurrenceHorizonDays)
 
         // A child with `since`, synced recently, with a sound snapshot: ask only for what changed
         // since its last success; when that request fails, fetch it in full (full_fallback).
@@ -350,8 +362,11 @@ struct FeedWorker: Sendable {
         if materialises, choice.syncType == .incremental, fingerprintUnchanged {
             result.reason = "read to materialise its occurrences until \(ISOTime.format(occurrenceWindow?.to ?? ctx.now))"
         }
-        result.occurrences = occurrenceUpdate(ctx, records: parsed.records, plan: plan,
-                                              replacesAll: materialises || result.fullSync, bad: bad)
+        if materialises || !(result.fullSync && plan.isEmpty && state?.occurrencesUntil != nil) {
+            // (A full sync that changed no row leaves the occurrences of a feed the table holds.)
+            result.occurrences = try occurrenceUpdate(ctx, records: parsed.records, body: fetched.body, plan: plan,
+                                                      replacesAll: materialises || result.fullSync, bad: bad, phases: &phases, clock: clock)
+        }
         if feed.children != nil {
             result.children = children(of: feed, records: parsed.records, result: &result)
         }
@@ -536,7 +551,8 @@ struct FeedWorker: Sendable {
         result.plan = plan
         result.status = plan.isEmpty ? .unchanged : .changed
         result.records = nil
-        result.occurrences = occurrenceUpdate(ctx, records: parsed.records, plan: plan, replacesAll: false, bad: [])
+        result.occurrences = try occurrenceUpdate(ctx, records: parsed.records, body: [], plan: plan, replacesAll: false, bad: [],
+                                                  phases: &phases, clock: clock)
         if plan.isEmpty {
             result.snapshotGeneration = generation
             return
@@ -559,10 +575,42 @@ struct FeedWorker: Sendable {
     /// the horizon to extend), or those of the series the plan touches (an incremental change:
     /// the uids of its added and updated records, and the masters of removed overrides), or
     /// nothing. With the table off, a feed that had occurrences has them cleared.
-    private func occurrenceUpdate(_ ctx: Context, records: [FeedRecord], plan: ChangeSet, replacesAll: Bool,
-                          bad: Set<String>) -> OccurrenceUpdate? {
+    private func occurrenceUpdate(_ ctx: Context, records parsedRecords: [FeedRecord], body: [UInt8], plan: ChangeSet,
+                                  replacesAll: Bool, bad: Set<String>, phases: inout PhaseTimes,
+                                  clock: ContinuousClock) throws(FeedError) -> OccurrenceUpdate? {
         guard let w = occurrenceWindow else {
             return ctx.state?.occurrencesUntil != nil ? OccurrenceUpdate(uids: nil, from: ctx.now, rows: [], until: nil) : nil
+        }
+        guard replacesAll || !plan.isEmpty else { return nil }
+        var records = parsedRecords
+        // The series whose occurrences change: every one for a full rewrite, else those of the
+        // uids the plan touches (its added and updated records, and the masters of removed
+        // overrides: a removed override gives its instance back to its series).
+        var uids = Set<String>()
+        if !replacesAll {
+            for r in plan.added { uids.insert(r.uid) }
+            for r in plan.updated { uids.insert(r.uid) }
+            if !plan.removed.isEmpty {
+                var masters = Set<String>()
+                for key in plan.removed {
+                    if let r = key.range(of: "|RID:", options: .backwards) { masters.insert(String(key[..<r.lowerBound])) }
+                }
+                if !masters.isEmpty {
+                    for r in records where r.recurrenceID == nil && masters.contains(r.key) { uids.insert(r.uid) }
+                }
+            }
+        }
+        // Series parsed without the window get their occurrences from a second parse (the body
+        // parsed the same way a moment ago; only a changed series costs it).
+        if records.contains(where: { $0.isSeries && $0.occurrences == nil && (replacesAll || uids.contains($0.uid)) }),
+           !body.isEmpty, let windowed = makeFormat(ctx.feed, windowed: true) {
+            let t = clock.now
+            do {
+                records = try windowed.parse(body).records
+            } catch {
+                throw FeedError(.format, "cannot parse the feed: \(error.description)", cause: error)
+            }
+            phases.parse += seconds(clock.now - t)
         }
         let stored = ctx.state?.occurrencesUntil
         if replacesAll {
@@ -574,20 +622,6 @@ struct FeedWorker: Sendable {
             // but no occurrences yet for this feed).
             let refresh = ctx.state != nil && stored == nil ? records : []
             return OccurrenceUpdate(uids: nil, from: ctx.now, rows: rows, keep: bad.sorted(), until: until, refresh: refresh)
-        }
-        guard !plan.isEmpty else { return nil }
-        var uids = Set<String>()
-        for r in plan.added { uids.insert(r.uid) }
-        for r in plan.updated { uids.insert(r.uid) }
-        if !plan.removed.isEmpty {
-            // A removed override gives its instance back to its series: the master's are rewritten.
-            var masters = Set<String>()
-            for key in plan.removed {
-                if let r = key.range(of: "|RID:", options: .backwards) { masters.insert(String(key[..<r.lowerBound])) }
-            }
-            if !masters.isEmpty {
-                for r in records where r.recurrenceID == nil && masters.contains(r.key) { uids.insert(r.uid) }
-            }
         }
         var rows: [OccurrenceRow] = []
         var beyond = false
@@ -602,7 +636,7 @@ struct FeedWorker: Sendable {
     /// A record's occurrences in the window: a series' from the parser, a single event (or an
     /// override, or a JSON/CSV record with times) its one.
     private func appendOccurrences(of r: FeedRecord, in w: OccurrenceWindow, to rows: inout [OccurrenceRow]) {
-        if r.occurrences != nil {
+        if r.isSeries || r.occurrences != nil {
             rows += OccurrenceRow.rows(of: r)
         } else if r.hasTimes, r.end > w.from || r.start == r.end && r.start >= w.from, r.start < w.to {
             rows.append(OccurrenceRow(recordKey: r.key, uid: r.uid, start: r.start, end: r.end,
@@ -614,7 +648,7 @@ struct FeedWorker: Sendable {
     /// True when a record may have an occurrence that starts at or after the window's end.
     private func reachesBeyond(_ r: FeedRecord, _ w: OccurrenceWindow) -> Bool {
         guard r.hasTimes else { return false }
-        if r.occurrences != nil { return r.lastEnd.map { $0 > w.to } ?? true }
+        if r.isSeries || r.occurrences != nil { return r.lastEnd.map { $0 > w.to } ?? true }
         return r.start >= w.to
     }
 

@@ -127,9 +127,21 @@ struct StoreParityTests {
                 SELECT run_id, feed_id, record_key, uid, recurrence_id, kind, at FROM changes
                 ORDER BY run_id, feed_id, record_key, kind
                 """)
+            out["values"] = try sqlite.rows("""
+                SELECT run_id, feed_id, record_key, kind, old_values, new_values FROM changes ORDER BY run_id, feed_id, record_key, kind
+                """).map { r in
+                let old: String? = r["old_values"], new: String? = r["new_values"]
+                return "\(r["run_id"] as Int64) \(r["feed_id"] as String) \(r["record_key"] as String) \(r["kind"] as String) "
+                    + "\(old.map(Self.json) ?? "∅") \(new.map(Self.json) ?? "∅")"
+            }
+            out["days"] = try lines("SELECT feed_id, record_key, end_ts, start_date, end_date FROM events ORDER BY feed_id, record_key")
+            out["occurrences"] = try lines("""
+                SELECT feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date, all_day, cancelled
+                FROM occurrences ORDER BY feed_id, record_key, start_ts
+                """)
             out["feeds"] = try lines("""
                 SELECT id, url_redacted, property, fingerprint, etag, last_modified, snapshot_generation, last_success_at,
-                  last_full_sync_at, last_status, last_error FROM feeds ORDER BY id
+                  last_full_sync_at, last_status, last_error, occurrences_until FROM feeds ORDER BY id
                 """)
             out["runs"] = try lines("""
                 SELECT id, mode, now, status, feeds_total, feeds_unchanged, feeds_changed, feeds_failed, events_added,
@@ -162,9 +174,25 @@ struct StoreParityTests {
                 SELECT run_id, feed_id, record_key, uid, recurrence_id, kind, \(instant("at")) FROM changes
                 ORDER BY run_id, feed_id COLLATE "C", record_key COLLATE "C", kind COLLATE "C"
                 """)
+            out["values"] = try await server.rows("""
+                SELECT run_id, feed_id, record_key, kind, old_values::text, new_values::text FROM changes
+                ORDER BY run_id, feed_id COLLATE "C", record_key COLLATE "C", kind COLLATE "C"
+                """, url: url).map { "\($0[0]!) \($0[1]!) \($0[2]!) \($0[3]!) \($0[4].map(Self.json) ?? "∅") \($0[5].map(Self.json) ?? "∅")" }
+            out["days"] = try await lines("""
+                SELECT feed_id, record_key, end_ts, to_char(start_date, 'YYYY-MM-DD'), to_char(end_date, 'YYYY-MM-DD')
+                FROM events ORDER BY feed_id COLLATE "C", record_key COLLATE "C"
+                """)
+            out["occurrences"] = try await lines("""
+                SELECT feed_id, record_key, uid,
+                  CASE WHEN all_day THEN to_char(start_date, 'YYYY-MM-DD') ELSE \(instant("start")) END,
+                  CASE WHEN all_day THEN to_char(end_date, 'YYYY-MM-DD') ELSE \(instant("\"end\"")) END,
+                  start_ts, end_ts, to_char(start_date, 'YYYY-MM-DD'), to_char(end_date, 'YYYY-MM-DD'),
+                  CASE WHEN all_day THEN 1 ELSE 0 END, CASE WHEN cancelled THEN 1 ELSE 0 END
+                FROM occurrences ORDER BY feed_id COLLATE "C", record_key COLLATE "C", start_ts
+                """)
             out["feeds"] = try await lines("""
                 SELECT id, url_redacted, property, fingerprint, etag, last_modified, snapshot_generation,
-                  \(instant("last_success_at")), \(instant("last_full_sync_at")), last_status, last_error
+                  \(instant("last_success_at")), \(instant("last_full_sync_at")), last_status, last_error, occurrences_until
                 FROM feeds ORDER BY id COLLATE "C"
                 """)
             out["runs"] = try await lines("""

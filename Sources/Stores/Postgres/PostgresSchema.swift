@@ -151,8 +151,7 @@ enum PostgresSchema {
             cancelled boolean NOT NULL,
             PRIMARY KEY (feed_id, record_key, start_ts)
         );
-        CREATE INDEX occurrences_uid ON occurrences (feed_id, uid);
-        CREATE INDEX occurrences_day ON occurrences (start_date)
+        CREATE INDEX occurrences_uid ON occurrences (feed_id, uid)
         """,
     ]
 

@@ -592,7 +592,9 @@ public final class PostgresStore: FeedStore {
             for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                 for r in records {
                     ord += 1
-                    let values = ChangeValues.render(old: kind == "updated" ? oldFields[u.feedID]?[r.key] : nil, new: ChangeFields(r))
+                    // An addition logs no values: its row holds them.
+                    let before = kind == "updated" ? oldFields[u.feedID]?[r.key] : nil
+                    let values = before.map { ChangeValues.render(old: $0, new: ChangeFields(r)) } ?? (old: nil, new: nil)
                     log.append(feed: u.feedID, key: r.key, uid: r.uid, recurrenceID: r.recurrenceID, kind: kind, ord: ord,
                                old: values.old, new: values.new)
                     // The same key twice in one update (never made by the planner): the last one stands.
