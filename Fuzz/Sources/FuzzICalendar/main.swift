@@ -10,7 +10,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     var parser = FeedParser(timeZone: "Europe/Lisbon", volatileProperties: ["DTSTAMP"])
-    parser.occurrenceWindow = (from: 1_790_000_000, to: 1_800_000_000)
+    parser.occurrenceWindow = OccurrenceWindow(from: 1_790_000_000, to: 1_800_000_000)
     _ = try? parser.parse(bytes)
     _ = ICalendarFormat().fingerprint(bytes)
     return 0
