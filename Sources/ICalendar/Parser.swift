@@ -130,18 +130,33 @@ public enum ICalParser {
     }
 
     public static func parse(_ bytes: [UInt8], limits: Limits = Limits()) throws(ICalParseError) -> ICalComponent {
+        var warnings: [String] = []
+        return try parse(bytes, limits: limits, warnings: &warnings)
+    }
+
+    /// Also says what was repaired on the way (an END that names another component).
+    public static func parse(_ bytes: [UInt8], limits: Limits = Limits(), warnings: inout [String]) throws(ICalParseError) -> ICalComponent {
+        var found: [String] = []
         let r: Result<ICalComponent, ICalParseError> = bytes.withUnsafeBytes { buf in
             do throws(ICalParseError) {
-                return .success(try parse(buf, limits: limits))
+                return .success(try parse(buf, limits: limits, warnings: &found))
             } catch {
                 return .failure(error)
             }
         }
+        warnings += found
         return try r.get()
     }
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits = Limits()) throws(ICalParseError) -> ICalComponent {
+        var warnings: [String] = []
+        return try parse(bytes, limits: limits, warnings: &warnings)
+    }
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits = Limits(),
+                             warnings: inout [String]) throws(ICalParseError) -> ICalComponent {
         var builder = TreeBuilder()
+        defer { warnings += builder.warnings }
         builder.maxEvents = limits.maxEvents
         var lexer = ContentLineLexer(bytes)
         // Freed however the parse ends (an error used to leak the buffer of folded lines; the
@@ -364,6 +379,8 @@ struct ContentLineLexer {
 
 struct TreeBuilder {
     var stack: [ICalComponent] = []
+    /// What was repaired: an END naming another component than the innermost open one.
+    var warnings: [String] = []
     var maxEvents = Int.max
     var events = 0
     var root: ICalComponent? = nil
@@ -418,7 +435,15 @@ struct TreeBuilder {
                 throw ICalParseError(line: prop.line, message: root == nil || name != "VCALENDAR" ? "END:\(name) without BEGIN:\(name)" : "END:\(name) without BEGIN:\(name) (content after END:VCALENDAR)")
             }
             if top.name != name {
-                throw ICalParseError(line: prop.line, message: "END:\(name) does not match BEGIN:\(top.name) (line \(top.line))")
+                if stack.contains(where: { $0.name == name }) {
+                    // The END of an outer component while this one is open: its END is missing,
+                    // and the properties after its BEGIN may belong to the outer one. Which do
+                    // cannot be told: the feed fails.
+                    throw ICalParseError(line: prop.line, message: "END:\(name) does not match BEGIN:\(top.name) (line \(top.line)): END:\(top.name) is missing")
+                }
+                // A misspelt END (END:VTOOD for BEGIN:VTODO) names no open component: it ends the
+                // innermost one. (A body cut short has no END:VCALENDAR, and fails in `finish`.)
+                warnings.append("line \(prop.line): END:\(name.prefix(40)) does not match BEGIN:\(top.name) (line \(top.line)); taken as END:\(top.name)")
             }
             var done = top
             done.endLine = prop.line

@@ -49,8 +49,11 @@ public struct FeedParser: Sendable {
     }
 
     public func parse(_ body: [UInt8]) throws(ICalParseError) -> ParsedFeed {
-        let calendar = try ICalParser.parse(body, limits: limits)
-        return try records(from: calendar)
+        var repaired: [String] = []
+        let calendar = try ICalParser.parse(body, limits: limits, warnings: &repaired)
+        var parsed = try records(from: calendar)
+        if !repaired.isEmpty { parsed.warnings = repaired + parsed.warnings }
+        return parsed
     }
 
     public func records(from calendar: ICalComponent) throws(ICalParseError) -> ParsedFeed {

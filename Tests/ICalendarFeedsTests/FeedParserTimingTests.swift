@@ -25,6 +25,16 @@ struct FeedParserTimingTests {
         #expect(bad.warnings.contains { $0.contains("X-WR-TIMEZONE") })
     }
 
+    @Test("a misspelt END closes its component: the feed's events are read and the warning is the feed's")
+    func misspeltEnd() throws {
+        let body = feed(["BEGIN:VTODO", "UID:t", "END:VTOOD", "BEGIN:VEVENT", "UID:e", "DTSTART:20270101T100000Z",
+                         "DTEND:20270101T110000Z", "END:VEVNT"])
+        let parsed = try FeedParser(timeZone: "UTC", volatileProperties: []).parse(body)
+        #expect(parsed.records.map(\.key) == ["e"])
+        #expect(parsed.warnings.first == "line 6: END:VTOOD does not match BEGIN:VTODO (line 4); taken as END:VTODO")
+        #expect(parsed.warnings.contains("line 11: END:VEVNT does not match BEGIN:VEVENT (line 7); taken as END:VEVENT"))
+    }
+
     @Test("a master's last end follows its overrides")
     func masterLastEndWithOverrides() throws {
         let p = FeedParser(timeZone: "UTC", volatileProperties: [])

@@ -72,10 +72,29 @@ import Testing
         #expect(e.message.contains("VCALENDAR (line 1) > VEVENT (line 3)"))
     }
 
-    @Test func errorUnbalancedEnd() throws {
-        let e = try #require(parseError("BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VTODO\nEND:VCALENDAR\n"))
-        #expect(e.line == 3)
-        #expect(e.message.contains("END:VTODO does not match BEGIN:VEVENT"))
+    @Test("a misspelt END (naming no open component) ends the innermost one, with a warning")
+    func misspeltEnd() throws {
+        var warnings: [String] = []
+        let cal = try ICalParser.parse(Array("BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nEND:VTOOD\nBEGIN:VEVENT\nUID:e\nEND:VEVENT\nEND:VCALENDAR\n".utf8),
+                                       warnings: &warnings)
+        #expect(cal.components.map(\.name) == ["VTODO", "VEVENT"])
+        #expect(cal.components[0].first("UID")?.value == "t" && cal.components[0].endLine == 4)
+        #expect(warnings == ["line 4: END:VTOOD does not match BEGIN:VTODO (line 2); taken as END:VTODO"])
+        // Inside an event: the alarm is ended, the event goes on.
+        warnings = []
+        let nested = try ICalParser.parse(Array("BEGIN:VCALENDAR\nBEGIN:VEVENT\nBEGIN:VALARM\nACTION:DISPLAY\nEND:VALRM\nSUMMARY:S\nEND:VEVENT\nEND:VCALENDAR\n".utf8),
+                                          warnings: &warnings)
+        #expect(nested.components[0].first("SUMMARY")?.value == "S" && nested.components[0].components.map(\.name) == ["VALARM"])
+        #expect(warnings.count == 1)
+    }
+
+    @Test("an END of an outer component while an inner one is open, a body cut short after a misspelt END, a stray END: errors")
+    func errorUnbalancedEnd() throws {
+        let e = try #require(parseError("BEGIN:VCALENDAR\nBEGIN:VEVENT\nBEGIN:VALARM\nEND:VEVENT\nEND:VCALENDAR\n"))
+        #expect(e.line == 4)
+        #expect(e.message == "END:VEVENT does not match BEGIN:VALARM (line 3): END:VALARM is missing")
+        let cut = try #require(parseError("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:e\nEND:VEVNT\nBEGIN:VEVENT\nUID:f\n"))
+        #expect(cut.message.hasPrefix("unexpected end of input: missing END:VEVENT"))
         let e2 = try #require(parseError("BEGIN:VCALENDAR\nEND:VCALENDAR\nEND:VEVENT\n"))
         #expect(e2.line == 3)
         #expect(e2.description.hasPrefix("line 3: END:VEVENT without BEGIN:VEVENT"))
