@@ -234,14 +234,21 @@ struct Expansion {
         } else {
             self.end = endInstant
         }
-        for p in event.all("RRULE") {
+        // An override of one occurrence (RECURRENCE-ID without RANGE=THISANDFUTURE) stands for
+        // that occurrence alone: a rule of its own is ignored, as DAVx5 (ical4android) and Radicale
+        // do. With THISANDFUTURE it is the series from there on, and its rule counts (RFC 5545).
+        let singleOverride = event.first("RECURRENCE-ID").map { $0.parameter("RANGE")?.uppercased() != "THISANDFUTURE" } ?? false
+        if singleOverride, let p = event.first("RRULE") ?? event.first("RDATE") {
+            self.warnings.append("line \(p.line): \(p.name) of an override (RECURRENCE-ID without RANGE=THISANDFUTURE) ignored: it stands for its one occurrence")
+        }
+        for p in event.all("RRULE") where !singleOverride {
             do throws(ICalParseError) {
                 rules.append(try RecurrenceRule.parse(p.value))
             } catch {
                 self.warnings.append("line \(p.line): \(error.message); rule ignored")
             }
         }
-        for p in event.all("RDATE") {
+        for p in event.all("RDATE") where !singleOverride {
             do throws(ICalParseError) {
                 var ps = try ICalDateValue.parsePeriods(p)
                 if p.parameter("TZID") == nil, case .local(_, let tz?) = sv {

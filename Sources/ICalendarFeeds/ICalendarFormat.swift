@@ -12,8 +12,9 @@ public struct ICalendarFormat: FeedFormat {
     /// Version of the record extraction and canonical form.
     ///
     /// History: 1 — first release; 2 — overrides move a series' last end, X-WR-TIMEZONE applies to
-    /// floating times, per-zone transition tables (starts and last ends may differ from version 1).
-    public static let parserVersion: UInt32 = 2
+    /// floating times, per-zone transition tables (starts and last ends may differ from version 1);
+    /// 3 — an override of one occurrence ignores a rule of its own (its last end may differ).
+    public static let parserVersion: UInt32 = 3
 
     public let parser: FeedParser
     private let fingerprinter: BodyFingerprinter

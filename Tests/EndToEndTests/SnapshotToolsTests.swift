@@ -143,7 +143,7 @@ struct SnapshotToolsEndToEndTests {
         #expect(t.status == 0, "\(t.stderr)")
         let lines = t.stdout.split(separator: "\n").map(String.init)
         #expect(lines[0] == "snapshot:       \(h.dir.path)/snapshots/airbnb.1.fsnap")
-        #expect(lines[1] == "format:         2.0, parser version 2")
+        #expect(lines[1] == "format:         2.0, parser version 3")
         #expect(lines[2] == "feed:           airbnb")
         #expect(lines[3] == "generation:     1 (the store's current generation)")
         #expect(lines[4] == "created:        2026-11-01T02:00:00Z (1 d old)")
@@ -276,7 +276,7 @@ struct SnapshotToolsEndToEndTests {
         try FileManager.default.copyItem(at: h.dir.appendingPathComponent(path), to: h.dir.appendingPathComponent("old-v1.fsnap"))
         #expect(try h.run(["snapshot", "verify", "--config", "feedsync.yml"]).status == 0)
         let inspect = try h.run(["snapshot", "inspect", "airbnb"])
-        #expect(inspect.stdout.contains("format:         1.0, parser version 2"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("format:         1.0, parser version 3"), "\(inspect.stdout)")
 
         // Nothing changed: the 1.0 file is sound, so the feed is skipped and the file stays.
         let (r2, rep2) = try h.night("2026-11-02T02:00:00Z")

@@ -35,6 +35,29 @@ struct FeedParserTimingTests {
         #expect(parsed.warnings.contains("line 11: END:VEVNT does not match BEGIN:VEVENT (line 7); taken as END:VEVENT"))
     }
 
+    @Test("an override of one occurrence with a rule of its own stands for that occurrence: the rule is ignored, with a warning; with THISANDFUTURE it counts")
+    func overrideWithItsOwnRule() throws {
+        let master = ["BEGIN:VEVENT", "UID:s", "DTSTART:20270104T100000Z", "DTEND:20270104T110000Z", "RRULE:FREQ=WEEKLY;COUNT=4", "END:VEVENT"]
+        func override(_ range: String) -> [String] {
+            ["BEGIN:VEVENT", "UID:s", "RECURRENCE-ID\(range):20270111T100000Z", "DTSTART:20270112T100000Z", "DTEND:20270112T110000Z",
+             "RRULE:FREQ=DAILY;COUNT=30", "SUMMARY:moved", "END:VEVENT"]
+        }
+        var p = FeedParser(timeZone: "UTC", volatileProperties: [])
+        p.occurrenceWindow = OccurrenceWindow(from: 1_798_000_000, to: 1_830_000_000)
+        let single = try p.parse(feed(master + override("")))
+        let o = try #require(single.records.first { $0.recurrenceID != nil })
+        #expect(ISOTime.format(try #require(o.lastEnd)) == "2027-01-12T11:00:00Z" && !o.isSeries)
+        #expect(o.occurrences?.map { ISOTime.format($0.start) } == ["2027-01-12T10:00:00Z"])
+        #expect(single.warnings.contains { $0.contains("RRULE of an override (RECURRENCE-ID without RANGE=THISANDFUTURE) ignored") })
+        // The series: its other three occurrences, the 11th given to the override.
+        let m = try #require(single.records.first { $0.recurrenceID == nil })
+        #expect(m.occurrences?.map { ISOTime.format($0.start) } == ["2027-01-04T10:00:00Z", "2027-01-18T10:00:00Z", "2027-01-25T10:00:00Z"])
+        let future = try p.parse(feed(master + override(";RANGE=THISANDFUTURE")))
+        let f = try #require(future.records.first { $0.recurrenceID != nil })
+        #expect(ISOTime.format(try #require(f.lastEnd)) == "2027-02-10T11:00:00Z")
+        #expect(!future.warnings.contains { $0.contains("ignored: it stands for its one occurrence") })
+    }
+
     @Test("a master's last end follows its overrides")
     func masterLastEndWithOverrides() throws {
         let p = FeedParser(timeZone: "UTC", volatileProperties: [])
