@@ -25,6 +25,10 @@ public struct EventTiming: Sendable, Equatable {
         self.warnings = warnings
     }
 
+    /// The last end of a series without any occurrence: 1970-01-01T00:00:00Z, before any `now`, so
+    /// that the record is kept but never future.
+    public static let noOccurrence: Int64 = 0
+
     /// - Parameter overrides: the events of the same UID that carry a RECURRENCE-ID. For a series,
     ///   an overridden occurrence counts with the override's times (a moved one where it moved to,
     ///   a STATUS:CANCELLED one not at all); RANGE=THISANDFUTURE shifts every later occurrence.
@@ -49,8 +53,8 @@ public struct EventTiming: Sendable, Equatable {
             } else if let m = maxEnd {
                 lastEnd = m
             } else {
-                x.warnings.append("all occurrences are excluded (EXDATE, cancelled) or the rule yields none; lastEnd = end of DTSTART instance")
-                lastEnd = x.end
+                x.warnings.append("the series has no occurrence (each one excluded by EXDATE or cancelled, or UNTIL before DTSTART): it is not future (last end 1970-01-01T00:00:00Z)")
+                lastEnd = EventTiming.noOccurrence
             }
         }
         return EventTiming(start: x.start, end: x.end, allDay: x.startValue.isDate, startValue: x.startValue, endValue: x.endValue,
@@ -97,6 +101,20 @@ struct Expansion {
     let tzid: String?
     var rules: [RecurrenceRule] = []
     var rdates: [ICalPeriod] = []
+
+    /// True when every rule ends (UNTIL) before DTSTART: the series has no instance from its
+    /// rules, not even DTSTART's (as dateutil and recurring-ical-events read it); RDATEs still count.
+    var dtstartBeforeEveryRule: Bool {
+        guard !rules.isEmpty else { return false }
+        return rules.allSatisfy { rule in
+            guard let u = rule.until else { return false }
+            switch u {
+            case .utc(let dt): return dt.secondsSinceEpochAsUTC < start
+            case .local(let dt, _): return dt < startValue.civil
+            case .date(let d): return d < startValue.civil.date
+            }
+        }
+    }
     var exInstants: Set<Int64> = []
     var exDates: Set<CivilDate> = []
     var warnings: [String] = []
@@ -336,7 +354,7 @@ struct Expansion {
                 if !outerBody(o.start, o.end) { return false }
             }
         }
-        if !excluded(startLocal, start) {
+        if !dtstartBeforeEveryRule && !excluded(startLocal, start) {
             seen.insert(start)
             if !body(start, end) { return false }
         }

@@ -13,7 +13,8 @@ public struct ICalendarFormat: FeedFormat {
     ///
     /// History: 1 — first release; 2 — overrides move a series' last end, X-WR-TIMEZONE applies to
     /// floating times, per-zone transition tables (starts and last ends may differ from version 1);
-    /// 3 — an override of one occurrence ignores a rule of its own (its last end may differ).
+    /// 3 — an override of one occurrence ignores a rule of its own; a series without any occurrence
+    /// (all excluded, or UNTIL before DTSTART) ends at 1970-01-01 (last ends may differ).
     public static let parserVersion: UInt32 = 3
 
     public let parser: FeedParser

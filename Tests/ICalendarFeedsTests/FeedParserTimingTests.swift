@@ -58,6 +58,28 @@ struct FeedParserTimingTests {
         #expect(!future.warnings.contains { $0.contains("ignored: it stands for its one occurrence") })
     }
 
+    @Test("a series whose every occurrence is excluded, or whose UNTIL is before its DTSTART, has no occurrence: kept, never future, with a warning")
+    func seriesWithoutOccurrence() throws {
+        var p = FeedParser(timeZone: "UTC", volatileProperties: [])
+        p.occurrenceWindow = OccurrenceWindow(from: 1_790_000_000, to: 1_830_000_000)
+        let now: Int64 = 1_790_000_000  // 2026-09-21, before every DTSTART below
+        let excluded = try p.parse(feed(["BEGIN:VEVENT", "UID:x", "DTSTART:20270104T100000Z", "DTEND:20270104T110000Z",
+                                         "RRULE:FREQ=WEEKLY;COUNT=2", "EXDATE:20270104T100000Z,20270111T100000Z", "END:VEVENT"]))
+        let until = try p.parse(feed(["BEGIN:VEVENT", "UID:u", "DTSTART:20270104T100000Z", "DTEND:20270104T110000Z",
+                                      "RRULE:FREQ=WEEKLY;UNTIL=20270101T000000Z", "END:VEVENT"]))
+        for parsed in [excluded, until] {
+            let r = try #require(parsed.records.first)
+            #expect(r.lastEnd == EventTiming.noOccurrence && !r.isFuture(now: now))
+            #expect(r.occurrences == [])
+            #expect(parsed.warnings.contains { $0.contains("the series has no occurrence") && $0.contains("it is not future") })
+        }
+        // An RDATE still counts when the rule ends before DTSTART.
+        let rdate = try p.parse(feed(["BEGIN:VEVENT", "UID:r", "DTSTART:20270104T100000Z", "DTEND:20270104T110000Z",
+                                      "RRULE:FREQ=WEEKLY;UNTIL=20270101T000000Z", "RDATE:20270201T100000Z", "END:VEVENT"]))
+        #expect(rdate.records[0].occurrences?.map { ISOTime.format($0.start) } == ["2027-02-01T10:00:00Z"])
+        #expect(rdate.records[0].isFuture(now: now))
+    }
+
     @Test("a master's last end follows its overrides")
     func masterLastEndWithOverrides() throws {
         let p = FeedParser(timeZone: "UTC", volatileProperties: [])
