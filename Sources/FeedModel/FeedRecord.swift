@@ -87,6 +87,15 @@ public struct FeedRecord: Sendable, Equatable {
     /// True when the record (for a series: its last occurrence) ends after `now`.
     @inlinable
     public func isFuture(now: Int64) -> Bool { endsAfter(lastEnd, now: now) }
+
+    /// Its occurrences in `window`: a series' as the parser expanded them (none if it was parsed
+    /// without the window), any other record with times its own one when it overlaps.
+    public func occurrences(in window: OccurrenceWindow) -> [FeedOccurrence] {
+        if isSeries || occurrences != nil { return occurrences ?? [] }
+        guard hasTimes, window.overlaps(start: start, end: end) else { return [] }
+        return [FeedOccurrence(start: start, end: end, startDay: startDay ?? ISOTime.day(start),
+                               endDay: endDay ?? ISOTime.day(start) + 1, cancelled: isCancelled)]
+    }
 }
 
 /// One occurrence of a record: UTC instants, the local days it touches (half-open, days since
@@ -127,6 +136,12 @@ public struct OccurrenceWindow: Sendable, Equatable {
         self.maxPerFeed = maxPerFeed
     }
     public static let defaultMaxPerFeed = 200_000
+
+    /// True when [start, end) overlaps the window (a zero-length one: when it lies in it).
+    @inlinable
+    public func overlaps(start: Int64, end: Int64) -> Bool {
+        (end > from || start == end && start >= from) && start < to
+    }
 }
 
 /// True when an end instant (nil = never ends) is after `now`.

@@ -13,34 +13,26 @@ public enum ISOTime {
         if y >= 0 && y <= 9999 {
             // Fixed width, one allocation (this runs for every stored event and occurrence).
             return String(unsafeUninitializedCapacity: 10) { b in
-                func put(_ v: Int64, _ at: Int, _ width: Int) {
-                    var v = v
-                    for i in stride(from: at + width - 1, through: at, by: -1) {
-                        b[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
-                        v /= 10
-                    }
-                }
-                put(y, 0, 4); b[4] = 45; put(m, 5, 2); b[7] = 45; put(d, 8, 2)
+                putDigits(y, b, 0, 4); b[4] = 45; putDigits(m, b, 5, 2); b[7] = 45; putDigits(d, b, 8, 2)
                 return 10
             }
         }
         return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
     }
 
-    /// The day since 1970-01-01 of `YYYY-MM-DD`; nil for anything else.
+    /// The day since 1970-01-01 of `YYYY-MM-DD` alone; nil for anything else.
     public static func parseDay(_ s: String) -> Int64? {
-        let u = Array(s.utf8)
-        guard u.count == 10, u[4] == 45, u[7] == 45 else { return nil }
-        func num(_ from: Int, _ len: Int) -> Int64? {
-            var v: Int64 = 0
-            for i in from..<(from + len) {
-                guard u[i] >= 48 && u[i] <= 57 else { return nil }
-                v = v * 10 + Int64(u[i] - 48)
-            }
-            return v
+        guard s.utf8.count == 10, let t = parse(s) else { return nil }
+        return t / 86_400
+    }
+
+    /// Writes `v` as `width` decimal digits at `at` (fixed-width text, no allocation).
+    static func putDigits(_ v: Int64, _ b: UnsafeMutableBufferPointer<UInt8>, _ at: Int, _ width: Int) {
+        var v = v
+        for i in stride(from: at + width - 1, through: at, by: -1) {
+            b[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+            v /= 10
         }
-        guard let y = num(0, 4), let m = num(5, 2), let d = num(8, 2), (1...12).contains(m), (1...31).contains(d) else { return nil }
-        return days(y, m, d)
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`
@@ -52,16 +44,9 @@ public enum ISOTime {
         if y >= 0 && y <= 9999 {
             // Fixed width: written into one 20-byte string (this runs for every stored event).
             return String(unsafeUninitializedCapacity: 20) { b in
-                func put(_ v: Int64, _ at: Int, _ width: Int) {
-                    var v = v
-                    for i in stride(from: at + width - 1, through: at, by: -1) {
-                        b[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
-                        v /= 10
-                    }
-                }
-                put(y, 0, 4); b[4] = 45; put(m, 5, 2); b[7] = 45; put(d, 8, 2); b[10] = 84
-                put(secs / 3600, 11, 2); b[13] = 58; put(secs % 3600 / 60, 14, 2); b[16] = 58
-                put(secs % 60, 17, 2); b[19] = 90
+                putDigits(y, b, 0, 4); b[4] = 45; putDigits(m, b, 5, 2); b[7] = 45; putDigits(d, b, 8, 2); b[10] = 84
+                putDigits(secs / 3600, b, 11, 2); b[13] = 58; putDigits(secs % 3600 / 60, b, 14, 2); b[16] = 58
+                putDigits(secs % 60, b, 17, 2); b[19] = 90
                 return 20
             }
         }

@@ -9,12 +9,10 @@ public struct FeedParser: Sendable {
     public var timeZone: String
     /// The feed's own configured zone; wins over the calendar's `X-WR-TIMEZONE` and `timeZone`.
     public var feedTimeZone: String?
-    /// When set, every record gets its occurrences overlapping [from, to) (at most `maxPerFeed`
-    /// in all: the feed's later ones are left out, with a warning).
+    /// When set, every series gets its occurrences overlapping [from, to) (at most `maxPerFeed`
+    /// in the feed, single events counted: the later ones are left out, with a warning); a single
+    /// event or an override is its own one occurrence (`FeedRecord.occurrences(in:)`).
     public var occurrenceWindow: OccurrenceWindow? = nil
-    /// False: only a recurring series gets `occurrences` (a single event or an override is its
-    /// own one occurrence, which the caller derives from its start and end).
-    public var listsSingleOccurrences = true
     /// What a body may hold at most (VEVENTs: the config's `max_records`).
     public var limits = ICalParser.Limits()
     /// `on_bad_event: keep`: a VEVENT that cannot be read but whose key can is listed in
@@ -143,31 +141,27 @@ public struct FeedParser: Sendable {
         } else {
             (startDay, endDay) = localDayRange(start: timing.start, end: timing.end, day: day)
         }
-        let cancelled = event.first("STATUS")?.value.uppercased() == "CANCELLED"
+        let status = event.first("STATUS").map { $0.value.uppercased() }
+        let series = timing.isRecurring && rid == nil
         var occurrences: [FeedOccurrence]? = nil
         if let w = occurrenceWindow {
-            let series = timing.isRecurring && rid == nil
-            var list: [FeedOccurrence] = []
             if !series {
-                // One occurrence: a single event, or an override (a cancelled one flagged so).
-                if listsSingleOccurrences, budget > 0,
-                   timing.end > w.from || timing.start == timing.end && timing.start >= w.from, timing.start < w.to {
-                    list.append(FeedOccurrence(start: timing.start, end: timing.end, startDay: startDay, endDay: endDay, cancelled: cancelled))
-                }
                 budget -= 1
             } else if budget > 0 {
+                var list: [FeedOccurrence] = []
                 for o in try EventTiming.occurrences(event: event, resolver: resolver, overrides: overrides,
                                                      between: w.from, and: w.to, limit: min(budget, 10_000)) {
                     let (sd, ed) = localDayRange(start: o.start, end: o.end, day: day)
-                    list.append(FeedOccurrence(start: o.start, end: o.end, startDay: sd, endDay: ed, cancelled: cancelled))
+                    list.append(FeedOccurrence(start: o.start, end: o.end, startDay: sd, endDay: ed, cancelled: status == "CANCELLED"))
                 }
                 budget -= max(list.count, 1)
                 if budget <= 0 {
                     warnings.append("line \(event.line): the feed has more than \(w.maxPerFeed) occurrences before \(ISOTime.format(w.to)); the later ones of its series are left out of the occurrences table")
                 }
+                occurrences = list
+            } else {
+                occurrences = []  // past the budget
             }
-            // (A series always has its list, empty past the budget; a single event only when asked.)
-            if series || listsSingleOccurrences { occurrences = list }
         }
         var record = FeedRecord(
             key: RecordKey.make(uid: uid, recurrenceID: rid),
@@ -177,9 +171,9 @@ public struct FeedParser: Sendable {
             summary: event.first("SUMMARY").map { ICalText.unescape($0.value) },
             description: event.first("DESCRIPTION").map { ICalText.unescape($0.value) },
             location: event.first("LOCATION").map { ICalText.unescape($0.value) },
-            status: event.first("STATUS").map { $0.value.uppercased() },
+            status: status,
             body: body, occurrences: occurrences, startDay: startDay, endDay: endDay)
-        record.isSeries = timing.isRecurring && rid == nil
+        record.isSeries = series
         return record
     }
 

@@ -26,8 +26,6 @@ public struct ICalendarFormat: FeedFormat {
         parser.limits = ICalParser.Limits(maxEvents: settings.maxRecords)
         parser.keepBadEvents = settings.onBadRecord == .keep
         parser.occurrenceWindow = settings.occurrenceWindow
-        // A single event's one occurrence is its own start and end: the run derives it.
-        parser.listsSingleOccurrences = false
         self.parser = parser
         fingerprinter = BodyFingerprinter(volatileProperties: settings.volatileProperties)
     }

@@ -208,7 +208,7 @@ public struct RecordsFormat: FeedFormat {
         let allDay = first?.date != nil
         var days: (Int64, Int64)? = nil
         if let first, let reader {
-            let last = end ?? start ?? first
+            let last = end ?? first
             if allDay, let s = first.date.flatMap(ISOTime.parseDay) {
                 let e = last.date.flatMap(ISOTime.parseDay) ?? s + 1
                 days = (s, max(e, s + 1))

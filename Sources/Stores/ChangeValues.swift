@@ -68,58 +68,27 @@ public struct ChangeFields: Sendable, Equatable {
 /// Fields without a value are left out of a removal's object; in an update a field that gained or
 /// lost its value shows `null` on that side.
 public enum ChangeValues {
-    public static func render(old: ChangeFields?, new: ChangeFields?) -> (old: String?, new: String?) {
-        switch (old, new) {
-        case (nil, nil): return (nil, nil)
-        case (let o?, nil): return (object(o.members, only: nil), nil)
-        case (nil, let n?): return (nil, object(n.members, only: nil))
-        case (let o?, let n?):
-            let om = o.members, nm = n.members
-            var differ = [Bool](repeating: false, count: om.count)
-            for i in om.indices where om[i].1 != nm[i].1 { differ[i] = true }
-            return (object(om, only: differ), object(nm, only: differ))
-        }
+    /// A removal's: the removed row's fields.
+    public static func removed(_ old: ChangeFields) -> String { object(old.members, only: nil) }
+
+    /// An update's: the fields that differ, before and after.
+    public static func updated(from old: ChangeFields, to new: ChangeFields) -> (old: String, new: String) {
+        let om = old.members, nm = new.members
+        let differ = om.indices.map { om[$0].1 != nm[$0].1 }
+        return (object(om, only: differ), object(nm, only: differ))
     }
 
-    /// `{"name":value,…}`, written byte by byte (this runs for every change of a first night).
-    /// Without `only`, fields without a value are left out; with it, the chosen ones are written,
-    /// a missing value as `null`.
+    /// `{"name":value,…}`. Without `only`, fields without a value are left out; with it, the
+    /// chosen ones are written, a missing value as `null`.
     private static func object(_ members: [(StaticString, String?, Bool)], only: [Bool]?) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        out.append(UInt8(ascii: "{"))
+        var out = "{"
         for (i, (name, value, raw)) in members.enumerated() {
             if let only { guard only[i] else { continue } } else if value == nil { continue }
-            if out.count > 1 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-            guard var value else { out.append(contentsOf: Array("null".utf8)); continue }
-            if raw { value.withUTF8 { out.append(contentsOf: $0) }; continue }
-            escape(&value, into: &out)
+            if out.count > 1 { out += "," }
+            out += "\"\(name)\":"
+            guard let value else { out += "null"; continue }
+            out += raw ? value : JSONValue.string(value).renderCompact()
         }
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    /// A JSON string: `"`, `\` and control characters escaped, the rest as UTF-8.
-    private static func escape(_ s: inout String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        s.withUTF8 { bytes in
-            for b in bytes {
-                switch b {
-                case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-                case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-                case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-                case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-                default: out.append(b)
-                }
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        return out + "}"
     }
 }

@@ -57,9 +57,9 @@ public struct OccurrenceRow: Sendable, Equatable {
         self.cancelled = cancelled
     }
 
-    /// The occurrences of a record, as rows.
-    public static func rows(of r: FeedRecord) -> [OccurrenceRow] {
-        (r.occurrences ?? []).map {
+    /// The occurrences of a record in the window, as rows.
+    public static func rows(of r: FeedRecord, in window: OccurrenceWindow) -> [OccurrenceRow] {
+        r.occurrences(in: window).map {
             OccurrenceRow(recordKey: r.key, uid: r.uid, start: $0.start, end: $0.end, startDay: $0.startDay,
                           endDay: $0.endDay, allDay: r.allDay, cancelled: $0.cancelled)
         }

@@ -56,11 +56,6 @@ public actor InMemoryStore: FeedStore {
             .sorted { ($0.start, $0.recordKey) < ($1.start, $1.recordKey) }
     }
 
-    /// Every occurrence row of a feed, past ones included: for tests.
-    public func allOccurrences(feedID: String) -> [OccurrenceRow] {
-        (occurrenceRows[feedID] ?? [:]).values.sorted { ($0.start, $0.recordKey) < ($1.start, $1.recordKey) }
-    }
-
     public func prune(feedIDs: [String], at: Int64) throws(StoreError) -> [String: Int] {
         var removed: [String: Int] = [:]
         for id in feedIDs {
@@ -116,11 +111,11 @@ public actor InMemoryStore: FeedStore {
                     let previous = feedRows[r.key]
                     let old = kind == .updated ? previous.flatMap { $0.removed ? nil : ChangeFields($0.record) } : nil
                     // An addition logs no values: its row holds them.
-                    let values = old.map { ChangeValues.render(old: $0, new: ChangeFields(r)) } ?? (old: nil, new: nil)
+                    let values = old.map { ChangeValues.updated(from: $0, to: ChangeFields(r)) }
                     feedRows[r.key] = Row(record: r, removed: r.isCancelledOccurrence, firstSeenAt: previous?.firstSeenAt ?? at,
                                           updatedAt: at)
                     log[runID, default: []].append(RecordChange(feedID: u.feedID, key: r.key, kind: kind, at: at,
-                                                                oldValues: values.old, newValues: values.new))
+                                                                oldValues: values?.old, newValues: values?.new))
                 }
             }
             var occ = occurrenceRows[u.feedID] ?? [:]
@@ -130,9 +125,8 @@ public actor InMemoryStore: FeedStore {
                 row.removed = true
                 row.updatedAt = at
                 feedRows[key] = row
-                let values = ChangeValues.render(old: ChangeFields(row.record), new: nil)
-                log[runID, default: []].append(RecordChange(feedID: u.feedID, key: key, kind: .removed, at: at,
-                                                            oldValues: values.old))
+                                log[runID, default: []].append(RecordChange(feedID: u.feedID, key: key, kind: .removed, at: at,
+                                                            oldValues: ChangeValues.removed(ChangeFields(row.record))))
             }
             if let o = u.occurrences {
                 if let uids = o.uids.map(Set.init) {

@@ -26,12 +26,6 @@ public final class SQLiteStore: FeedStore {
     public init(path: String, busyTimeout: Double = SQLiteStore.defaultBusyTimeout) throws(StoreError) {
         var config = Configuration()
         config.busyMode = .timeout(busyTimeout)
-        config.prepareDatabase { db in
-            // A page cache of 64 MiB (SQLite's default is 2 MiB): a batch touches the pages of
-            // four B-trees (events, the change log, occurrences and their indexes); with the
-            // default they were evicted and read back within the batch.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-        }
         self.path = path
         self.busyTimeout = busyTimeout
         do {
@@ -433,7 +427,7 @@ public final class SQLiteStore: FeedStore {
                 // a million of them.
                 var event = Binder(insertEvent, db)
                 var change = Binder(logChange, db)
-                var occurrences = OccurrenceWriter(db)
+                let occurrences = OccurrenceWriter(db)
                 func old(_ feedID: String, _ key: String) throws -> ChangeFields? {
                     guard let row = try Row.fetchOne(readOld, arguments: [feedID, key]) else { return nil }
                     return ChangeFields(start: row[0], end: row[1], startDate: row[2], endDate: row[3], allDay: row[4],
@@ -451,7 +445,7 @@ public final class SQLiteStore: FeedStore {
                         for r in records {
                             let before = kind == "updated" ? try old(u.feedID, r.key) : nil
                             // An addition logs no values: its row holds them (a later change logs them as old).
-                    let values = before.map { ChangeValues.render(old: $0, new: ChangeFields(r)) } ?? (old: nil, new: nil)
+                    let values = before.map { ChangeValues.updated(from: $0, to: ChangeFields(r)) }
                             if !r.hasTimes {
                                 event.bind(u.feedID, r.key, r.uid, r.recurrenceID, nil, nil)
                             } else if r.allDay {
@@ -471,14 +465,14 @@ public final class SQLiteStore: FeedStore {
                             event.bind(r.hasTimes ? r.startDateText : nil, r.hasTimes ? r.endDateText : nil)
                             try event.step()
                             change.bind(runID)
-                            change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now, values.old, values.new)
+                            change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now, values?.old, values?.new)
                             try change.step()
                         }
                     }
                     for key in u.removed {
                         guard let before = try old(u.feedID, key) else { continue }
                         try removeEvent.execute(arguments: [now, now, u.feedID, key])
-                        try logRemoval.execute(arguments: [runID, now, ChangeValues.render(old: before, new: nil).old, u.feedID, key])
+                        try logRemoval.execute(arguments: [runID, now, ChangeValues.removed(before), u.feedID, key])
                     }
                     try occurrences.write(u, at: at)
                 }

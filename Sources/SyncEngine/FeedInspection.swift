@@ -38,11 +38,17 @@ package struct FeedInspection: Sendable {
         package var warnings: [String]
     }
 
+    /// The window of `--between`, for an iCalendar body (a configured JSON or CSV feed lists none).
+    private var occurrenceWindow: OccurrenceWindow? {
+        guard let window, format == nil || format is ICalendarFormat else { return nil }
+        return OccurrenceWindow(from: window.from, to: window.to, maxPerFeed: .max)
+    }
+
     /// The records of `body` as `feedsync run` reads them, with occurrences when `window` is set.
     private func parse(_ body: [UInt8]) throws(FeedFormatError) -> ParsedFeed {
         if let format, !(format is ICalendarFormat) || window == nil { return try format.parse(body) }
         var parser = FeedParser(timeZone: "UTC", feedTimeZone: timeZone, volatileProperties: volatileProperties)
-        parser.occurrenceWindow = window.map { OccurrenceWindow(from: $0.from, to: $0.to, maxPerFeed: .max) }
+        parser.occurrenceWindow = occurrenceWindow
         do {
             return try parser.parse(body)
         } catch {
@@ -75,7 +81,7 @@ package struct FeedInspection: Sendable {
             // for all-day events (midnight at the start of the day after, in the feed's zone).
             let lastEnd = r.lastEnd.map(ISOTime.format)
             // A cancelled occurrence (an override with STATUS:CANCELLED) is not an occurrence here.
-            let occurrences = r.occurrences?.filter { !($0.cancelled && r.recurrenceID != nil) }
+            let occurrences = occurrenceWindow.map { w in r.occurrences(in: w).filter { !($0.cancelled && r.recurrenceID != nil) } }
             let future = r.isFuture(now: now)
             if json {
                 var members: [(String, JSONValue)] = [

@@ -231,12 +231,12 @@ struct FeedWorker: Sendable {
 
     private func run(_ feed: FeedConfig, state: FeedState?, result: inout FeedResult,
                      phases: inout PhaseTimes, clock: ContinuousClock) async throws(FeedError) {
-        let ctx0Now = options.now
-        let ctx0Days = Int64(options.incrementalDays ?? config.incrementalDays)
+        let now = options.now
+        let days = Int64(options.incrementalDays ?? config.incrementalDays)
         // 1. Why this feed might have to be synced in full, known before reading it; and whether
         //    it must be read to materialise its occurrences (even unchanged).
-        let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: ctx0Now, incrementalDays: ctx0Days)
-        let materialises = SyncDecision.materialisesOccurrences(state: state, now: ctx0Now, horizonDays: config.occurrenceHorizonDays)
+        let fullReason = SyncDecision.fullReason(state: state, forceFull: options.forceFull, now: now, incrementalDays: days)
+        let materialises = SyncDecision.materialisesOccurrences(state: state, now: now, horizonDays: config.occurrenceHorizonDays)
         // A series' occurrences cost an expansion to the horizon: the body is parsed with the
         // window when they will surely be written (a first sync, a feed to materialise), else
         // without, and parsed again with it only when a changed series needs them.
@@ -244,8 +244,7 @@ struct FeedWorker: Sendable {
         guard let format = makeFormat(feed, windowed: upfront) else {
             throw FeedError(.config, "unknown feed format `\(feed.format)`")
         }
-        let ctx = Context(feed: feed, state: state, format: format, now: options.now,
-                          days: Int64(options.incrementalDays ?? config.incrementalDays))
+        let ctx = Context(feed: feed, state: state, format: format, now: now, days: days)
         let generation = ctx.generation
 
         // A child with `since`, synced recently, with a sound snapshot: ask only for what changed
@@ -499,12 +498,7 @@ struct FeedWorker: Sendable {
                        phases: inout PhaseTimes, clock: ContinuousClock) throws(FeedError) -> ParsedFeed {
         if let parsed = fetched.parsed { return parsed }
         let t = clock.now
-        let parsed: ParsedFeed
-        do {
-            parsed = try ctx.format.parse(fetched.body)
-        } catch {
-            throw FeedError(.format, "cannot parse the feed: \(error.description)", cause: error)
-        }
+        let parsed = try Self.parse(fetched.body, with: ctx.format)
         phases.parse += seconds(clock.now - t)
         result.records = parsed.records.count
         result.warnings = parsed.warnings
@@ -512,6 +506,15 @@ struct FeedWorker: Sendable {
             logger.debug("parser warning", metadata: ["feed.id": "\(ctx.feed.id)", "feed.warning": "\(w)"])
         }
         return parsed
+    }
+
+    /// A body's records, or the feed's failure to parse it.
+    private static func parse(_ body: [UInt8], with format: any FeedFormat) throws(FeedError) -> ParsedFeed {
+        do {
+            return try format.parse(body)
+        } catch {
+            throw FeedError(.format, "cannot parse the feed: \(error.description)", cause: error)
+        }
     }
 
     /// Writes `records` as the feed's next generation (nothing in a dry run); the store will point at it.
@@ -574,14 +577,12 @@ struct FeedWorker: Sendable {
     /// What a parsed feed's sync does to its occurrences: all of them rewritten (a full sync, or
     /// the horizon to extend), or those of the series the plan touches (an incremental change:
     /// the uids of its added and updated records, and the masters of removed overrides), or
-    /// nothing. With the table off, a feed that had occurrences has them cleared.
+    /// nothing.
     private func occurrenceUpdate(_ ctx: Context, records parsedRecords: [FeedRecord], body: [UInt8], plan: ChangeSet,
                                   replacesAll: Bool, bad: Set<String>, phases: inout PhaseTimes,
                                   clock: ContinuousClock) throws(FeedError) -> OccurrenceUpdate? {
-        guard let w = occurrenceWindow else {
-            return ctx.state?.occurrencesUntil != nil ? OccurrenceUpdate(uids: nil, from: ctx.now, rows: [], until: nil) : nil
-        }
-        guard replacesAll || !plan.isEmpty else { return nil }
+        // (With the table off, `process` clears a feed's occurrences, parsed or not.)
+        guard let w = occurrenceWindow, replacesAll || !plan.isEmpty else { return nil }
         var records = parsedRecords
         // The series whose occurrences change: every one for a full rewrite, else those of the
         // uids the plan touches (its added and updated records, and the masters of removed
@@ -605,17 +606,13 @@ struct FeedWorker: Sendable {
         if records.contains(where: { $0.isSeries && $0.occurrences == nil && (replacesAll || uids.contains($0.uid)) }),
            !body.isEmpty, let windowed = makeFormat(ctx.feed, windowed: true) {
             let t = clock.now
-            do {
-                records = try windowed.parse(body).records
-            } catch {
-                throw FeedError(.format, "cannot parse the feed: \(error.description)", cause: error)
-            }
+            records = try Self.parse(body, with: windowed).records
             phases.parse += seconds(clock.now - t)
         }
         let stored = ctx.state?.occurrencesUntil
         if replacesAll {
             var rows: [OccurrenceRow] = []
-            for r in records { appendOccurrences(of: r, in: w, to: &rows) }
+            for r in records { rows += OccurrenceRow.rows(of: r, in: w) }
             let until = SyncDecision.occurrencesUntil(replacedAll: true, stored: stored, windowEnd: w.to,
                                                       reachesBeyond: records.contains { reachesBeyond($0, w) })
             // Rows written before the derived columns existed get them (a store that has rows
@@ -626,23 +623,11 @@ struct FeedWorker: Sendable {
         var rows: [OccurrenceRow] = []
         var beyond = false
         for r in records where uids.contains(r.uid) {
-            appendOccurrences(of: r, in: w, to: &rows)
+            rows += OccurrenceRow.rows(of: r, in: w)
             if reachesBeyond(r, w) { beyond = true }
         }
         let until = SyncDecision.occurrencesUntil(replacedAll: false, stored: stored, windowEnd: w.to, reachesBeyond: beyond)
         return OccurrenceUpdate(uids: uids.sorted(), from: ctx.now, rows: rows, until: until)
-    }
-
-    /// A record's occurrences in the window: a series' from the parser, a single event (or an
-    /// override, or a JSON/CSV record with times) its one.
-    private func appendOccurrences(of r: FeedRecord, in w: OccurrenceWindow, to rows: inout [OccurrenceRow]) {
-        if r.isSeries || r.occurrences != nil {
-            rows += OccurrenceRow.rows(of: r)
-        } else if r.hasTimes, r.end > w.from || r.start == r.end && r.start >= w.from, r.start < w.to {
-            rows.append(OccurrenceRow(recordKey: r.key, uid: r.uid, start: r.start, end: r.end,
-                                      startDay: r.startDay ?? ISOTime.day(r.start), endDay: r.endDay ?? ISOTime.day(r.start) + 1,
-                                      allDay: r.allDay, cancelled: r.isCancelled))
-        }
     }
 
     /// True when a record may have an occurrence that starts at or after the window's end.

@@ -594,9 +594,9 @@ public final class PostgresStore: FeedStore {
                     ord += 1
                     // An addition logs no values: its row holds them.
                     let before = kind == "updated" ? oldFields[u.feedID]?[r.key] : nil
-                    let values = before.map { ChangeValues.render(old: $0, new: ChangeFields(r)) } ?? (old: nil, new: nil)
+                    let values = before.map { ChangeValues.updated(from: $0, to: ChangeFields(r)) }
                     log.append(feed: u.feedID, key: r.key, uid: r.uid, recurrenceID: r.recurrenceID, kind: kind, ord: ord,
-                               old: values.old, new: values.new)
+                               old: values?.old, new: values?.new)
                     // The same key twice in one update (never made by the planner): the last one stands.
                     if keys.insert(r.key).inserted {
                         if isNew { fresh.append(u.feedID, r) } else { rows.append(u.feedID, r) }
@@ -609,7 +609,7 @@ public final class PostgresStore: FeedStore {
                 ord += 1
                 let before = oldFields[u.feedID]?[key]
                 removals.append(feed: u.feedID, key: key, uid: nil, recurrenceID: nil, kind: "removed", ord: ord,
-                                old: before.flatMap { ChangeValues.render(old: $0, new: nil).old }, new: nil)
+                                old: before.map(ChangeValues.removed), new: nil)
             }
         }
         let insertEvents = """
@@ -856,11 +856,12 @@ private struct OccurrenceColumns {
     var start = PostgresColumn(.int8), end = PostgresColumn(.int8), startDate = PostgresColumn(.text)
     var endDate = PostgresColumn(.text), allDay = PostgresColumn(.bool), cancelled = PostgresColumn(.bool)
     /// One row per key and start (an insert may not touch a row twice).
-    private var seen = Set<String>()
+    private struct Key: Hashable { var feed: String, key: String, start: Int64 }
+    private var seen = Set<Key>()
     var count: Int { feed.count }
 
     mutating func append(_ feedID: String, _ r: OccurrenceRow) {
-        guard seen.insert(feedID + "\u{1}" + r.recordKey + "\u{1}" + String(r.start)).inserted else { return }
+        guard seen.insert(Key(feed: feedID, key: r.recordKey, start: r.start)).inserted else { return }
         feed.append(feedID)
         key.append(r.recordKey)
         uid.append(r.uid)
