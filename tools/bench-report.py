@@ -58,6 +58,8 @@ say(f"parse, same {feeds:,} files: feedsync {fs_rate:,.0f} events/s ({feedsync_e
 result["parse"] = {"feedsync_events_per_s": fs_rate, "libical_events_per_s": lib_rate}
 
 t = lambda c, g: med(g, c)
+# tools/bench-memory's result (10,000 and 100,000 feeds of 10 events, feeds_file), when it ran.
+memory = json.load(open(os.path.join(out, "memory.json"))) if os.path.exists(os.path.join(out, "memory.json")) else None
 checks = [
     ("no change ≤ 3× the floor", f"{t('no-change', nights) / t('floor', nights):.1f}×",
      t("no-change", nights) <= 3 * t("floor", nights)),
@@ -67,6 +69,9 @@ checks = [
     ("`--force-full-sync` ≥ 25× faster than the peer", None, (25, t("force-full", nights))),
     ("parse ≥ 2× libical's events/s", f"{fs_rate / lib_rate:.2f}×", fs_rate >= 2 * lib_rate),
     ("peak RSS ≤ 200 MB, any night", f"{max(rss.values()):.0f} MB", max(rss.values()) <= 200),
+    *([("no change at 100,000 feeds ≤ 1.5× the peak RSS at 10,000 (and ≤ 200 MB)",
+        f"{memory['ratio']:.2f}× ({memory['large_rss_mb']:.0f} MB vs {memory['small_rss_mb']:.0f} MB)", memory["met"])]
+      if memory else []),
     ("snapshots ≤ 20% of the feed bytes", f"{100 * snap_bytes / feed_bytes:.1f}% ({snap_bytes / 1e6:.1f} MB)",
      snap_bytes <= 0.2 * feed_bytes),
 ]

@@ -14,8 +14,41 @@ package struct CSVReader {
     }
 
     package static func read(_ body: [UInt8], delimiter: UInt8 = UInt8(ascii: ",")) throws(FeedFormatError) -> Table {
+        var header: [String] = []
         var rows: [[String]] = []
         var lines: [Int] = []
+        try forEachRow(body, delimiter: delimiter, header: { header = $0 }) { row, line throws(FeedFormatError) in
+            rows.append(row)
+            lines.append(line)
+        }
+        return Table(header: header, rows: rows, lines: lines)
+    }
+
+    /// The same reading, row by row: `header` gets the header row (checked), then `visit` each row
+    /// (with as many fields as the header) and the line it starts on, as they are read — a list of
+    /// 100,000 rows is never held whole.
+    package static func forEachRow(_ body: [UInt8], delimiter: UInt8 = UInt8(ascii: ","),
+                                   header visitHeader: ([String]) throws(FeedFormatError) -> Void,
+                                   _ visit: ([String], Int) throws(FeedFormatError) -> Void) throws(FeedFormatError) {
+        var header: [String]? = nil
+        func take(_ row: [String], _ rowLine: Int) throws(FeedFormatError) {
+            guard let header else {
+                var seen: Set<String> = []
+                for name in row {
+                    if name.isEmpty { throw FeedFormatError(line: rowLine, message: "CSV: the header row has an empty field name") }
+                    if !seen.insert(name).inserted {
+                        throw FeedFormatError(line: rowLine, message: "CSV: the header row names `\(name.prefix(40))` twice")
+                    }
+                }
+                header = row
+                try visitHeader(row)
+                return
+            }
+            if row.count != header.count {
+                throw FeedFormatError(line: rowLine, message: "CSV: a row of \(row.count) field\(row.count == 1 ? "" : "s"); the header has \(header.count)")
+            }
+            try visit(row, rowLine)
+        }
         var row: [String] = []
         var field: [UInt8] = []
         var i = 0
@@ -71,10 +104,9 @@ package struct CSVReader {
                 i += 1
                 if !(row.isEmpty && field.isEmpty && !quoted) {
                     row.append(try text(field, line: line))
-                    rows.append(row)
-                    lines.append(rowLine)
+                    try take(row, rowLine)
                 }
-                row = []
+                row.removeAll(keepingCapacity: true)
                 field.removeAll(keepingCapacity: true)
                 quoted = false
                 fieldStarted = false
@@ -89,22 +121,8 @@ package struct CSVReader {
         }
         if !(row.isEmpty && field.isEmpty && !quoted) {
             row.append(try text(field, line: line))
-            rows.append(row)
-            lines.append(rowLine)
+            try take(row, rowLine)
         }
-        guard !rows.isEmpty else { throw FeedFormatError(line: nil, message: "CSV: empty body: expected a header row") }
-        let header = rows.removeFirst()
-        let headerLine = lines.removeFirst()
-        var seen: Set<String> = []
-        for name in header {
-            if name.isEmpty { throw FeedFormatError(line: headerLine, message: "CSV: the header row has an empty field name") }
-            if !seen.insert(name).inserted {
-                throw FeedFormatError(line: headerLine, message: "CSV: the header row names `\(name.prefix(40))` twice")
-            }
-        }
-        for (k, r) in rows.enumerated() where r.count != header.count {
-            throw FeedFormatError(line: lines[k], message: "CSV: a row of \(r.count) field\(r.count == 1 ? "" : "s"); the header has \(header.count)")
-        }
-        return Table(header: header, rows: rows, lines: lines)
+        guard header != nil else { throw FeedFormatError(line: nil, message: "CSV: empty body: expected a header row") }
     }
 }

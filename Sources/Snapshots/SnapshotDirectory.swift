@@ -275,12 +275,13 @@ public struct SnapshotDirectory: Sendable {
     /// Deletes every leftover temp file (`.tmp-<feedID>-<random>`), e.g. after a crash.
     /// Call when no writer is running.
     public func removeTemporaryFiles() throws(SnapshotError) {
-        var removed = false
-        for name in try entries() where Self.parseTempName(name) != nil {
-            try unlinkIfPresent(join(name))
-            removed = true
+        var temps: [String] = []
+        if let dir = try openFolder() {
+            defer { closedir(dir) }
+            while let name = try nextEntry(dir) { if Self.parseTempName(name) != nil { temps.append(name) } }
         }
-        if removed { try syncDirectory() }
+        for name in temps { try unlinkIfPresent(join(name)) }
+        if !temps.isEmpty { try syncDirectory() }
     }
 
     // MARK: - POSIX helpers
@@ -295,26 +296,37 @@ public struct SnapshotDirectory: Sendable {
 
     /// Names in the folder (without "." and ".."); empty when the folder does not exist.
     package func entries() throws(SnapshotError) -> [String] {
-        guard let dir = opendir(path) else {
-            if errno == ENOENT { return [] }
-            throw Self.posixError("opendir", path)
-        }
+        guard let dir = try openFolder() else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
+        while let name = try nextEntry(dir) { names.append(name) }
+        return names
+    }
+
+    /// The folder open for reading, nil when it does not exist.
+    package func openFolder() throws(SnapshotError) -> OpaquePointer? {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return nil }
+            throw Self.posixError("opendir", path)
+        }
+        return dir
+    }
+
+    /// The next name in the folder (not "." or ".."), nil at the end.
+    package func nextEntry(_ dir: OpaquePointer) throws(SnapshotError) -> String? {
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
                 if errno != 0 { throw Self.posixError("readdir", path) }
-                break
+                return nil
             }
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
                     String(cString: $0)
                 }
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { return name }
         }
-        return names
     }
 
     func unlinkIfPresent(_ file: String) throws(SnapshotError) {

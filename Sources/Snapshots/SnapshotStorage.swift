@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Where snapshots live: a folder (`SnapshotDirectory`) or a database table (the PostgreSQL
 /// store's `snapshots`, in module Stores), async so that a network database fits. It owns
 /// naming, generations, soundness checks and the deletion of old generations, so the engine only
@@ -25,9 +28,34 @@ public protocol SnapshotStorage: Sendable {
     /// Deletes what an interrupted run can leave for these feeds: temporary files, and every
     /// generation but the one the store points at (`current[feed]`, nil: none). Returns what it removed.
     func removeLeftovers(current: [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot]
+    /// The same for a night of any size: the snapshots are looked at a batch of feeds at a time,
+    /// and `currentOf` answers for the feeds of each batch (a feed it leaves out is not touched).
+    func removeLeftovers(currentOf: @Sendable ([String]) async throws -> [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot]
     /// Every snapshot, sorted by feed id then generation.
     func list() async throws(SnapshotError) -> [StoredSnapshot]
 }
+
+extension SnapshotStorage {
+    public func removeLeftovers(currentOf: @Sendable ([String]) async throws -> [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot] {
+        var ids: [String] = []
+        for s in try await list() where ids.last != s.feedID { ids.append(s.feedID) }
+        var current: [String: UInt64?] = [:]
+        var start = 0
+        while start < ids.count {
+            let chunk = Array(ids[start..<min(ids.count, start + leftoverBatch)])
+            start += chunk.count
+            do {
+                current.merge(try await currentOf(chunk)) { a, _ in a }
+            } catch {
+                throw SnapshotError(.io, "cannot tell which snapshots are current: \(error)", path: location)
+            }
+        }
+        return try await removeLeftovers(current: current)
+    }
+}
+
+/// Feeds looked at together when leftovers are removed.
+let leftoverBatch = 2_048
 
 /// One stored snapshot: a feed's generation and where it is.
 public struct StoredSnapshot: Sendable, Equatable {
@@ -101,6 +129,47 @@ extension SnapshotDirectory: SnapshotStorage {
 
     public func retire(feedID: String, generation: UInt64) throws(SnapshotError) {
         try unlinkIfPresent(path(feedID: feedID, generation: generation))
+    }
+
+    /// One pass over the folder, a batch of files at a time (a folder of 100,000 snapshots is never
+    /// listed whole): each batch's feeds are asked for, the generations not current are deleted.
+    public func removeLeftovers(currentOf: @Sendable ([String]) async throws -> [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot] {
+        try removeTemporaryFiles()
+        var removed: [StoredSnapshot] = []
+        var batch: [(feedID: String, generation: UInt64, name: String)] = []
+        var doomed: [String] = []
+        func decide() async throws(SnapshotError) {
+            guard !batch.isEmpty else { return }
+            var ids: [String] = []
+            var seen = Set<String>()
+            for f in batch where seen.insert(f.feedID).inserted { ids.append(f.feedID) }
+            let current: [String: UInt64?]
+            do {
+                current = try await currentOf(ids)
+            } catch {
+                throw SnapshotError(.io, "cannot tell which snapshots are current: \(error)", path: path)
+            }
+            for f in batch {
+                guard let entry = current[f.feedID], f.generation != entry else { continue }
+                removed.append(StoredSnapshot(feedID: f.feedID, generation: f.generation, path: join(f.name)))
+                doomed.append(f.name)
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+        let dir = try openFolder()
+        guard let dir else { return [] }
+        defer { closedir(dir) }
+        while let name = try nextEntry(dir) {
+            guard let (id, gen) = Self.parseFileName(name) else { continue }
+            batch.append((id, gen, name))
+            if batch.count >= leftoverBatch { try await decide() }
+        }
+        try await decide()
+        // Deleted after the pass (not while the folder is being read).
+        for name in doomed { try unlinkIfPresent(join(name)) }
+        if !doomed.isEmpty { try syncDirectory() }
+        removed.sort { ($0.feedID.utf8.lexicographicallyPrecedes($1.feedID.utf8)) || ($0.feedID == $1.feedID && $0.generation < $1.generation) }
+        return removed
     }
 
     public func removeLeftovers(current: [String: UInt64?]) throws(SnapshotError) -> [StoredSnapshot] {

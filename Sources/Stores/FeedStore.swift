@@ -198,6 +198,11 @@ public struct StoredRun: Sendable, Equatable {
 public protocol FeedStore: Sendable {
     /// Every feed the store has seen, by id.
     func feedStates() async throws(StoreError) -> [String: FeedState]
+    /// The states of these feeds (those the store has seen), by id: a night asks for them a batch
+    /// at a time, so that its memory does not grow with the number of feeds.
+    func feedStates(ids: [String]) async throws(StoreError) -> [String: FeedState]
+    /// The ids of the feeds that have a snapshot (what a run checks for orphans).
+    func feedIDsWithSnapshots() async throws(StoreError) -> [String]
     /// The rows of one feed, removed ones included, as the full reconcile compares them.
     func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord]
     /// Records the start of a run; returns its id.

@@ -24,6 +24,16 @@ public actor InMemoryStore: FeedStore {
 
     public func feedStates() throws(StoreError) -> [String: FeedState] { feeds }
 
+    public func feedStates(ids: [String]) throws(StoreError) -> [String: FeedState] {
+        var out: [String: FeedState] = [:]
+        for id in ids { if let s = feeds[id] { out[id] = s } }
+        return out
+    }
+
+    public func feedIDsWithSnapshots() throws(StoreError) -> [String] {
+        feeds.values.filter { $0.snapshotGeneration != nil }.map(\.id)
+    }
+
     public func priorRecords(feedID: String) throws(StoreError) -> [PriorRecord] {
         (rows[feedID] ?? [:]).values.map {
             PriorRecord(key: $0.record.key, hash: $0.record.hash, lastEnd: $0.record.lastEnd, removed: $0.removed)

@@ -259,12 +259,45 @@ public final class SQLiteStore: FeedStore {
         }
     }
 
+    public func feedStates(ids: [String]) throws(StoreError) -> [String: FeedState] {
+        try wrap(.read, "read feed states") {
+            try pool.read { db in
+                var result: [String: FeedState] = [:]
+                result.reserveCapacity(ids.count)
+                // In chunks of bound parameters (well under SQLite's limit), by primary key.
+                var start = 0
+                while start < ids.count {
+                    let chunk = ids[start..<min(ids.count, start + 500)]
+                    start += chunk.count
+                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                    try Self.feedStates(db, into: &result, where: "WHERE id IN (\(marks))",
+                                        arguments: StatementArguments(Array(chunk)))
+                }
+                return result
+            }
+        }
+    }
+
+    public func feedIDsWithSnapshots() throws(StoreError) -> [String] {
+        try wrap(.read, "read feed ids") {
+            try pool.read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM feeds WHERE snapshot_generation IS NOT NULL")
+            }
+        }
+    }
+
     private static func feedStates(_ db: Database) throws -> [String: FeedState] {
         var result: [String: FeedState] = [:]
+        try feedStates(db, into: &result, where: "", arguments: [])
+        return result
+    }
+
+    private static func feedStates(_ db: Database, into result: inout [String: FeedState], where clause: String,
+                                   arguments: StatementArguments) throws {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT id, fingerprint, etag, last_modified, snapshot_generation, last_success_at,
-                   last_full_sync_at, last_status, last_error, occurrences_until FROM feeds
-            """)
+                   last_full_sync_at, last_status, last_error, occurrences_until FROM feeds \(clause)
+            """, arguments: arguments)
         while let row = try rows.next() {
             let id: String = row[0]
             result[id] = FeedState(
@@ -275,7 +308,6 @@ public final class SQLiteStore: FeedStore {
                 lastStatus: (row[7] as String?).flatMap(FeedStatus.init(rawValue:)), lastError: row[8],
                 occurrencesUntil: row[9])
         }
-        return result
     }
 
     public func priorRecords(feedID: String) throws(StoreError) -> [PriorRecord] {

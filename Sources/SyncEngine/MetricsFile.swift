@@ -126,22 +126,17 @@ public enum MetricsFile {
             for (phase, seconds) in zip(phases, [p.fetch, p.fingerprint, p.parse, p.plan, p.snapshot, p.store]) {
                 gauge("feedsync_phase_seconds", seconds, [("phase", phase)])
             }
+            let byStatus: [FeedStatus: Int] = [.unchanged: r.feedsUnchanged, .changed: r.feedsChanged,
+                                               .failed: r.feedsFailed, .skipped: r.feedsSkipped]
             for status in statuses {
-                gauge("feedsync_feeds", Double(r.feeds.count { $0.status == status }), [("status", status.rawValue)])
+                gauge("feedsync_feeds", Double(byStatus[status] ?? 0), [("status", status.rawValue)])
             }
             for (kind, n) in [("added", r.eventsAdded), ("updated", r.eventsUpdated), ("removed", r.eventsRemoved)] {
                 gauge("feedsync_last_run_events_changed", Double(n), [("kind", kind)])
                 counter("feedsync_events_changed_total", [("kind", kind)]).increment(by: Int64(n))
             }
-            var bytes = 0
-            var codes: [String: Int] = [:]
-            for f in r.feeds {
-                guard let http = f.http else { continue }
-                bytes += http.bytesWire
-                for (code, n) in http.responses { codes[code, default: 0] += n }
-            }
-            counter("feedsync_bytes_fetched_total").increment(by: Int64(bytes))
-            for (code, n) in codes { counter("feedsync_http_requests_total", [("code", code)]).increment(by: Int64(n)) }
+            counter("feedsync_bytes_fetched_total").increment(by: Int64(r.http.bytesWire))
+            for (code, n) in r.http.responses { counter("feedsync_http_requests_total", [("code", code)]).increment(by: Int64(n)) }
         } else {
             for sample in before where carried.contains(sample.name) { gauge(sample.name, sample.value, sample.labels) }
         }

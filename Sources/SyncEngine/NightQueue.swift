@@ -11,7 +11,12 @@ struct Job: Sendable {
     var lease: Int64?
     /// Set when the feed must fail without being processed (and why).
     var refusal: FeedError?
+    /// What the store knows of the feed (nil: never seen), read when the job is handed out.
+    var state: FeedState? = nil
 }
+
+/// Feeds whose states a queue reads from the store at once.
+let stateBatch = 1_024
 
 /// What a queue has for a process now.
 enum QueueAnswer: Sendable {
@@ -40,19 +45,44 @@ protocol NightQueue: Sendable {
 
 /// The feeds of one process's run, in order, children after their parents' turn.
 final class LocalQueue: NightQueue {
-    private let state: Mutex<(feeds: [FeedConfig], next: Int)>
+    private struct State {
+        var feeds: [FeedConfig]
+        var next = 0
+        /// The states of the feeds from `next` up to `until`, read a batch at a time.
+        var states: [String: FeedState] = [:]
+        var until = 0
+    }
+    private let state: Mutex<State>
     private let store: any FeedStore
 
     init(_ feeds: [FeedConfig], store: any FeedStore) {
-        state = Mutex((feeds, 0))
+        state = Mutex(State(feeds: feeds))
         self.store = store
     }
 
     func next(_ limit: Int) async throws -> QueueAnswer {
-        let jobs: [Job] = state.withLock { s in
+        // One caller at a time (the run's collecting task): the lock is for Sendable.
+        let (start, end, fetch): (Int, Int, [String]) = state.withLock { s in
             let end = min(s.feeds.count, s.next + max(1, limit))
+            guard end > s.until else { return (s.next, end, []) }
+            let upTo = min(s.feeds.count, max(end, s.until + stateBatch))
+            defer { s.until = upTo }
+            return (s.next, end, s.feeds[s.until..<upTo].map(\.id))
+        }
+        if !fetch.isEmpty {
+            let fresh = try await store.feedStates(ids: fetch)
+            state.withLock { s in
+                // Keep only what the feeds still to hand out need.
+                var kept = fresh
+                for f in s.feeds[start..<min(end, s.feeds.count)] where kept[f.id] == nil {
+                    if let st = s.states[f.id] { kept[f.id] = st }
+                }
+                s.states = kept
+            }
+        }
+        let jobs: [Job] = state.withLock { s in
             defer { s.next = end }
-            return s.feeds[s.next..<end].map { Job(feed: $0) }
+            return s.feeds[start..<end].map { Job(feed: $0, state: s.states[$0.id]) }
         }
         return jobs.isEmpty ? .complete : .jobs(jobs)
     }
@@ -160,7 +190,10 @@ final class SharedQueue: NightQueue {
                 return s.claims
             }
             CrashPoints.hit(named: "claim-\(claims)")
-            return .jobs(entries.map(job))
+            var jobs = entries.map(job)
+            let states = try await store.feedStates(ids: jobs.map(\.feed.id))
+            for i in jobs.indices { jobs[i].state = states[jobs[i].feed.id] }
+            return .jobs(jobs)
         }
     }
 

@@ -93,10 +93,9 @@ public struct NightWorker: Sendable {
         runner.pollInterval = pollInterval
         runner.stop = stop
         logger.info("joined a night", metadata: ["night.run_id": "\(night.runID)", "worker": "\(name)"])
-        let states = try await store.feedStates()
         let queue = SharedQueue(store: store, runID: night.runID, owner: name, leaseSeconds: config.leaseSeconds,
                                 config: config, logger: logger)
-        let work = try await runner.work(queue, states: states, runID: night.runID, onFeed: onFeed)
+        let work = try await runner.work(queue, runID: night.runID, keepReports: true, onFeed: onFeed)
         var summary = NightSummary(runID: night.runID)
         for r in work.reports.values where !work.lost.contains(r.id) {
             summary.feeds += 1

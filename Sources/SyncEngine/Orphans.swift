@@ -7,12 +7,15 @@ public enum Orphans {
     /// The orphans among `states`, by id: a feed not configured, or a child whose parent is not
     /// configured with children of that name, that still has a snapshot (a pruned feed has none).
     public static func find(_ config: SyncConfig, states: [String: FeedState]) -> [String] {
+        find(config, ids: states.values.filter { $0.snapshotGeneration != nil }.map(\.id))
+    }
+
+    /// The orphans among `ids` (feeds the store has with a snapshot), sorted.
+    public static func find(_ config: SyncConfig, ids: [String]) -> [String] {
         let configured = Set(config.feeds.map(\.id))
         let childPrefixes = config.feeds.compactMap(\.childIDPrefix)
-        return states.values.compactMap { state -> String? in
-            guard state.snapshotGeneration != nil, !configured.contains(state.id),
-                  !childPrefixes.contains(where: { state.id.hasPrefix($0) }) else { return nil }
-            return state.id
+        return ids.filter { id in
+            !configured.contains(id) && !childPrefixes.contains(where: { id.hasPrefix($0) })
         }.sorted()
     }
 }

@@ -89,6 +89,18 @@ public struct ChildrenCounts: Sendable, Codable, Equatable {
     }
 }
 
+/// HTTP requests by response status and body bytes received, summed over a run's feeds.
+public struct HTTPTotals: Sendable, Equatable {
+    public var bytesWire = 0
+    public var responses: [String: Int] = [:]
+    public init() {}
+
+    mutating func add(_ facts: HTTPFacts) {
+        bytesWire += facts.bytesWire
+        for (code, n) in facts.responses { responses[code, default: 0] += n }
+    }
+}
+
 /// Seconds spent in each phase. Fetch, fingerprint, parse, plan and snapshot are summed over
 /// the feeds (they run concurrently, so they can add up to more than the wall time); store is the
 /// writer's wall time.
@@ -131,6 +143,11 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var feeds: [FeedReport] = []
     /// Feeds the store holds that the configuration does not name (`feedsync prune` removes them).
     public var orphans: [String] = []
+    /// The parents of children, with their children's counts (also in `feeds` when those are
+    /// kept): the summary's lines. Not part of the JSON (the entries are in `feeds`).
+    public var parents: [FeedReport] = []
+    /// HTTP requests and bytes over every feed, for the metrics file. Not part of the JSON.
+    public var http = HTTPTotals()
 
     public init(mode: SyncMode, now: String, startedAt: String, dryRun: Bool) {
         self.mode = mode
@@ -173,14 +190,6 @@ public struct RunReport: Sendable, Codable, Equatable {
         seconds = s(seconds)
         phases = PhaseTimes(fetch: s(phases.fetch), fingerprint: s(phases.fingerprint), parse: s(phases.parse),
                             plan: s(phases.plan), snapshot: s(phases.snapshot), store: s(phases.store))
-        for i in feeds.indices {
-            feeds[i].durationMs = feeds[i].durationMs.rounded()
-            feeds[i].http?.ms.round()
-        }
-    }
-
-    mutating func count(_ f: FeedReport) {
-        counts.count(status: f.status, added: f.added, updated: f.updated, removed: f.removed, pastSkipped: f.pastSkipped)
     }
 
     // The counts are flat members of the report's JSON object (docs/report.md).

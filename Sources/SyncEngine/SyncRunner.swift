@@ -61,6 +61,9 @@ public struct SyncRunner: Sendable {
     public var pollInterval: Duration = .milliseconds(200)
     /// Set by a signal: start no new feed, finish and commit the ones in flight, report.
     public var stop: StopRequest?
+    /// Where the feeds' report entries go (default: `RunReport.feeds`). `.none` or `.spool` keep
+    /// a night's memory flat in its number of feeds.
+    public var keeping: FeedReportKeeping = .inMemory
 
     public static var defaultWorkerName: String {
         "\(ProcessInfo.processInfo.hostName):\(getpid())"
@@ -93,18 +96,19 @@ public struct SyncRunner: Sendable {
                                now: ISOTime.format(options.now), startedAt: ISOTime.format(startedAt),
                                dryRun: options.dryRun)
         let feeds = try selectedFeeds()
-        let states = try await store.feedStates()
-        report.orphans = Orphans.find(config, states: states)
+        // Nothing here holds every feed's state: they are read a batch at a time.
+        report.orphans = Orphans.find(config, ids: try await store.feedIDsWithSnapshots())
         let snapshots = self.snapshots
+        let index = FeedIndex(feeds)
         if !options.dryRun {
-            await removeLeftovers(snapshots, feeds: feeds, states: states)
+            await removeLeftovers(snapshots, index: index)
         }
         let runID: Int64? = options.dryRun ? nil
             : try await store.beginRun(mode: mode, startedAt: startedAt, now: options.now)
         logger.info("run started", metadata: ["run.mode": "\(mode.rawValue)", "run.feeds": "\(feeds.count)",
                                               "run.now": "\(report.now)"])
 
-        var reports: [String: FeedReport] = [:]
+        let collector = ReportCollector(index, keeping: keeping)
         do {
             var shared: (any SharedNightStore)? = nil
             let queue: any NightQueue
@@ -119,7 +123,10 @@ public struct SyncRunner: Sendable {
             } else {
                 queue = LocalQueue(feeds, store: store)
             }
-            let mine = try await work(queue, states: states, runID: runID, onFeed: onFeed)
+            // A shared night's own entries wait for the end: a feed this process lost to another is
+            // the other's to report.
+            let mine = try await work(queue, runID: runID, keepReports: shared != nil,
+                                      onFeed: onFeed, collect: shared == nil ? collector.add : { _ in })
             report.interrupted = mine.stopped
             if mine.stopped, let shared, let runID {
                 // No process claims more of a stopped night; the feeds they have in flight are
@@ -134,7 +141,7 @@ public struct SyncRunner: Sendable {
                 // The whole night, whoever processed each feed: this process's own feeds, and
                 // what the workers recorded of theirs (a feed this process lost is theirs).
                 var phases = mine.phases
-                for (id, r) in mine.reports where !mine.lost.contains(id) { reports[id] = r }
+                for (id, r) in mine.reports where !mine.lost.contains(id) { collector.add(r) }
                 let decoder = JSONDecoder()
                 let me = workerName
                 try await shared.nightOutcomes(runID: runID) { id, worker, bytes in
@@ -142,16 +149,15 @@ public struct SyncRunner: Sendable {
                         var r = FeedReport(id: id, url: "", status: .failed, syncType: .none, reason: "")
                         r.error = "its outcome in the night's table cannot be read"
                         r.worker = worker
-                        reports[id] = r
+                        collector.add(r)
                         return
                     }
                     phases.add(o.phases)
-                    reports[id] = o.report
+                    collector.add(o.report)
                     if worker != me { onFeed(o.report) }
                 }
                 report.phases = phases
             } else {
-                reports = mine.reports
                 report.phases = mine.phases
             }
         } catch {
@@ -163,29 +169,9 @@ public struct SyncRunner: Sendable {
         }
 
         // Each configured feed, then its children by id; a parent counts how they were synced.
-        var childrenOf: [String: [FeedReport]] = [:]
-        for r in reports.values { if let p = r.parent { childrenOf[p, default: []].append(r) } }
-        for feed in feeds {
-            if report.interrupted, reports[feed.id] == nil {
-                var skipped = FeedReport(id: feed.id, url: redactURL(feed.url), status: .skipped, syncType: .none,
-                                         reason: "not reached: the run was stopped")
-                skipped.parent = feed.parent
-                reports[feed.id] = skipped
-            }
-            guard var r = reports[feed.id] else { continue }
-            let children = (childrenOf[feed.id] ?? []).sorted { $0.id < $1.id }
-            if feed.children != nil {
-                var counts = ChildrenCounts()
-                for c in children { counts.count(c) }
-                r.children = counts
-            }
-            report.count(r)
-            report.feeds.append(r)
-            for c in children {
-                report.count(c)
-                report.feeds.append(c)
-            }
-        }
+        (report.feeds, report.parents) = collector.finish(interrupted: report.interrupted)
+        report.counts = collector.counts
+        report.http = collector.http
         let finishedAt = wallClock()
         report.finishedAt = ISOTime.format(finishedAt)
         report.seconds = seconds(clock.now - t0)
@@ -214,8 +200,10 @@ public struct SyncRunner: Sendable {
     /// the next one is collected and its feeds are parsed, so the store and the parsers use both
     /// cores; a store that takes concurrent transactions (`concurrentBatches`, PostgreSQL) has that
     /// many batches in flight, each of other feeds.
-    func work(_ queue: any NightQueue, states: [String: FeedState], runID: Int64?,
-              onFeed: (FeedReport) -> Void) async throws -> Work {
+    /// Each done feed's entry goes to `onFeed` (the live line), then to `collect`, and is also
+    /// kept in `Work.reports` when `keepReports` is set.
+    func work(_ queue: any NightQueue, runID: Int64?, keepReports: Bool,
+              onFeed: (FeedReport) -> Void, collect: (FeedReport) -> Void = { _ in }) async throws -> Work {
         let worker = FeedWorker(config: config, options: options, store: store, snapshots: snapshots,
                                 fileSource: fileSource, httpSource: httpSource, formats: formats, logger: logger)
         let limit = max(1, options.concurrency ?? config.concurrency)
@@ -277,7 +265,7 @@ public struct SyncRunner: Sendable {
                         let job = buffer[head]
                         head += 1
                         running += 1
-                        let state = states[job.feed.id]
+                        let state = job.state
                         group.addTask {
                             var outcome = if let refusal = job.refusal {
                                 FeedOutcome.failed(job.feed, refusal, state: state)
@@ -297,7 +285,8 @@ public struct SyncRunner: Sendable {
                         if !outcome.children.isEmpty { try await queue.add(children: outcome.children, of: outcome) }
                         onFeed(outcome.report)
                         done.phases.add(outcome.phases)
-                        done.reports[outcome.report.id] = outcome.report
+                        if keepReports { done.reports[outcome.report.id] = outcome.report }
+                        collect(outcome.report)
                         pending.append(outcome)
                         pendingEvents += outcome.update.eventCount
                         if outcome.update.status == .changed { pendingChanged += 1 }
@@ -363,18 +352,26 @@ public struct SyncRunner: Sendable {
     /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store
     /// does not point at (written before a crash that lost the transaction, or an old generation
     /// not yet deleted after it). Only configured feeds are touched; we hold the run lock.
-    private func removeLeftovers(_ snapshots: any SnapshotStorage, feeds: [FeedConfig], states: [String: FeedState]) async {
-        var current: [String: UInt64?] = [:]
-        for feed in feeds { current[feed.id] = .some(states[feed.id]?.snapshotGeneration) }
-        // Children of the configured parents are feeds of this configuration too.
-        let prefixes = feeds.compactMap(\.childIDPrefix)
-        if !prefixes.isEmpty {
-            for (id, state) in states where prefixes.contains(where: { id.hasPrefix($0) }) {
-                current[id] = .some(state.snapshotGeneration)
-            }
-        }
+    private func removeLeftovers(_ snapshots: any SnapshotStorage, index: FeedIndex) async {
+        let store = self.store
         do {
-            for file in try await snapshots.removeLeftovers(current: current) {
+            // A batch of the folder's feeds at a time: the run's feeds (and its parents' children)
+            // get the generation the store points at; other feeds' snapshots are not touched.
+            let removed = try await snapshots.removeLeftovers(currentOf: { ids in
+                let ours = ids.filter { index.position(of: $0) != nil || index.isChild($0) }
+                guard !ours.isEmpty else { return [:] }
+                let states = try await store.feedStates(ids: ours)
+                var current: [String: UInt64?] = [:]
+                for id in ours {
+                    if index.position(of: id) != nil {
+                        current[id] = .some(states[id]?.snapshotGeneration)
+                    } else if let state = states[id] {
+                        current[id] = .some(state.snapshotGeneration)
+                    }
+                }
+                return current
+            })
+            for file in removed {
                 logger.info("removed a snapshot left by an interrupted run",
                             metadata: ["feed.id": "\(file.feedID)", "snapshot.path": "\(file.path)"])
             }

@@ -169,6 +169,21 @@ struct RunCommand: AsyncParsableCommand {
 
         let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         var runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
+        // The feeds' entries go to a spool file beside the report as they come (memory stays flat
+        // in the number of feeds); without `--report`, only the counts are kept.
+        var spool: ReportSpool? = nil
+        if let report {
+            let folder = report == "-" ? (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
+                : URL(fileURLWithPath: report).deletingLastPathComponent().path
+            do {
+                spool = try ReportSpool(folder: folder)
+            } catch {
+                await closeStoreNow(storeLock, store)
+                printError("feedsync: cannot write the report to \(report): \(error.localizedDescription)")
+                throw Exit.couldNotRun
+            }
+        }
+        runner.keeping = spool.map { .spool($0) } ?? .none
         let stop = StopRequest()
         runner.stop = stop
         Signals.install(stop, grace: process.graceSeconds, say: printError)
@@ -210,22 +225,22 @@ struct RunCommand: AsyncParsableCommand {
         await closeStore()
 
         for line in Self.summary(result) { say(line) }
-        if let report {
+        if let report, let spool {
             // The report never decides the night's status: what was synced stays synced.
             do {
-                if report == "-" {
-                    var data = try ReportWriter.encode(result)
-                    data.append(0x0A)
-                    printOut(String(decoding: data, as: UTF8.self))
-                } else {
-                    try ReportWriter.write(result, to: report)
-                }
+                if report == "-" { Output.flush() }
+                try spool.write(result, to: report)
             } catch {
                 printError("feedsync: cannot write the report to \(report): \(error.localizedDescription)")
             }
         }
         if result.interrupted, let signal = stop.signalNumber { throw ExitCode(128 + signal) }
         if result.feedsFailed > 0 { throw Exit.feedFailed }
+    }
+
+    private func closeStoreNow(_ lock: PostgresRunLock?, _ store: any FeedStore) async {
+        await lock?.release()
+        await store.close()
     }
 
     static func line(for f: FeedReport) -> String {
@@ -247,7 +262,7 @@ struct RunCommand: AsyncParsableCommand {
     static func summary(_ r: RunReport) -> [String] {
         var lines: [String] = []
         // One line per parent of children: its records, the future ones, how its children ran.
-        for f in r.feeds {
+        for f in r.parents {
             guard let c = f.children else { continue }
             var s = "\(f.id): "
             if let records = f.records { s += "\(records) records, " }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import PostgresTestSupport
 import Stores
@@ -108,5 +109,32 @@ struct SnapshotStorageConformance {
         let removed = try await s.removeLeftovers(current: current)
         #expect(removed.map { "\($0.feedID).\($0.generation)" }.sorted() == ["feed-a.3", "feed-b.1"])
         #expect(try await s.list().map { "\($0.feedID).\($0.generation)" } == ["feed-a.2", "feed-c.4", "other.9"])
+    }
+
+    @Test("leftovers by batches of feeds: every feed asked for, the feeds the answer leaves out untouched",
+          arguments: StorageKind.allCases)
+    func leftoversByBatches(_ kind: StorageKind) async throws {
+        let (s, _, cleanup) = try await kind.make()
+        defer { cleanup() }
+        // More feeds than one batch holds, two generations each (the second written by a run that died).
+        let ids = (0..<2_500).map { String(format: "feed-%05d", $0) }
+        for id in ids {
+            try await s.add(try snapshot(id, 1), feedID: id, generation: 1)
+            try await s.add(try snapshot(id, 2), feedID: id, generation: 2)
+        }
+        try await s.add(try snapshot("other", 9), feedID: "other", generation: 9)
+        let asked = Mutex<[String]>([])
+        let removed = try await s.removeLeftovers(currentOf: { batch in
+            asked.withLock { $0 += batch }
+            return Dictionary(uniqueKeysWithValues: batch.filter { $0 != "other" }.map { ($0, Optional(UInt64(1))) })
+        })
+        // Every feed is asked for (a feed whose files fall in two batches of the folder, twice).
+        let askedSet = asked.withLock { Set($0) }
+        #expect(askedSet == Set(ids + ["other"]))
+        #expect(removed.count == ids.count && removed.allSatisfy { $0.generation == 2 })
+        let left = try await s.list()
+        #expect(left.count == ids.count + 1)
+        #expect(left.filter { $0.feedID != "other" }.allSatisfy { $0.generation == 1 })
+        #expect(left.contains { $0.feedID == "other" && $0.generation == 9 })
     }
 }

@@ -34,6 +34,7 @@ struct MetricsFileTests {
     func order() {
         var report = RunReport(mode: .incremental, now: "2026-11-01T02:00:00Z", startedAt: "2026-11-01T02:00:00Z", dryRun: false)
         report.feeds = [FeedReport(id: "a", url: "a", status: .changed, syncType: .full, reason: "")]
+        report.counts.count(status: .changed, added: 0, updated: 0, removed: 0, pastSkipped: 0)
         let text = MetricsFile.render(RunMetrics(finishedAt: 10, seconds: 1, exitCode: 0, report: report, health: []), previous: nil)
         let names = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
         #expect(names == names.sorted() && Set(names).count == names.count && names.count == 12)  // no HTTP feed: no request counter yet

@@ -208,6 +208,8 @@ extension RunnerTests {
         func prune(feedIDs: [String], at: Int64) async throws(StoreError) -> [String: Int] { try await base.prune(feedIDs: feedIDs, at: at) }
         func storeID() async throws(StoreError) -> String? { try await base.storeID() }
         func feedStates() async throws(StoreError) -> [String: FeedState] { try await base.feedStates() }
+        func feedStates(ids: [String]) async throws(StoreError) -> [String: FeedState] { try await base.feedStates(ids: ids) }
+        func feedIDsWithSnapshots() async throws(StoreError) -> [String] { try await base.feedIDsWithSnapshots() }
         func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord] { try await base.priorRecords(feedID: feedID) }
         func beginRun(mode: SyncMode, startedAt: Int64, now: Int64) async throws(StoreError) -> Int64 {
             try await base.beginRun(mode: mode, startedAt: startedAt, now: now)
@@ -245,5 +247,54 @@ extension RunnerTests {
         #expect(try snapshots.list().count == 700)
         let r2 = try await night(t + 60)
         #expect(r2.feedsUnchanged == 700)
+    }
+}
+
+extension RunnerTests {
+    @Test("a night's entries spooled to a file come out as the in-memory report, in the list's order; without keeping, only counts")
+    func spooledReport() async throws {
+        let t = Self.night1
+        // More feeds than one read of states holds (1,024), listed out of id order.
+        let ids = (0..<2_100).map { "f\(($0 * 7_919) % 2_100)" }
+        for id in ids { source.set("mem://\(id)", toy(["k;\(t + Self.day);\(t + 2 * Self.day);\(id)"])) }
+        func night(_ now: Int64, _ keeping: FeedReportKeeping) async throws -> RunReport {
+            var runner = SyncRunner(config: config(ids), options: SyncOptions(now: now), store: store, fileSource: source,
+                                    httpSource: nil, formats: ToyFormat.registry, snapshots: snapshots,
+                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), wallClock: { now + 30 })
+            runner.keeping = keeping
+            return try await runner.run()
+        }
+        let r1 = try await night(t, .inMemory)
+        #expect(r1.feedsChanged == ids.count)
+        source.set("mem://f5", "not a toy feed")
+        source.set("mem://f9", toy(["k;\(t + Self.day);\(t + 2 * Self.day);renamed"]))
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spool = try ReportSpool(folder: folder)
+        let r2 = try await night(t + Self.day, .spool(spool))
+        #expect(r2.feeds.isEmpty && spool.count == ids.count)
+        try spool.write(r2, to: folder + "/report.json")
+        let written = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json")))
+        // Every feed's state was found, a batch at a time: the quiet ones are skipped as unchanged.
+        #expect(written.feeds.map(\.id) == ids)
+        #expect(written.feedsTotal == ids.count && written.feedsUnchanged == ids.count - 2)
+        #expect(written.feedsFailed == 1 && written.feedsChanged == 1)
+        #expect(try #require(written.feeds.first { $0.id == "f5" }).status == .failed)
+        #expect(try #require(written.feeds.first { $0.id == "f9" }).updated == 1)
+        #expect(written.counts == r2.counts)
+        // No temp file is left beside the report.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["report.json"])
+
+        // The same night again, kept in memory: the same entries in the same order (times aside;
+        // f9's change is applied by now, so it is unchanged this time).
+        let r3 = try await night(t + Self.day, .inMemory)
+        func essence(_ r: RunReport) -> [String] {
+            r.feeds.filter { $0.id != "f9" }.map { "\($0.id) \($0.status) \($0.reason) \($0.error ?? "")" }
+        }
+        #expect(r3.feeds.map(\.id) == ids)
+        #expect(essence(r3) == essence(written))
+        let r4 = try await night(t + 2 * Self.day, .none)
+        #expect(r4.feeds.isEmpty && r4.feedsTotal == ids.count && r4.feedsFailed == 1)
     }
 }

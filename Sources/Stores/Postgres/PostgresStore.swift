@@ -252,16 +252,40 @@ public final class PostgresStore: FeedStore {
                        extract(epoch FROM last_success_at)::bigint, extract(epoch FROM last_full_sync_at)::bigint,
                        last_status, last_error, occurrences_until FROM feeds
                 """, logger: logger)
-            var result: [String: FeedState] = [:]
-            for try await (id, fp, etag, lm, gen, success, full, status, error, until) in rows.decode(
-                (String, String?, String?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?).self) {
-                result[id] = FeedState(id: id, fingerprint: fp, etag: etag, lastModified: lm,
-                                       snapshotGeneration: gen.map { UInt64($0) }, lastSuccessAt: success,
-                                       lastFullSyncAt: full, lastStatus: status.flatMap(FeedStatus.init(rawValue:)),
-                                       lastError: error, occurrencesUntil: until)
-            }
-            return result
+            return try await Self.states(rows)
         }
+    }
+
+    public func feedStates(ids: [String]) async throws(StoreError) -> [String: FeedState] {
+        try await wrap(.read, "read feed states") {
+            let rows = try await client.query("""
+                SELECT id, fingerprint, etag, last_modified, snapshot_generation,
+                       extract(epoch FROM last_success_at)::bigint, extract(epoch FROM last_full_sync_at)::bigint,
+                       last_status, last_error, occurrences_until FROM feeds WHERE id = ANY(\(ids)::text[])
+                """, logger: logger)
+            return try await Self.states(rows)
+        }
+    }
+
+    public func feedIDsWithSnapshots() async throws(StoreError) -> [String] {
+        try await wrap(.read, "read feed ids") {
+            let rows = try await client.query("SELECT id FROM feeds WHERE snapshot_generation IS NOT NULL", logger: logger)
+            var ids: [String] = []
+            for try await id in rows.decode(String.self) { ids.append(id) }
+            return ids
+        }
+    }
+
+    private static func states(_ rows: PostgresRowSequence) async throws -> [String: FeedState] {
+        var result: [String: FeedState] = [:]
+        for try await (id, fp, etag, lm, gen, success, full, status, error, until) in rows.decode(
+            (String, String?, String?, String?, Int64?, Int64?, Int64?, String?, String?, Int64?).self) {
+            result[id] = FeedState(id: id, fingerprint: fp, etag: etag, lastModified: lm,
+                                   snapshotGeneration: gen.map { UInt64($0) }, lastSuccessAt: success,
+                                   lastFullSyncAt: full, lastStatus: status.flatMap(FeedStatus.init(rawValue:)),
+                                   lastError: error, occurrencesUntil: until)
+        }
+        return result
     }
 
     public func priorRecords(feedID: String) async throws(StoreError) -> [PriorRecord] {

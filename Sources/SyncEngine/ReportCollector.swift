@@ -1,0 +1,108 @@
+import FeedModel
+
+/// Gathers a run's feed report entries as they come: the counts, each parent's children counts,
+/// and the entries themselves as `keeping` says (in memory, in a spool file, or not at all), in
+/// the report's order — each configured feed in the configuration's order, its children after it
+/// by id. What it holds per feed is the place of each configured feed (a few dozen bytes); a
+/// parent of children is held until the end (its `children` counts are known then).
+final class ReportCollector {
+    private let index: FeedIndex
+    private var feeds: [FeedConfig] { index.feeds }
+    private let keeping: FeedReportKeeping
+    private var reached: [Bool]
+    private var held: [Int: FeedReport] = [:]
+    private var childCounts: [String: ChildrenCounts] = [:]
+    private var kept: [(order: Int, child: String?, report: FeedReport)] = []
+    var counts = RunCounts()
+    var http = HTTPTotals()
+
+    init(_ index: FeedIndex, keeping: FeedReportKeeping) {
+        self.index = index
+        self.keeping = keeping
+        reached = Array(repeating: false, count: index.feeds.count)
+    }
+
+    /// One feed's entry (each feed at most once; a second entry for a feed replaces nothing and is dropped).
+    func add(_ report: FeedReport) {
+        var r = report
+        r.durationMs = r.durationMs.rounded()
+        r.http?.ms.round()
+        if let parent = r.parent {
+            childCounts[parent, default: ChildrenCounts()].count(r)
+            emit(r, order: index.position(of: parent) ?? Int.max, child: r.id)
+            return
+        }
+        guard let i = index.position(of: r.id), !reached[i] else { return }
+        reached[i] = true
+        if feeds[i].children != nil {
+            held[i] = r
+        } else {
+            emit(r, order: i, child: nil)
+        }
+    }
+
+    private func emit(_ r: FeedReport, order: Int, child: String?) {
+        counts.count(status: r.status, added: r.added, updated: r.updated, removed: r.removed, pastSkipped: r.pastSkipped)
+        if let h = r.http { http.add(h) }
+        switch keeping {
+        case .inMemory: kept.append((order, child, r))
+        case .spool(let spool): spool.add(r, order: order, child: child)
+        case .none: break
+        }
+    }
+
+    /// Ends the collection: the feeds not reached (a stopped run) as `skipped`, the parents with
+    /// their children's counts. Returns the entries kept in memory, in order, and the parents.
+    func finish(interrupted: Bool) -> (feeds: [FeedReport], parents: [FeedReport]) {
+        if interrupted {
+            for (i, feed) in feeds.enumerated() where !reached[i] {
+                var skipped = FeedReport(id: feed.id, url: redactURL(feed.url), status: .skipped, syncType: .none,
+                                         reason: "not reached: the run was stopped")
+                skipped.parent = feed.parent
+                reached[i] = true
+                if feed.children != nil { held[i] = skipped } else { emit(skipped, order: i, child: nil) }
+            }
+        }
+        var parents: [FeedReport] = []
+        for i in held.keys.sorted() {
+            var r = held[i]!
+            r.children = childCounts[r.id] ?? ChildrenCounts()
+            emit(r, order: i, child: nil)
+            parents.append(r)
+        }
+        held = [:]
+        kept.sort { a, b in
+            if a.order != b.order { return a.order < b.order }
+            switch (a.child, b.child) {
+            case (nil, _): return b.child != nil
+            case (_, nil): return false
+            case let (p?, q?): return p < q
+            }
+        }
+        let out = kept.map(\.report)
+        kept = []
+        return (out, parents)
+    }
+}
+
+/// A run's feeds and where each is in the list (what the report's order and the leftovers'
+/// check need), with the id prefixes of their children.
+struct FeedIndex: Sendable {
+    let feeds: [FeedConfig]
+    private let positions: [String: Int]
+    private let childPrefixes: [String]
+
+    init(_ feeds: [FeedConfig]) {
+        self.feeds = feeds
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(feeds.count)
+        for (i, f) in feeds.enumerated() where positions[f.id] == nil { positions[f.id] = i }
+        self.positions = positions
+        childPrefixes = feeds.compactMap(\.childIDPrefix)
+    }
+
+    func position(of id: String) -> Int? { positions[id] }
+
+    /// Whether `id` is a child of one of these feeds.
+    func isChild(_ id: String) -> Bool { childPrefixes.contains { id.hasPrefix($0) } }
+}
