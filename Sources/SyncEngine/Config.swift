@@ -7,6 +7,7 @@ import FeedHash
 import FeedFormats
 import Records
 import Yams
+import Snapshots
 
 /// An optional setting that most feeds leave unset, held out of line: 8 bytes in the feed when
 /// unset (no allocation), a shared box when set. 100,000 feeds of a list then take ~150 bytes
@@ -89,7 +90,7 @@ public struct SyncConfig: Sendable {
     public var timeZone: String
     public var volatileProperties: [String]
     public var limits: FetchLimits
-    public var feeds: [FeedConfig]
+    public var feeds: FeedList
     /// The most records one feed may hold (`max_records`); more fails the feed.
     public var maxRecords = FormatSettings.defaultMaxRecords
     /// How long a store write waits for another process's lock (`busy_timeout_seconds`).
@@ -122,7 +123,7 @@ public struct SyncConfig: Sendable {
         self.timeZone = timeZone
         self.volatileProperties = volatileProperties
         self.limits = limits
-        self.feeds = feeds
+        self.feeds = FeedList(feeds)
     }
 
     /// Fetch/parse tasks in flight at once by default: enough to hide I/O waits on a small machine.
@@ -226,12 +227,12 @@ public enum ConfigLoader {
         var timeZone = "UTC"
         var volatile = ["DTSTAMP"]
         var limits = FetchLimits()
-        var feeds: [FeedConfig] = []
+        var feeds = FeedList()
         var feedHTTP: [(Int, Node.Mapping)] = []
         var feedMappings: [(index: Int, own: MappingSettings, name: Node?, node: Node, fail: (Node?, String) -> ConfigError)] = []
-        // Where each id was first seen: a line of the list (> 0) or of the feeds file (< 0).
-        var seen: [String: Int] = [:]
         var feedsFileName = ""
+        /// Feeds of the YAML list (the rows of the feeds file follow them).
+        var listed = 0
         var feedsFile: Node? = nil
         var mappingsNode: Node? = nil
         var maxRecords = FormatSettings.defaultMaxRecords
@@ -259,13 +260,8 @@ public enum ConfigLoader {
             try register(feed, item, fail, line: item.mark?.line ?? 0)
         }
 
-        /// A feed of either source, once: a duplicate id names where the first one is.
+        /// A feed of either source (ids are checked for duplicates once all are read).
         func register(_ feed: FeedConfig, _ item: Node?, _ fail: (Node?, String) -> ConfigError, line: Int) throws(ConfigError) {
-            if let first = seen[feed.id] {
-                let place = first < 0 ? "\(feedsFileName):\(-first)" : "line \(first)"
-                throw fail(item, "feed id `\(feed.id)` is used twice (first at \(place))")
-            }
-            seen[feed.id] = line
             feeds.append(feed)
         }
 
@@ -318,18 +314,19 @@ public enum ConfigLoader {
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
-                feeds.reserveCapacity(feeds.count + seq.count)
+                feeds.reserveCapacity(feeds.count + seq.count, bytes: seq.count * 64)
                 for item in seq { try addFeed(item, fail) }
             default:
                 throw fail(keyNode, "unknown setting `\(key)` (known: \(topKeys.sorted().joined(separator: ", ")))")
             }
         }
         guard sawFeeds else { throw fail(root, "no `feeds:` list (or `feeds_file:`)") }
+        listed = feeds.count
         if let feedsFile {
-            try readFeedsFile(feedsFile, folder: folder, fail, expect: { given, rows in
+            listed = feeds.count
+            try readFeedsFile(feedsFile, folder: folder, fail, expect: { given, rows, size in
                 feedsFileName = given
-                feeds.reserveCapacity(feeds.count + rows)
-                seen.reserveCapacity(feeds.count + rows)
+                feeds.reserveCapacity(feeds.count + rows, bytes: size)
             }) { given, cells, line throws(ConfigError) in
                 // Each row's errors carry its line through its own `fail` (Yams cannot make marks).
                 let rowFail: (Node?, String) -> ConfigError = { _, message in ConfigError(path: given, line: line, message: message) }
@@ -347,6 +344,13 @@ public enum ConfigLoader {
                 }
                 try register(feed, nil, rowFail, line: -line)
             }
+        }
+        // Each id once: the first repeat (in list order) names where the id first was. Found by
+        // sorting hashes (16 bytes a feed) rather than a dictionary of every id.
+        if let (first, again) = feeds.firstDuplicate() {
+            let place = first < listed ? "line \(feeds[first].line)" : "\(feedsFileName):\(feeds[first].line)"
+            throw ConfigError(path: again < listed ? shown : feedsFileName, line: feeds[again].line,
+                              message: "feed id `\(feeds.id(at: again))` is used twice (first at \(place))")
         }
         // Named mappings, then each JSON or CSV feed's own settings over the one it names.
         var named: [String: MappingSettings] = [:]
@@ -411,7 +415,8 @@ public enum ConfigLoader {
         }
         var config = SyncConfig(path: path, store: store, snapshots: absolutePath(snapshots, relativeTo: folder),
                                 incrementalDays: incrementalDays, concurrency: concurrency, timeZone: timeZone,
-                                volatileProperties: volatile, limits: limits, feeds: feeds)
+                                volatileProperties: volatile, limits: limits, feeds: [])
+        config.feeds = feeds
         config.maxRecords = maxRecords
         config.busyTimeoutSeconds = busyTimeout
         config.leaseSeconds = leaseSeconds
@@ -481,18 +486,19 @@ public enum ConfigLoader {
     /// `feedFileColumns`, `id` and `url` required). Returns the file's name as given and each row's
     /// non-empty cells by column, with its line.
     private static func readFeedsFile(_ node: Node, folder: String, _ fail: (Node?, String) -> ConfigError,
-                                      expect: (String, Int) -> Void, _ visit: (String, [String: String], Int) throws(ConfigError) -> Void) throws(ConfigError) {
+                                      expect: (String, Int, Int) -> Void, _ visit: (String, [String: String], Int) throws(ConfigError) -> Void) throws(ConfigError) {
         let given = try string(node, "feeds_file", fail)
         let path = absolutePath(given, relativeTo: folder)
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Read once into the bytes the reader walks (no second copy of a 100,000-row file).
+        guard let data = try? SnapshotDirectory.readFile(path) else {
             throw fail(node, "cannot read the feeds file \(given) (does it exist?)")
         }
-        expect(given, data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+        expect(given, data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }, data.count)
         var header: [String] = []
         var failure: ConfigError? = nil
         do throws(FeedFormatError) {
             // Row by row: 100,000 rows are never held as a table beside the feeds they make.
-            try CSVReader.forEachRow(Array(data), header: { names throws(FeedFormatError) in
+            try CSVReader.forEachRow(data, header: { names throws(FeedFormatError) in
                 header = names.map { $0.trimmingCharacters(in: .whitespaces) }
                 do throws(ConfigError) {
                     for (i, column) in header.enumerated() {

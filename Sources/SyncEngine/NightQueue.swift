@@ -46,7 +46,7 @@ protocol NightQueue: Sendable {
 /// The feeds of one process's run, in order, children after their parents' turn.
 final class LocalQueue: NightQueue {
     private struct State {
-        var feeds: [FeedConfig]
+        var feeds: FeedList
         var next = 0
         /// The states of the feeds from `next` up to `until`, read a batch at a time.
         var states: [String: FeedState] = [:]
@@ -55,7 +55,7 @@ final class LocalQueue: NightQueue {
     private let state: Mutex<State>
     private let store: any FeedStore
 
-    init(_ feeds: [FeedConfig], store: any FeedStore) {
+    init(_ feeds: FeedList, store: any FeedStore) {
         state = Mutex(State(feeds: feeds))
         self.store = store
     }
@@ -67,15 +67,16 @@ final class LocalQueue: NightQueue {
             guard end > s.until else { return (s.next, end, []) }
             let upTo = min(s.feeds.count, max(end, s.until + stateBatch))
             defer { s.until = upTo }
-            return (s.next, end, s.feeds[s.until..<upTo].map(\.id))
+            return (s.next, end, (s.until..<upTo).map { s.feeds.id(at: $0) })
         }
         if !fetch.isEmpty {
             let fresh = try await store.feedStates(ids: fetch)
             state.withLock { s in
                 // Keep only what the feeds still to hand out need.
                 var kept = fresh
-                for f in s.feeds[start..<min(end, s.feeds.count)] where kept[f.id] == nil {
-                    if let st = s.states[f.id] { kept[f.id] = st }
+                for i in start..<min(end, s.feeds.count) {
+                    let id = s.feeds.id(at: i)
+                    if kept[id] == nil, let st = s.states[id] { kept[id] = st }
                 }
                 s.states = kept
             }
@@ -88,7 +89,7 @@ final class LocalQueue: NightQueue {
     }
 
     func add(children: [FeedConfig], of parent: FeedOutcome) async throws {
-        state.withLock { $0.feeds += children }
+        state.withLock { $0.feeds.append(contentsOf: children) }
     }
 
     func commit(_ batch: [FeedOutcome], runID: Int64, at: Int64) async throws -> Set<String> {
@@ -118,7 +119,8 @@ final class SharedQueue: NightQueue {
     let runID: Int64
     let owner: String
     let leaseSeconds: Int
-    private let feedsByID: [String: FeedConfig]
+    /// The configured feeds, to find a claimed one by id.
+    private let configured: FeedIndex
     private let logger: Logger
     private struct State {
         /// Leases held: feed → token.
@@ -143,9 +145,7 @@ final class SharedQueue: NightQueue {
         self.owner = owner
         self.leaseSeconds = leaseSeconds
         self.logger = logger
-        var byID: [String: FeedConfig] = [:]
-        for f in config.feeds { byID[f.id] = f }
-        feedsByID = byID
+        configured = FeedIndex(config.feeds)
         let interval = Double(leaseSeconds) / 3
         let task = Task { [weak self] in
             while !Task.isCancelled {
@@ -203,7 +203,7 @@ final class SharedQueue: NightQueue {
         var refusal: FeedError? = nil
         if let parentID = e.parentID {
             let prefix = parentID + "/"
-            if let parent = feedsByID[parentID], let spec = parent.children, e.feedID.hasPrefix(prefix + spec.name + "/"),
+            if let parent = configured.position(of: parentID).map({ configured.feeds[$0] }), let spec = parent.children, e.feedID.hasPrefix(prefix + spec.name + "/"),
                let child = ChildFeeds.rebuild(spec, parent: parent, key: String(e.feedID.dropFirst(prefix.count + spec.name.count + 1)),
                                               values: e.childValues) {
                 feed = child
@@ -212,8 +212,8 @@ final class SharedQueue: NightQueue {
                 feed.parent = parentID
                 refusal = FeedError(.worker, "this process cannot rebuild the child feed from its parent `\(parentID)` (is its configuration the run's?)")
             }
-        } else if let configured = feedsByID[e.feedID] {
-            feed = configured
+        } else if let i = configured.position(of: e.feedID) {
+            feed = configured.feeds[i]
         } else {
             feed = FeedConfig(id: e.feedID, url: "")
             refusal = FeedError(.worker, "the feed is not in this process's configuration (is it the run's?)")

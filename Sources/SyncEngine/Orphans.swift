@@ -12,10 +12,15 @@ public enum Orphans {
 
     /// The orphans among `ids` (feeds the store has with a snapshot), sorted.
     public static func find(_ config: SyncConfig, ids: [String]) -> [String] {
-        let configured = Set(config.feeds.map(\.id))
-        let childPrefixes = config.feeds.compactMap(\.childIDPrefix)
+        let configured = Set(config.feeds.ids)
+        return find(config, ids: ids, isConfigured: configured.contains)
+    }
+
+    /// The same with the configured feeds' ids known by `isConfigured`.
+    static func find(_ config: SyncConfig, ids: [String], isConfigured: (String) -> Bool) -> [String] {
+        let childPrefixes = config.feeds.childIDPrefixes
         return ids.filter { id in
-            !configured.contains(id) && !childPrefixes.contains(where: { id.hasPrefix($0) })
+            !isConfigured(id) && !childPrefixes.contains(where: { id.hasPrefix($0) })
         }.sorted()
     }
 }

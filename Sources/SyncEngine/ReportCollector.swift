@@ -7,7 +7,7 @@ import FeedModel
 /// parent of children is held until the end (its `children` counts are known then).
 final class ReportCollector {
     private let index: FeedIndex
-    private var feeds: [FeedConfig] { index.feeds }
+    private var feeds: FeedList { index.feeds }
     private let keeping: FeedReportKeeping
     private var reached: [Bool]
     private var held: [Int: FeedReport] = [:]
@@ -34,7 +34,7 @@ final class ReportCollector {
         }
         guard let i = index.position(of: r.id), !reached[i] else { return }
         reached[i] = true
-        if feeds[i].children != nil {
+        if feeds.hasChildren(at: i) {
             held[i] = r
         } else {
             emit(r, order: i, child: nil)
@@ -55,7 +55,8 @@ final class ReportCollector {
     /// their children's counts. Returns the entries kept in memory, in order, and the parents.
     func finish(interrupted: Bool) -> (feeds: [FeedReport], parents: [FeedReport]) {
         if interrupted {
-            for (i, feed) in feeds.enumerated() where !reached[i] {
+            for i in feeds.indices where !reached[i] {
+                let feed = feeds[i]
                 var skipped = FeedReport(id: feed.id, url: redactURL(feed.url), status: .skipped, syncType: .none,
                                          reason: "not reached: the run was stopped")
                 skipped.parent = feed.parent
@@ -88,20 +89,46 @@ final class ReportCollector {
 /// A run's feeds and where each is in the list (what the report's order and the leftovers'
 /// check need), with the id prefixes of their children.
 struct FeedIndex: Sendable {
-    let feeds: [FeedConfig]
-    private let positions: [String: Int]
+    let feeds: FeedList
+    /// An open-addressing table of (hash tag, place + 1), 0 for empty: 16 bytes a feed where a
+    /// dictionary of ids takes ~60, one probe in the common case.
+    private let slots: [(tag: UInt32, place: Int32)]
+    private let mask: Int
     private let childPrefixes: [String]
 
-    init(_ feeds: [FeedConfig]) {
+    init(_ feeds: FeedList) {
         self.feeds = feeds
-        var positions: [String: Int] = [:]
-        positions.reserveCapacity(feeds.count)
-        for (i, f) in feeds.enumerated() where positions[f.id] == nil { positions[f.id] = i }
-        self.positions = positions
-        childPrefixes = feeds.compactMap(\.childIDPrefix)
+        var size = 16
+        while size < feeds.count * 2 { size <<= 1 }
+        var slots = [(tag: UInt32, place: Int32)](repeating: (0, 0), count: size)
+        let mask = size - 1
+        for i in feeds.indices {
+            let h = feeds.id(at: i).hashValue
+            var k = h & mask
+            while slots[k].place != 0 {
+                // Keep the first place of an id (a duplicate is refused by the loader anyway).
+                if slots[k].tag == UInt32(truncatingIfNeeded: h >> 32), feeds.id(at: Int(slots[k].place) - 1) == feeds.id(at: i) { break }
+                k = (k + 1) & mask
+            }
+            if slots[k].place == 0 { slots[k] = (UInt32(truncatingIfNeeded: h >> 32), Int32(i + 1)) }
+        }
+        self.slots = slots
+        self.mask = mask
+        childPrefixes = feeds.childIDPrefixes
     }
 
-    func position(of id: String) -> Int? { positions[id] }
+    /// The first place of `id` in the list.
+    func position(of id: String) -> Int? {
+        let h = id.hashValue
+        let tag = UInt32(truncatingIfNeeded: h >> 32)
+        var k = h & mask
+        while slots[k].place != 0 {
+            let place = Int(slots[k].place) - 1
+            if slots[k].tag == tag, feeds.id(at: place) == id { return place }
+            k = (k + 1) & mask
+        }
+        return nil
+    }
 
     /// Whether `id` is a child of one of these feeds.
     func isChild(_ id: String) -> Bool { childPrefixes.contains { id.hasPrefix($0) } }

@@ -97,9 +97,12 @@ public struct SyncRunner: Sendable {
                                dryRun: options.dryRun)
         let feeds = try selectedFeeds()
         // Nothing here holds every feed's state: they are read a batch at a time.
-        report.orphans = Orphans.find(config, ids: try await store.feedIDsWithSnapshots())
-        let snapshots = self.snapshots
         let index = FeedIndex(feeds)
+        let withSnapshots = try await store.feedIDsWithSnapshots()
+        report.orphans = feeds.count == config.feeds.count
+            ? Orphans.find(config, ids: withSnapshots, isConfigured: { index.position(of: $0) != nil })
+            : Orphans.find(config, ids: withSnapshots)
+        let snapshots = self.snapshots
         if !options.dryRun {
             await removeLeftovers(snapshots, index: index)
         }
@@ -358,17 +361,15 @@ public struct SyncRunner: Sendable {
             // A batch of the folder's feeds at a time: the run's feeds (and its parents' children)
             // get the generation the store points at; other feeds' snapshots are not touched.
             let removed = try await snapshots.removeLeftovers(currentOf: { ids in
-                let ours = ids.filter { index.position(of: $0) != nil || index.isChild($0) }
-                guard !ours.isEmpty else { return [:] }
-                let states = try await store.feedStates(ids: ours)
-                var current: [String: UInt64?] = [:]
-                for id in ours {
-                    if index.position(of: id) != nil {
-                        current[id] = .some(states[id]?.snapshotGeneration)
-                    } else if let state = states[id] {
-                        current[id] = .some(state.snapshotGeneration)
-                    }
+                var configured: [String] = [], children: [String] = []
+                for id in ids {
+                    if index.position(of: id) != nil { configured.append(id) } else if index.isChild(id) { children.append(id) }
                 }
+                guard !configured.isEmpty || !children.isEmpty else { return [:] }
+                let states = try await store.feedStates(ids: configured + children)
+                var current: [String: UInt64?] = [:]
+                for id in configured { current[id] = .some(states[id]?.snapshotGeneration) }
+                for id in children { if let state = states[id] { current[id] = .some(state.snapshotGeneration) } }
                 return current
             })
             for file in removed {
@@ -380,15 +381,15 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    private func selectedFeeds() throws -> [FeedConfig] {
+    private func selectedFeeds() throws -> FeedList {
         guard !options.feedIDs.isEmpty else { return config.feeds }
-        let known = Set(config.feeds.map(\.id))
+        let known = Set(config.feeds.ids)
         let unknown = options.feedIDs.filter { !known.contains($0) }
         if !unknown.isEmpty {
             throw UsageError("unknown feed id\(unknown.count == 1 ? "" : "s"): \(unknown.joined(separator: ", ")) (not in \(config.path))")
         }
         let wanted = Set(options.feedIDs)
-        return config.feeds.filter { wanted.contains($0.id) }
+        return FeedList(config.feeds.indices.lazy.filter { wanted.contains(config.feeds.id(at: $0)) }.map { config.feeds[$0] })
     }
 }
 

@@ -167,7 +167,7 @@ struct RunCommand: AsyncParsableCommand {
             throw Exit.couldNotRun
         }
 
-        let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
+        let http: HTTPSource? = cfg.feeds.anyHTTP ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         var runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
         // The feeds' entries go to a spool file beside the report as they come (memory stays flat
         // in the number of feeds); without `--report`, only the counts are kept.

@@ -50,7 +50,7 @@ struct WorkerCommand: AsyncParsableCommand {
             printError("feedsync: the store of \(config) cannot share a night")
             throw Exit.couldNotRun
         }
-        let http: HTTPSource? = cfg.feeds.contains(where: \.isHTTP) ? HTTPSource(settings: cfg.limits, logger: logger) : nil
+        let http: HTTPSource? = cfg.feeds.anyHTTP ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         var worker = NightWorker(config: cfg, store: pg, snapshots: pg.snapshotTable, httpSource: http, logger: logger)
         worker.concurrency = process.concurrency
         let stop = StopRequest()
