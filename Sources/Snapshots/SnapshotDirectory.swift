@@ -254,32 +254,10 @@ public struct SnapshotDirectory: Sendable {
         return result
     }
 
-    /// Deletes this feed's snapshot files except `keepingGeneration` (all of them when nil), and its
-    /// leftover temp files. Call only after the store points at the kept generation.
-    public func remove(feedID: String, keepingGeneration: UInt64?) throws(SnapshotError) {
-        var removed = false
-        for name in try entries() {
-            if let (id, gen) = Self.parseFileName(name) {
-                guard id == feedID, gen != keepingGeneration else { continue }
-            } else if let id = Self.parseTempName(name) {
-                guard id == feedID else { continue }
-            } else {
-                continue
-            }
-            try unlinkIfPresent(join(name))
-            removed = true
-        }
-        if removed { try syncDirectory() }
-    }
-
     /// Deletes every leftover temp file (`.tmp-<feedID>-<random>`), e.g. after a crash.
     /// Call when no writer is running.
     public func removeTemporaryFiles() throws(SnapshotError) {
-        var temps: [String] = []
-        if let dir = try openFolder() {
-            defer { closedir(dir) }
-            while let name = try nextEntry(dir) { if Self.parseTempName(name) != nil { temps.append(name) } }
-        }
+        let temps = try entries { Self.parseTempName($0) != nil }
         for name in temps { try unlinkIfPresent(join(name)) }
         if !temps.isEmpty { try syncDirectory() }
     }
@@ -294,12 +272,13 @@ public struct SnapshotDirectory: Sendable {
         SnapshotError(.io, "\(op) failed: \(String(cString: strerror(code))) (errno \(code))", path: file)
     }
 
-    /// Names in the folder (without "." and ".."); empty when the folder does not exist.
-    package func entries() throws(SnapshotError) -> [String] {
+    /// Names in the folder (without "." and ".."); empty when the folder does not exist. Only the
+    /// names `keep` accepts are held (a folder of 100,000 snapshots is read, not listed).
+    package func entries(where keep: (String) -> Bool = { _ in true }) throws(SnapshotError) -> [String] {
         guard let dir = try openFolder() else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
-        while let name = try nextEntry(dir) { names.append(name) }
+        while let name = try nextEntry(dir) { if keep(name) { names.append(name) } }
         return names
     }
 

@@ -172,21 +172,13 @@ extension SnapshotDirectory: SnapshotStorage {
         return removed
     }
 
-    public func removeLeftovers(current: [String: UInt64?]) throws(SnapshotError) -> [StoredSnapshot] {
-        try removeTemporaryFiles()
-        var removed: [StoredSnapshot] = []
-        var feedsToClean: [String: UInt64?] = [:]
-        for file in try list() {
-            guard let entry = current[file.feedID] else { continue }
-            if file.generation != entry {
-                removed.append(file)
-                feedsToClean[file.feedID] = entry
-            }
-        }
-        for (feedID, keep) in feedsToClean.sorted(by: { $0.key < $1.key }) {
-            try remove(feedID: feedID, keepingGeneration: keep)
-        }
-        return removed
+    /// The same pass, with every current generation given.
+    public func removeLeftovers(current: [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot] {
+        try await removeLeftovers(currentOf: { ids in
+            var out: [String: UInt64?] = [:]
+            for id in ids { if let entry = current[id] { out[id] = entry } }
+            return out
+        })
     }
 
     public func list() throws(SnapshotError) -> [StoredSnapshot] {

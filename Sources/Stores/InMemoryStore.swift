@@ -135,7 +135,7 @@ public actor InMemoryStore: FeedStore {
                 row.removed = true
                 row.updatedAt = at
                 feedRows[key] = row
-                                log[runID, default: []].append(RecordChange(feedID: u.feedID, key: key, kind: .removed, at: at,
+                log[runID, default: []].append(RecordChange(feedID: u.feedID, key: key, kind: .removed, at: at,
                                                             oldValues: ChangeValues.removed(ChangeFields(row.record))))
             }
             if let o = u.occurrences {

@@ -320,7 +320,6 @@ public enum ConfigLoader {
         guard sawFeeds else { throw fail(root, "no `feeds:` list (or `feeds_file:`)") }
         listed = feeds.count
         if let feedsFile {
-            listed = feeds.count
             try readFeedsFile(feedsFile, folder: folder, fail, expect: { given, rows, size in
                 feedsFileName = given
                 feeds.reserveCapacity(feeds.count + rows, bytes: size)
@@ -342,9 +341,9 @@ public enum ConfigLoader {
                 feeds.append(feed)
             }
         }
-        // Each id once: the first repeat (in list order) names where the id first was. Found by
-        // sorting hashes (16 bytes a feed) rather than a dictionary of every id.
-        if let (first, again) = feeds.firstDuplicate() {
+        // Each id once: the first repeat (in list order) names where the id first was. Found with
+        // the run's table of ids (16 bytes a feed) rather than a dictionary of every id.
+        if let (first, again) = FeedIndex(feeds).firstDuplicate {
             let place = first < listed ? "line \(feeds[first].line)" : "\(feedsFileName):\(feeds[first].line)"
             throw ConfigError(path: again < listed ? shown : feedsFileName, line: feeds[again].line,
                               message: "feed id `\(feeds.id(at: again))` is used twice (first at \(place))")

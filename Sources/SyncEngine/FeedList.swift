@@ -61,43 +61,11 @@ public struct FeedList: Sendable, Equatable, RandomAccessCollection, MutableColl
     public var startIndex: Int { 0 }
     public var endIndex: Int { rows.count }
 
-    public mutating func reserveCapacity(_ n: Int) {
-        rows.reserveCapacity(n)
-    }
-
     /// Room for `n` feeds whose strings take about `bytes` bytes (a list grown by doubling holds
     /// twice its size while it grows).
     public mutating func reserveCapacity(_ n: Int, bytes: Int) {
         rows.reserveCapacity(n)
         self.bytes.reserveCapacity(self.bytes.count + bytes)
-    }
-
-    /// The first feed (in order) whose id an earlier one has, with that earlier one: (first, again).
-    public func firstDuplicate() -> (Int, Int)? {
-        var places: [(hash: Int, place: Int32)] = []
-        places.reserveCapacity(count)
-        for i in indices { places.append((id(at: i).hashValue, Int32(i))) }
-        places.sort { $0.hash != $1.hash ? $0.hash < $1.hash : $0.place < $1.place }
-        var best: (Int, Int)? = nil
-        var k = 0
-        while k < places.count {
-            var end = k + 1
-            while end < places.count, places[end].hash == places[k].hash { end += 1 }
-            if end - k > 1 {
-                // Same hash: compare the ids themselves (a collision is not a duplicate).
-                for a in k..<end {
-                    let later = Int(places[a].place)
-                    if let b = best, later >= b.1 { continue }
-                    let idA = id(at: later)
-                    for c in k..<a where id(at: Int(places[c].place)) == idA {
-                        best = (Int(places[c].place), later)
-                        break
-                    }
-                }
-            }
-            k = end
-        }
-        return best
     }
 
     public subscript(i: Int) -> FeedConfig {

@@ -12,8 +12,8 @@ public enum Orphans {
 
     /// The orphans among `ids` (feeds the store has with a snapshot), sorted.
     public static func find(_ config: SyncConfig, ids: [String]) -> [String] {
-        let configured = Set(config.feeds.ids)
-        return find(config, ids: ids, isConfigured: configured.contains)
+        let configured = FeedIndex(config.feeds)
+        return find(config, ids: ids, isConfigured: { configured.position(of: $0) != nil })
     }
 
     /// The same with the configured feeds' ids known by `isConfigured`.

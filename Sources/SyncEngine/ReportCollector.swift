@@ -72,17 +72,23 @@ final class ReportCollector {
             parents.append(r)
         }
         held = [:]
-        kept.sort { a, b in
-            if a.order != b.order { return a.order < b.order }
-            switch (a.child, b.child) {
-            case (nil, _): return b.child != nil
-            case (_, nil): return false
-            case let (p?, q?): return p < q
-            }
-        }
+        kept.sort { ReportOrder.precedes(($0.order, $0.child), ($1.order, $1.child)) }
         let out = kept.map(\.report)
         kept = []
         return (out, parents)
+    }
+}
+
+/// Where an entry goes in the report: each configured feed at its place in the list (`order`), its
+/// children after it by id (`child`; nil for the feed itself).
+enum ReportOrder {
+    static func precedes(_ a: (order: Int, child: String?), _ b: (order: Int, child: String?)) -> Bool {
+        if a.order != b.order { return a.order < b.order }
+        switch (a.child, b.child) {
+        case (nil, let q): return q != nil
+        case (_, nil): return false
+        case let (p?, q?): return p < q
+        }
     }
 }
 
@@ -95,6 +101,9 @@ struct FeedIndex: Sendable {
     private let slots: [(tag: UInt32, place: Int32)]
     private let mask: Int
     private let childPrefixes: [String]
+    /// The first feed (in list order) whose id an earlier one has, and that earlier one: what the
+    /// loader refuses.
+    let firstDuplicate: (first: Int, again: Int)?
 
     init(_ feeds: FeedList) {
         self.feeds = feeds
@@ -102,18 +111,24 @@ struct FeedIndex: Sendable {
         while size < feeds.count * 2 { size <<= 1 }
         var slots = [(tag: UInt32, place: Int32)](repeating: (0, 0), count: size)
         let mask = size - 1
+        var duplicate: (first: Int, again: Int)? = nil
         for i in feeds.indices {
-            let h = feeds.id(at: i).hashValue
+            let id = feeds.id(at: i)
+            let h = id.hashValue
             var k = h & mask
             while slots[k].place != 0 {
-                // Keep the first place of an id (a duplicate is refused by the loader anyway).
-                if slots[k].tag == UInt32(truncatingIfNeeded: h >> 32), feeds.id(at: Int(slots[k].place) - 1) == feeds.id(at: i) { break }
+                // An id seen before keeps its first place.
+                if slots[k].tag == UInt32(truncatingIfNeeded: h >> 32), feeds.id(at: Int(slots[k].place) - 1) == id {
+                    if duplicate == nil { duplicate = (Int(slots[k].place) - 1, i) }
+                    break
+                }
                 k = (k + 1) & mask
             }
             if slots[k].place == 0 { slots[k] = (UInt32(truncatingIfNeeded: h >> 32), Int32(i + 1)) }
         }
         self.slots = slots
         self.mask = mask
+        firstDuplicate = duplicate
         childPrefixes = feeds.childIDPrefixes
     }
 

@@ -71,17 +71,23 @@ public final class ReportSpool: @unchecked Sendable {
     }
 
     private func flushBuffer() throws {
+        try Self.writeAll(fd, buffer, what: "the report's temp file")
+        size += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes every byte at the descriptor's offset (the spool is only appended to), retrying
+    /// short writes and EINTR.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], what: String) throws {
         var done = 0
-        try buffer.withUnsafeBytes { raw in
+        try bytes.withUnsafeBytes { raw in
             while done < raw.count {
-                let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(size + done))
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
                 if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot write the report's temp file: \(String(cString: strerror(errno)))"])
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot write \(what): \(String(cString: strerror(errno)))"])
                 }
             }
         }
-        size += buffer.count
-        buffer.removeAll(keepingCapacity: true)
     }
 
     /// Entries added so far.
@@ -131,27 +137,14 @@ public final class ReportSpool: @unchecked Sendable {
                 if pending.count >= 1 << 16 { try drain() }
             }
             func drain() throws {
-                var done = 0
-                try pending.withUnsafeBytes { raw in
-                    while done < raw.count {
-                        let n = Glibc.write(out, raw.baseAddress! + done, raw.count - done)
-                        if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else {
-                            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot write the report: \(String(cString: strerror(errno)))"])
-                        }
-                    }
-                }
+                try Self.writeAll(out, pending, what: "the report")
                 pending.removeAll(keepingCapacity: true)
             }
             try emit(head)
+            // Stable: entries of the same place keep the order they came in.
             let order = entries.indices.sorted { a, b in
-                let x = entries[a], y = entries[b]
-                if x.order != y.order { return x.order < y.order }
-                switch (x.child, y.child) {
-                case (nil, nil): return a < b
-                case (nil, _): return true
-                case (_, nil): return false
-                case let (p?, q?): return p != q ? p < q : a < b
-                }
+                let x = (entries[a].order, entries[a].child), y = (entries[b].order, entries[b].child)
+                return ReportOrder.precedes(x, y) || (!ReportOrder.precedes(y, x) && a < b)
             }
             var entry: [UInt8] = []
             for (n, i) in order.enumerated() {

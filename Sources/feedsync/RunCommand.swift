@@ -117,6 +117,19 @@ struct RunCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         // A report left by an earlier night must not look like this night's if this run dies.
         if let report, report != "-", !dryRun { ReportWriter.removeStale(at: report) }
+        // The feeds' entries go to a spool file beside the report as they come (memory stays flat
+        // in the number of feeds); without `--report`, only the counts are kept. A report that
+        // cannot be written does not stop the night (it never decides its status).
+        var spool: ReportSpool? = nil
+        if let report {
+            let folder = report == "-" ? (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
+                : URL(fileURLWithPath: report).deletingLastPathComponent().path
+            do {
+                spool = try ReportSpool(folder: folder)
+            } catch {
+                printError("feedsync: cannot write the report to \(report): \(error.localizedDescription)")
+            }
+        }
         // With `--report -`, stdout carries the report alone.
         let toStderr = report == "-"
         let bar: ProgressLine? = ProgressLine.wanted(force: progress, quiet: quiet)
@@ -169,20 +182,6 @@ struct RunCommand: AsyncParsableCommand {
 
         let http: HTTPSource? = cfg.feeds.anyHTTP ? HTTPSource(settings: cfg.limits, logger: logger) : nil
         var runner = SyncRunner(config: cfg, options: options, store: store, httpSource: http, snapshots: snapshots, logger: logger)
-        // The feeds' entries go to a spool file beside the report as they come (memory stays flat
-        // in the number of feeds); without `--report`, only the counts are kept.
-        var spool: ReportSpool? = nil
-        if let report {
-            let folder = report == "-" ? (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
-                : URL(fileURLWithPath: report).deletingLastPathComponent().path
-            do {
-                spool = try ReportSpool(folder: folder)
-            } catch {
-                await closeStoreNow(storeLock, store)
-                printError("feedsync: cannot write the report to \(report): \(error.localizedDescription)")
-                throw Exit.couldNotRun
-            }
-        }
         runner.keeping = spool.map { .spool($0) } ?? .none
         let stop = StopRequest()
         runner.stop = stop
@@ -236,11 +235,6 @@ struct RunCommand: AsyncParsableCommand {
         }
         if result.interrupted, let signal = stop.signalNumber { throw ExitCode(128 + signal) }
         if result.feedsFailed > 0 { throw Exit.feedFailed }
-    }
-
-    private func closeStoreNow(_ lock: PostgresRunLock?, _ store: any FeedStore) async {
-        await lock?.release()
-        await store.close()
     }
 
     static func line(for f: FeedReport) -> String {

@@ -181,6 +181,11 @@ struct OperationalTests {
         try h.write("taken.json/keep", "x")
         let blocked = try h.run(["run", "--config", "feedsync.yml", "--now", "2026-11-03T02:00:00Z", "--report", "taken.json"])
         #expect(blocked.status == 0 && blocked.stderr.contains("feedsync: cannot write the report to taken.json"))
+        // A report whose folder cannot even be made (a file is in its way): the night still runs.
+        try h.write("plain-file", "x")
+        let noFolder = try h.run(["run", "--config", "feedsync.yml", "--now", "2026-11-03T03:00:00Z", "--report", "plain-file/report.json"])
+        #expect(noFolder.status == 0 && noFolder.stderr.contains("feedsync: cannot write the report to plain-file/report.json"))
+        #expect(noFolder.stdout.contains("feeds: 2 total"))
 
         // A run that cannot happen leaves no report of an earlier night at the path.
         try h.write("feedsync.yml", "store: sqlite:nope/feedsync.sqlite\n" + Self.config)

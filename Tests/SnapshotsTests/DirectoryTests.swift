@@ -78,7 +78,8 @@ import FeedHash
         #expect(listed.map(\.path) == ["a.9.fsnap", "a.10.fsnap", "a.b.1.fsnap", "b.2.fsnap"].map { tmp.path + "/" + $0 })
     }
 
-    @Test func removeKeepsOnlyTheGivenGeneration() throws {
+    /// Leftovers by feed: `a` is not a prefix of `a-b`, unrelated names stay, temp files go.
+    @Test func leftoversKeepOnlyTheGivenGeneration() async throws {
         let tmp = try TempFolder()
         defer { tmp.cleanup() }
         let dir = SnapshotDirectory(path: tmp.path)
@@ -90,13 +91,14 @@ import FeedHash
         try tmp.touch(".tmp-a-b-00000000000000bb")
         try tmp.touch("unrelated.bin")
 
-        try dir.remove(feedID: "a", keepingGeneration: 3)
-        #expect(try tmp.names() == [".tmp-a-b-00000000000000bb", "a-b.1.fsnap", "a.3.fsnap", "unrelated.bin"])
+        let removed = try await dir.removeLeftovers(current: ["a": 3])
+        #expect(removed.map { "\($0.feedID)@\($0.generation)" } == ["a@1", "a@2"])
+        #expect(try tmp.names() == ["a-b.1.fsnap", "a.3.fsnap", "unrelated.bin"])
         #expect(try dir.files().map { "\($0.feedID)@\($0.generation)" } == ["a@3", "a-b@1"])
 
-        try dir.remove(feedID: "a-b", keepingGeneration: nil)
+        _ = try await dir.removeLeftovers(current: ["a-b": Optional<UInt64>.none])
         #expect(try tmp.names() == ["a.3.fsnap", "unrelated.bin"])
-        try SnapshotDirectory(path: tmp.path + "/missing").remove(feedID: "a", keepingGeneration: nil)
+        #expect(try await SnapshotDirectory(path: tmp.path + "/missing").removeLeftovers(current: ["a": nil]).isEmpty)
     }
 
     @Test func removeTemporaryFilesDeletesOnlyLeftovers() throws {
