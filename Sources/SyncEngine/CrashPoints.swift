@@ -25,4 +25,18 @@ enum CrashPoints {
         guard let armed, armed == point else { return }
         kill(getpid(), SIGKILL)
     }
+
+    static let stallArmed: String? = ProcessInfo.processInfo.environment["FEEDSYNC_STALL_AT"]
+
+    /// For tests only: `FEEDSYNC_STALL_AT=claim-N` holds the process just after its Nth claim of a
+    /// shared night, its leases held, until it is asked to stop (at most 60 s), so that a test
+    /// signals a worker at a moment it chose rather than racing a night of two seconds.
+    static func stall(named point: String, until stop: StopRequest?) async {
+        guard let stallArmed, stallArmed == point else { return }
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(60)
+        while clock.now < end, stop?.isRequested != true {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
 }

@@ -136,10 +136,13 @@ final class SharedQueue: NightQueue {
     /// Whether done feeds' report entries are stored for the run (a worker's are; the run keeps
     /// its own).
     let recordsOutcomes: Bool
+    /// The process's stop request (only a test's stall point waits on it).
+    let stop: StopRequest?
 
     init(store: any SharedNightStore, runID: Int64, owner: String, leaseSeconds: Int, config: SyncConfig, logger: Logger,
-         recordsOutcomes: Bool = true) {
+         recordsOutcomes: Bool = true, stop: StopRequest? = nil) {
         self.recordsOutcomes = recordsOutcomes
+        self.stop = stop
         self.store = store
         self.runID = runID
         self.owner = owner
@@ -190,6 +193,7 @@ final class SharedQueue: NightQueue {
                 return s.claims
             }
             CrashPoints.hit(named: "claim-\(claims)")
+            await CrashPoints.stall(named: "claim-\(claims)", until: stop)
             var jobs = entries.map(job)
             let states = try await store.feedStates(ids: jobs.map(\.feed.id))
             for i in jobs.indices { jobs[i].state = states[jobs[i].feed.id] }

@@ -94,7 +94,7 @@ public struct NightWorker: Sendable {
         runner.stop = stop
         logger.info("joined a night", metadata: ["night.run_id": "\(night.runID)", "worker": "\(name)"])
         let queue = SharedQueue(store: store, runID: night.runID, owner: name, leaseSeconds: config.leaseSeconds,
-                                config: config, logger: logger)
+                                config: config, logger: logger, stop: stop)
         let work = try await runner.work(queue, runID: night.runID, keepReports: true, onFeed: onFeed)
         var summary = NightSummary(runID: night.runID)
         for r in work.reports.values where !work.lost.contains(r.id) {

@@ -121,7 +121,7 @@ public struct SyncRunner: Sendable {
                                                         allowMassRemoval: options.allowMassRemoval,
                                                         configDigest: config.digest), feeds: feeds.map(\.id))
                 queue = SharedQueue(store: night, runID: runID, owner: workerName, leaseSeconds: config.leaseSeconds,
-                                    config: config, logger: logger, recordsOutcomes: false)
+                                    config: config, logger: logger, recordsOutcomes: false, stop: stop)
                 shared = night
             } else {
                 queue = LocalQueue(feeds, store: store)
