@@ -136,6 +136,16 @@ struct ParseCommand: AsyncParsableCommand {
     }
 }
 
+extension ParseCommand {
+    /// The shape of `parse`'s options, for `OperandLift` (ArgumentParser gathers an array operand in
+    /// time quadratic in its length). Kept in step with the declarations above by ParseCommandTests:
+    /// every option `parse --help` lists is here.
+    static let optionShapes = OperandLift.Options(
+        singleValue: ["--feed", "--config", "--now", "--timezone", "--jobs"],
+        upToNextOption: ["--between"],
+        flags: ["--json", "--quiet", "--summary"])
+}
+
 /// One feed's outcome in `feedsync parse`.
 private enum Rendered: Sendable {
     case ok(lines: [String], warnings: [String])

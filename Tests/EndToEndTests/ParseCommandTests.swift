@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import feedsync
 
 /// `feedsync parse` over many files: parsed on every core, printed in the order of the arguments.
 @Suite("feedsync parse, end to end")
@@ -65,5 +66,46 @@ struct ParseCommandTests {
         try h.write("feeds/a.ics", Self.feed(0, events: 2))
         #expect(try h.run(["parse", "--summary", "--json", "feeds/a.ics"]).status == 2)
         #expect(try h.run(["parse", "--jobs", "0", "feeds/a.ics"]).status == 2)
+    }
+
+    @Test("thousands of operands, options between them: the same lines as one feed at a time")
+    func manyOperands() throws {
+        let h = try Harness("parse-many")
+        defer { h.cleanUp() }
+        let paths = try (0..<2_000).map { i -> String in
+            try h.write("feeds/f\(i).ics", Self.feed(i, events: 1 + i % 3))
+            return "feeds/f\(i).ics"
+        }
+        // Options before, between and after the operands, in both spellings; one path after `--`.
+        var line: [String] = ["parse", "--summary"]
+        line += paths[0..<700]
+        line += ["--now", "2026-11-23T00:00:00Z"]
+        line += paths[700..<1_400]
+        line += ["--jobs=2", "--quiet"]
+        line += paths[1_400..<1_999]
+        line += ["--", paths[1_999]]
+        let r = try h.run(line)
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2_000)
+        for i in [0, 1, 699, 700, 1_399, 1_400, 1_998, 1_999] {
+            let one = try h.run(["parse", "--summary", "--now", "2026-11-23T00:00:00Z", paths[i]])
+            #expect(one.stdout == lines[i] + "\n")
+        }
+        #expect(lines == paths.indices.map { i in
+            let n = 1 + i % 3, future = (0..<n).filter { $0 % 2 == 1 }.count
+            return "\(paths[i]): \(n) records, \(future) future, \(n - future) past, 0 warnings"
+        })
+    }
+
+    @Test("every option `parse --help` lists is one the operand lift knows")
+    func liftKnowsEveryOption() throws {
+        let h = try Harness("parse-help")
+        defer { h.cleanUp() }
+        let help = try h.run(["parse", "--help"]).stdout
+        let named = Set(help.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," || $0 == "<" || $0 == ">" })
+            .map(String.init).filter { $0.hasPrefix("--") && $0.count > 2 })
+        #expect(!named.isEmpty)
+        #expect(named.subtracting(["--help", "--version"]) == ParseCommand.optionShapes.all)
     }
 }
