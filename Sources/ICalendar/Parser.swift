@@ -12,7 +12,10 @@ public struct ICalParameter: Sendable, Hashable {
 }
 
 public struct ICalProperty: Sendable, Hashable {
-    public var name: String
+    public var name: String { didSet { nameKey = ICalName.key(name) } }
+    /// `ICalName.key(name)`: lookups compare it before the name, so a property of another name
+    /// costs one integer comparison instead of a string comparison.
+    public private(set) var nameKey: UInt64
     public var parameters: [ICalParameter]
     /// Unfolded value, NOT unescaped (use `ICalText.unescape` for TEXT values).
     public var value: String
@@ -21,6 +24,7 @@ public struct ICalProperty: Sendable, Hashable {
 
     public init(name: String, parameters: [ICalParameter] = [], value: String, line: Int = 0) {
         self.name = name
+        self.nameKey = ICalName.key(name)
         self.parameters = parameters
         self.value = value
         self.line = line
@@ -41,6 +45,43 @@ public struct ICalProperty: Sendable, Hashable {
         var out: [String] = []
         for p in parameters where p.name == upper { out.append(contentsOf: p.values) }
         return out
+    }
+}
+
+/// Property names as keys that are cheap to compare.
+public enum ICalName {
+    /// The name's length and its first seven bytes in one integer: names of other lengths, or that
+    /// differ in their first seven bytes, have different keys (equal keys still need the names
+    /// compared). Case-sensitive, as the names are compared.
+    @inline(__always)
+    public static func key(_ name: String) -> UInt64 {
+        var name = name
+        return name.withUTF8 { b in
+            var k = UInt64(truncatingIfNeeded: b.count)
+            let n = min(b.count, 7)
+            for i in 0..<n { k |= UInt64(b[i]) << (8 * UInt64(i + 1)) }
+            return k
+        }
+    }
+}
+
+/// A few property names (volatile ones, single-valued TEXT ones), asked about for every property:
+/// matched by key first, so most properties are told apart without hashing or comparing strings.
+public struct ICalNameSet: Sendable {
+    private var entries: [(key: UInt64, name: String)]
+
+    /// `names` as given (property names of a parsed body are upper-case).
+    public init(_ names: some Sequence<String>) {
+        var seen: Set<String> = []
+        entries = names.filter { seen.insert($0).inserted }.map { (ICalName.key($0), $0) }
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    @inline(__always)
+    public func contains(_ p: ICalProperty) -> Bool {
+        for e in entries where e.key == p.nameKey && e.name == p.name { return true }
+        return false
     }
 }
 
@@ -70,16 +111,20 @@ public struct ICalComponent: Sendable, Hashable {
 
     /// First property with this name (case-insensitive).
     public func first(_ name: String) -> ICalProperty? {
-        if let p = properties.first(where: { $0.name == name }) { return p }
+        let key = ICalName.key(name)
+        for i in properties.indices where properties[i].nameKey == key && properties[i].name == name { return properties[i] }
         let upper = asciiUpper(name)
         if upper == name { return nil }
-        return properties.first(where: { $0.name == upper })
+        let upperKey = ICalName.key(upper)
+        for i in properties.indices where properties[i].nameKey == upperKey && properties[i].name == upper { return properties[i] }
+        return nil
     }
 
     /// All properties with this name (case-insensitive).
     public func all(_ name: String) -> [ICalProperty] {
         let upper = asciiUpper(name)
-        return properties.filter { $0.name == upper }
+        let key = ICalName.key(upper)
+        return properties.filter { $0.nameKey == key && $0.name == upper }
     }
 
     /// Direct child components with this name (case-insensitive).

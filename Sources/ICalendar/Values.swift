@@ -47,14 +47,21 @@ public enum ICalText {
     public static func appendNormalized(_ raw: String, to out: inout [UInt8]) {
         var utf8 = raw.utf8
         let copied: Void? = utf8.withContiguousStorageIfAvailable { b in
-            var plain = true
-            for c in b where c == 0x5C || c == 0x3B || c == 0x2C || c == 0x0A || c == 0x0D { plain = false; break }
-            if plain { out.append(contentsOf: b); return }
-            // Decode one character at a time (as `unescape` would) and encode it (as `escape`
-            // would); a CR swallows the newline that follows it, however that newline was spelled.
+            @inline(__always) func special(_ c: UInt8) -> Bool { c == 0x5C || c == 0x3B || c == 0x2C || c == 0x0A || c == 0x0D }
             var i = 0
             var afterCR = false
             while i < b.count {
+                // A run of bytes that need nothing is copied in one go.
+                var j = i
+                while j < b.count, !special(b[j]) { j += 1 }
+                if j > i {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<j]))
+                    afterCR = false
+                    i = j
+                    if i == b.count { break }
+                }
+                // Decode one character (as `unescape` would) and encode it (as `escape` would); a
+                // CR swallows the newline that follows it, however that newline was spelled.
                 var c = b[i]
                 i += 1
                 if c == 0x5C {
@@ -161,7 +168,20 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
     public func adding(years: Int) -> CivilDate { adding(months: years * 12) }
 
     /// "YYYY-MM-DD"
-    public var iso: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
+    public var iso: String {
+        guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day) else {
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        }
+        // Ten bytes written in place (a small string: no allocation), as every all-day event asks.
+        return String(unsafeUninitializedCapacity: 10) { b in
+            let y = year, m = month, d = day
+            b[0] = 0x30 + UInt8(y / 1000); b[1] = 0x30 + UInt8(y / 100 % 10)
+            b[2] = 0x30 + UInt8(y / 10 % 10); b[3] = 0x30 + UInt8(y % 10)
+            b[4] = 0x2D; b[5] = 0x30 + UInt8(m / 10); b[6] = 0x30 + UInt8(m % 10)
+            b[7] = 0x2D; b[8] = 0x30 + UInt8(d / 10); b[9] = 0x30 + UInt8(d % 10)
+            return 10
+        }
+    }
     public var description: String { iso }
 
     public static func < (a: CivilDate, b: CivilDate) -> Bool {

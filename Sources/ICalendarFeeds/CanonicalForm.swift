@@ -10,19 +10,24 @@ import FeedModel
 /// property order and escaping variants change no hash; any change of meaning does.
 public enum CanonicalForm {
     /// TEXT properties that hold a single value; their escapes are normalised.
-    static let singleText: Set<String> = ["SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT", "UID"]
+    static let singleText = ICalNameSet(["SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT", "UID"])
 
     public static func bytes(of component: ICalComponent, excluding volatile: Set<String>) -> [UInt8] {
+        bytes(of: component, excluding: ICalNameSet(volatile))
+    }
+
+    /// The same, with the volatile names as a set made once (what `FeedParser` does per feed).
+    public static func bytes(of component: ICalComponent, excluding volatile: ICalNameSet) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         append(component, excluding: volatile, to: &out)
         return out
     }
 
-    private static func append(_ component: ICalComponent, excluding volatile: Set<String>, to out: inout [UInt8]) {
+    private static func append(_ component: ICalComponent, excluding volatile: ICalNameSet, to out: inout [UInt8]) {
         var lines: [[UInt8]] = []
         lines.reserveCapacity(component.properties.count)
-        for p in component.properties where !volatile.contains(p.name) {
+        for p in component.properties where !volatile.contains(p) {
             lines.append(line(p))
         }
         lines.sort { $0.lexicographicallyPrecedes($1) }
@@ -56,7 +61,7 @@ public enum CanonicalForm {
             }
         }
         out.append(UInt8(ascii: ":"))
-        if singleText.contains(p.name) {
+        if singleText.contains(p) {
             ICalText.appendNormalized(p.value, to: &out)
         } else {
             out.append(contentsOf: p.value.utf8)

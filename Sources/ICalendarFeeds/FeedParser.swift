@@ -19,7 +19,7 @@ public struct FeedParser: Sendable {
     /// `ParsedFeed.badRecords` instead of failing the feed (a body that does not parse as a whole,
     /// or an event without a readable key, still fails it).
     public var keepBadEvents = false
-    private let volatile: Set<String>
+    private let volatile: ICalNameSet
 
     /// - Parameters:
     ///   - timeZone: IANA name used for floating times and all-day dates when neither `feedTimeZone`
@@ -29,7 +29,7 @@ public struct FeedParser: Sendable {
     public init(timeZone: String, feedTimeZone: String? = nil, volatileProperties: [String]) {
         self.timeZone = timeZone
         self.feedTimeZone = feedTimeZone
-        self.volatile = Set(volatileProperties.map { $0.uppercased() })
+        self.volatile = ICalNameSet(volatileProperties.map { $0.uppercased() })
     }
 
     /// The zone floating times and dates of `calendar` are read in: the feed's configured zone, else

@@ -118,3 +118,50 @@ struct TextNormalisationTests {
         }
     }
 }
+
+/// Property lookups by name key: the key only narrows, the name decides.
+@Suite("Property name keys")
+struct PropertyNameKeyTests {
+    @Test("names that share length and first seven bytes are told apart; case-insensitive lookups; a renamed property is found by its new name")
+    func lookups() {
+        var c = ICalComponent(name: "VEVENT", properties: [
+            ICalProperty(name: "X-WR-CALNAME", value: "a"),
+            ICalProperty(name: "X-WR-CALDESC", value: "b"),
+            ICalProperty(name: "UID", value: "u"),
+            ICalProperty(name: "X-WR-CALDESC", value: "c"),
+        ])
+        #expect(ICalName.key("X-WR-CALNAME") == ICalName.key("X-WR-CALDESC"))
+        #expect(c.first("X-WR-CALDESC")?.value == "b")
+        #expect(c.first("x-wr-calname")?.value == "a")
+        #expect(c.all("X-WR-CALDESC").map(\.value) == ["b", "c"])
+        #expect(c.first("UIDX") == nil && c.first("UI") == nil)
+        c.properties[2].name = "SUMMARY"
+        #expect(c.first("UID") == nil)
+        #expect(c.first("SUMMARY")?.value == "u")
+        #expect(c.properties[2] == ICalProperty(name: "SUMMARY", value: "u"))
+    }
+
+    @Test("a name set matches whole names only")
+    func nameSet() {
+        let set = ICalNameSet(["DTSTAMP", "X-WR-CALNAME", "DTSTAMP"])
+        #expect(set.contains(ICalProperty(name: "DTSTAMP", value: "")))
+        #expect(set.contains(ICalProperty(name: "X-WR-CALNAME", value: "")))
+        #expect(!set.contains(ICalProperty(name: "X-WR-CALDESC", value: "")))
+        #expect(!set.contains(ICalProperty(name: "DTSTART", value: "")))
+        #expect(ICalNameSet([String]()).isEmpty)
+    }
+
+    @Test("normalised TEXT: runs copied whole, escapes and line breaks spelt one way")
+    func normalised() {
+        func norm(_ s: String) -> String {
+            var out: [UInt8] = []
+            ICalText.appendNormalized(s, to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        let cases = ["plain text", "a,b;c", "x\\Ny\\nz", "cr\r\nlf", "cr\\r\r\\nz", "end\\", "\\,\\;\\\\", "tail\r", "ü,é\nß"]
+        for s in cases { #expect(norm(s) == ICalText.escape(ICalText.unescape(s)), "\(s)") }
+        #expect(CivilDate(year: 2026, month: 3, day: 7).iso == "2026-03-07")
+        #expect(CivilDate(year: 12, month: 11, day: 30).iso == "0012-11-30")
+        #expect(CivilDate(year: -1, month: 1, day: 1).iso == "-0001-01-01")
+    }
+}
