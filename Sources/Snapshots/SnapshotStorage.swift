@@ -33,9 +33,41 @@ public protocol SnapshotStorage: Sendable {
     func removeLeftovers(currentOf: @Sendable ([String]) async throws -> [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot]
     /// Every snapshot, sorted by feed id then generation.
     func list() async throws(SnapshotError) -> [StoredSnapshot]
+    /// The mark the last writer left when it ended with nothing to clean (`putCleanMark`), taken
+    /// away for good (durably) before this writer adds anything; nil when there is none. A writer
+    /// that then stops half-way leaves no mark, so the next one cleans.
+    func takeCleanMark() async -> CleanMark?
+    /// Says that every generation but the current ones has been deleted, as of the run `mark`
+    /// names. Best effort: a mark that is lost only costs the next run its check.
+    func putCleanMark(_ mark: CleanMark) async
+}
+
+/// What a writer leaves when it ends with nothing to clean: the store it wrote for and its run.
+public struct CleanMark: Sendable, Equatable {
+    public var storeID: String
+    public var runID: Int64
+
+    public init(storeID: String, runID: Int64) {
+        self.storeID = storeID
+        self.runID = runID
+    }
+
+    /// `storeID`, a newline, the run id, a newline.
+    public var text: String { "\(storeID)\n\(runID)\n" }
+
+    public init?(text: String) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count == 3, lines[2].isEmpty, !lines[0].isEmpty, let run = Int64(lines[1]) else { return nil }
+        self.init(storeID: String(lines[0]), runID: run)
+    }
 }
 
 extension SnapshotStorage {
+    /// A storage without a mark: every run checks for leftovers (a table written in the store's
+    /// own transactions has none to speak of, and checking it costs one query).
+    public func takeCleanMark() async -> CleanMark? { nil }
+    public func putCleanMark(_ mark: CleanMark) async {}
+
     public func removeLeftovers(currentOf: @Sendable ([String]) async throws -> [String: UInt64?]) async throws(SnapshotError) -> [StoredSnapshot] {
         var ids: [String] = []
         for s in try await list() where ids.last != s.feedID { ids.append(s.feedID) }
@@ -184,4 +216,28 @@ extension SnapshotDirectory: SnapshotStorage {
     public func list() throws(SnapshotError) -> [StoredSnapshot] {
         try files().map { StoredSnapshot(feedID: $0.feedID, generation: $0.generation, path: $0.path) }
     }
+
+    /// `.feedsync-clean` in the folder. Read, then unlinked and the folder synced, so that no
+    /// crash of this run can leave the mark standing over files this run adds.
+    public func takeCleanMark() -> CleanMark? {
+        let file = join(Self.cleanMarkName)
+        guard let bytes = try? Self.readFile(file) else { return nil }
+        guard (try? unlinkIfPresent(file)) != nil, (try? syncDirectory()) != nil else { return nil }
+        return CleanMark(text: String(decoding: bytes, as: UTF8.self))
+    }
+
+    public func putCleanMark(_ mark: CleanMark) {
+        let file = join(Self.cleanMarkName)
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(mark.text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if written != bytes.count { _ = unlink(file) }
+    }
+}
+
+extension SnapshotDirectory {
+    /// The clean mark's file name (not a snapshot's: it starts with a dot).
+    public static let cleanMarkName = ".feedsync-clean"
 }

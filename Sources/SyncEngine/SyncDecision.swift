@@ -1,6 +1,7 @@
 public import FeedModel
 public import FeedSources
 public import Stores
+public import Snapshots
 
 /// The sync decision for one feed, as pure functions of what is known at each step (the feed's
 /// state, the options, the fetch, the snapshot): no I/O, no clock but `now`. `FeedWorker` does the
@@ -136,5 +137,14 @@ public enum SyncDecision {
         if replacedAll { return mine }
         guard let stored else { return nil }
         return min(stored, mine)
+    }
+
+    /// Whether a run may leave out the check for what an interrupted run left in the snapshot
+    /// folder: only when the last run that wrote to it ended cleanly and said so (its clean mark),
+    /// for this store (not one made anew at the same place), with its run in the store (not a
+    /// database restored from before it), and this is not a `--force-full-sync` maintenance run.
+    public static func skipsLeftoverCheck(mark: CleanMark?, storeID: String?, markRunKnown: Bool, forceFull: Bool) -> Bool {
+        guard let mark, let storeID, !forceFull else { return false }
+        return mark.storeID == storeID && markRunKnown
     }
 }

@@ -103,8 +103,23 @@ public struct SyncRunner: Sendable {
             ? Orphans.find(config, ids: withSnapshots, isConfigured: { index.position(of: $0) != nil })
             : Orphans.find(config, ids: withSnapshots)
         let snapshots = self.snapshots
+        // What an interrupted run left is looked for unless the last run said it left nothing
+        // (its clean mark, taken away now: this run leaves its own only if it ends cleanly).
+        // `folderClean`: nothing is left of an earlier run (the mark said so, or this run looked
+        // for every configured feed), so that a clean end of this run may say so in turn.
+        var storeID: String? = nil
+        var folderClean = false
         if !options.dryRun {
-            await removeLeftovers(snapshots, index: index)
+            let mark = await snapshots.takeCleanMark()
+            storeID = try? await store.storeID()
+            var markRunKnown = false
+            if let mark, mark.storeID == storeID { markRunKnown = (try? await store.run(id: mark.runID)) != nil }
+            if SyncDecision.skipsLeftoverCheck(mark: mark, storeID: storeID, markRunKnown: markRunKnown, forceFull: options.forceFull) {
+                folderClean = true
+            } else {
+                let cleaned = await removeLeftovers(snapshots, index: index)
+                folderClean = cleaned && feeds.count == config.feeds.count
+            }
         }
         let runID: Int64? = options.dryRun ? nil
             : try await store.beginRun(mode: mode, startedAt: startedAt, now: options.now)
@@ -112,6 +127,7 @@ public struct SyncRunner: Sendable {
                                               "run.now": "\(report.now)"])
 
         let collector = ReportCollector(index, keeping: keeping)
+        var leftBehind = true
         do {
             var shared: (any SharedNightStore)? = nil
             let queue: any NightQueue
@@ -131,6 +147,7 @@ public struct SyncRunner: Sendable {
             let mine = try await work(queue, runID: runID, keepReports: shared != nil,
                                       onFeed: onFeed, collect: shared == nil ? collector.add : { _ in })
             report.interrupted = mine.stopped
+            leftBehind = mine.leftBehind
             if mine.stopped, let shared, let runID {
                 // No process claims more of a stopped night; the feeds they have in flight are
                 // waited for (a while), so that the report says what was committed.
@@ -182,6 +199,10 @@ public struct SyncRunner: Sendable {
         if let runID {
             let status: RunStatus = report.interrupted ? .interrupted : report.feedsFailed == 0 ? .ok : .partial
             try await store.finishRun(id: runID, finishedAt: finishedAt, status: status, counts: report.counts)
+            // Every batch is written and its old generations deleted: the next run need not look.
+            if folderClean, !report.interrupted, !leftBehind, let storeID {
+                await snapshots.putCleanMark(CleanMark(storeID: storeID, runID: runID))
+            }
         }
         logger.info("run finished", metadata: ["run.feeds.failed": "\(report.feedsFailed)",
                                                "run.seconds": "\(report.seconds)"])
@@ -195,6 +216,9 @@ public struct SyncRunner: Sendable {
         var lost: Set<String> = []
         /// Stopped by `stop` before the queue was done.
         var stopped = false
+        /// A snapshot may have been left that the store does not point at: an old generation
+        /// that could not be deleted, or a new one whose feed then failed to write it.
+        var leftBehind = false
     }
 
     /// Processes the queue's feeds: fetched and planned concurrently (at most `limit` at once),
@@ -214,14 +238,15 @@ public struct SyncRunner: Sendable {
         var pending: [FeedOutcome] = []
         var pendingEvents = 0
         var pendingChanged = 0
-        var writing: [Task<(Double, Set<String>), any Error>] = []
+        var writing: [Task<(Double, Set<String>, Bool), any Error>] = []
         let inFlight = max(1, store.concurrentBatches)
         let logger = self.logger, now = options.now, snapshots = self.snapshots
         let me = workerName
-        func collectWrite(_ task: Task<(Double, Set<String>), any Error>) async throws {
-            let (seconds, lost) = try await task.value
+        func collectWrite(_ task: Task<(Double, Set<String>, Bool), any Error>) async throws {
+            let (seconds, lost, retireFailed) = try await task.value
             done.phases.store += seconds
             done.lost.formUnion(lost)
+            if retireFailed { done.leftBehind = true }
         }
         func flush(final: Bool) async throws {
             while writing.count >= inFlight {
@@ -287,6 +312,7 @@ public struct SyncRunner: Sendable {
                         outcome.report.worker = me
                         if !outcome.children.isEmpty { try await queue.add(children: outcome.children, of: outcome) }
                         onFeed(outcome.report)
+                        if outcome.report.errorCode == ErrorCode<FeedError>.snapshot.name { done.leftBehind = true }
                         done.phases.add(outcome.phases)
                         if keepReports { done.reports[outcome.report.id] = outcome.report }
                         collect(outcome.report)
@@ -319,13 +345,15 @@ public struct SyncRunner: Sendable {
     }
 
     /// Writes one batch: its new snapshots made durable (one syncfs), then the store transaction
-    /// that points the feeds at them, then the old generations deleted. Returns the seconds taken
-    /// and the feeds another process took over (nothing of them was written).
+    /// that points the feeds at them, then the old generations deleted. Returns the seconds taken,
+    /// the feeds another process took over (nothing of them was written) and whether an old
+    /// generation could not be deleted.
     private static func write(_ batch: [FeedOutcome], runID: Int64?, at now: Int64, queue: any NightQueue,
-                              snapshots: any SnapshotStorage, logger: Logger) async throws -> (Double, Set<String>) {
+                              snapshots: any SnapshotStorage, logger: Logger) async throws -> (Double, Set<String>, Bool) {
         let clock = ContinuousClock()
         let t0 = clock.now
-        guard let runID else { return (0, []) }
+        guard let runID else { return (0, [], false) }
+        var retireFailed = false
         if batch.contains(where: { $0.update.status != .failed && $0.update.snapshotGeneration != nil }) {
             do {
                 try await snapshots.makeDurable()
@@ -343,19 +371,21 @@ public struct SyncRunner: Sendable {
                     try await snapshots.retire(feedID: o.update.feedID, generation: old)
                 } catch {
                     // Harmless: the next run deletes generations the store does not point at.
+                    retireFailed = true
                     logger.info("cannot remove the old snapshot", metadata: [
                         "feed.id": "\(o.update.feedID)", "snapshot.generation": "\(old)", "error": "\(error)"])
                 }
             }
         }
         CrashPoints.hit("old-retired")
-        return (seconds(clock.now - t0), lost)
+        return (seconds(clock.now - t0), lost, retireFailed)
     }
 
     /// Repairs what an interrupted run can leave: temp files, and snapshot generations the store
     /// does not point at (written before a crash that lost the transaction, or an old generation
     /// not yet deleted after it). Only configured feeds are touched; we hold the run lock.
-    private func removeLeftovers(_ snapshots: any SnapshotStorage, index: FeedIndex) async {
+    /// True when the folder was looked through to the end.
+    private func removeLeftovers(_ snapshots: any SnapshotStorage, index: FeedIndex) async -> Bool {
         let store = self.store
         do {
             // A batch of the folder's feeds at a time: the run's feeds (and its parents' children)
@@ -378,7 +408,9 @@ public struct SyncRunner: Sendable {
             }
         } catch {
             logger.info("cannot clean the snapshot folder", metadata: ["error": "\(error)"])
+            return false
         }
+        return true
     }
 
     private func selectedFeeds() throws -> FeedList {

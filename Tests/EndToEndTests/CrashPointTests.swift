@@ -38,11 +38,20 @@ struct CrashPointTests {
             FROM feeds ORDER BY id
             """).map { $0.description }
         let folder = h.dir.appendingPathComponent("snapshots")
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() where name != ".feedsync.lock" && name != ".feedsync-store" {
+        // (The clean mark names the run that left it: checked apart, by `cleanMarkOfLastRun`.)
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        where name != ".feedsync.lock" && name != ".feedsync-store" && name != ".feedsync-clean" {
             let bytes = try Data(contentsOf: folder.appendingPathComponent(name))
             out.append("\(name) \(bytes.count) \(bytes.hashValue)")
         }
         return out
+    }
+
+    /// The run that ended last, cleanly, left its clean mark (a killed one took it away at its start).
+    func cleanMarkOfLastRun(_ h: Harness) throws -> Bool {
+        let mark = try String(contentsOf: h.dir.appendingPathComponent("snapshots/.feedsync-clean"), encoding: .utf8)
+        let last: Int64 = try #require(try h.rows("SELECT max(id) AS id FROM runs").first?["id"])
+        return mark.hasSuffix("\n\(last)\n")
     }
 
     func baseline() throws -> [String] {
@@ -68,6 +77,7 @@ struct CrashPointTests {
             let (again, _) = try h.night(Self.night2)
             #expect(again.status == 0, "\(point): \(again.stderr)")
             #expect(try state(h) == expected, "\(point)")
+            #expect(try cleanMarkOfLastRun(h), "\(point)")
             // The killed run's row, left `running`, was marked aborted by the next one.
             let statuses = try h.rows("SELECT status FROM runs ORDER BY id").map { $0["status"] as String }
             #expect(statuses == ["ok", "aborted", "ok"], "\(point): \(statuses)")
@@ -98,6 +108,7 @@ struct CrashPointTests {
             let (again, _) = try h.night(Self.night2)
             #expect(again.status == 0, "round \(round): \(again.stderr)")
             #expect(try state(h) == expected, "round \(round)")
+            #expect(try cleanMarkOfLastRun(h), "round \(round)")
         }
     }
 }

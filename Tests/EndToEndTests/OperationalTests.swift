@@ -261,6 +261,9 @@ struct OperationalTests {
         defer { h.cleanUp() }
         #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
         let snaps = h.dir.appendingPathComponent("snapshots")
+        // An interrupted run took the last run's clean mark away when it started.
+        let mark = snaps.appendingPathComponent(".feedsync-clean")
+        try FileManager.default.removeItem(at: mark)
         // Crash before the store commit: a new generation and a temp file exist, the store points at 1.
         try FileManager.default.copyItem(at: snaps.appendingPathComponent("airbnb.1.fsnap"),
                                          to: snaps.appendingPathComponent("airbnb.2.fsnap"))
@@ -273,11 +276,58 @@ struct OperationalTests {
         #expect(!FileManager.default.fileExists(atPath: snaps.appendingPathComponent(".tmp-booking-0123456789abcdef").path))
         #expect(try h.rows("SELECT snapshot_generation FROM feeds WHERE id = 'airbnb'").first?["snapshot_generation"] == 2)
         // Crash after the commit but before the old file was deleted: an old generation lingers.
+        try FileManager.default.removeItem(at: mark)
         try FileManager.default.copyItem(at: snaps.appendingPathComponent("airbnb.2.fsnap"),
                                          to: snaps.appendingPathComponent("airbnb.1.fsnap"))
         let (r2, rep2) = try h.night("2026-11-03T02:00:00Z")
         #expect(r2.status == 0 && rep2.feeds_unchanged == 2)
         #expect(try h.snapshotFiles() == ["airbnb.2.fsnap", "booking.1.fsnap"])
+    }
+
+    @Test("a night after a clean one does not look for leftovers; one after a crash, a new store, a restored database or --force-full-sync does")
+    func cleanMark() throws {
+        let h = try setUp("clean-mark")
+        defer { h.cleanUp() }
+        #expect(try h.night("2026-11-01T02:00:00Z").0.status == 0)
+        let snaps = h.dir.appendingPathComponent("snapshots")
+        let mark = snaps.appendingPathComponent(".feedsync-clean")
+        let storeID: String = try #require(try h.rows("SELECT value FROM store_info WHERE key = 'id'").first?["value"])
+        #expect(try String(contentsOf: mark, encoding: .utf8) == "\(storeID)\n1\n")
+        // A stray old generation (not something a run leaves: a copy by hand) is not looked for
+        // after a clean night, and the night puts its own mark back.
+        func stray() throws {
+            try FileManager.default.copyItem(at: snaps.appendingPathComponent("airbnb.1.fsnap"),
+                                             to: snaps.appendingPathComponent("airbnb.0.fsnap"))
+        }
+        try stray()
+        #expect(try h.night("2026-11-02T02:00:00Z").0.status == 0)
+        #expect(try h.snapshotFiles() == ["airbnb.0.fsnap", "airbnb.1.fsnap", "booking.1.fsnap"])
+        #expect(try String(contentsOf: mark, encoding: .utf8) == "\(storeID)\n2\n")
+        // The maintenance run looks whatever the mark says.
+        #expect(try h.night("2026-11-03T02:00:00Z", ["--force-full-sync"]).0.status == 0)
+        #expect(try h.snapshotFiles() == ["airbnb.1.fsnap", "booking.1.fsnap"])
+        // A mark of another store, of a run the store does not have (a database restored from
+        // before it), or torn: the night looks.
+        for text in ["another-store\n3\n", "\(storeID)\n99\n", "\(storeID)\n"] {
+            try stray()
+            try text.write(to: mark, atomically: true, encoding: .utf8)
+            #expect(try h.night("2026-11-04T02:00:00Z").0.status == 0)
+            #expect(try h.snapshotFiles() == ["airbnb.1.fsnap", "booking.1.fsnap"], "\(text)")
+        }
+        // A run of some feeds looks for their leftovers only: it takes the mark and leaves none,
+        // and the next night looks again.
+        try FileManager.default.removeItem(at: mark)
+        try stray()
+        #expect(try h.night("2026-11-05T01:00:00Z", ["--feed", "booking"]).0.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: mark.path))
+        #expect(try h.snapshotFiles() == ["airbnb.0.fsnap", "airbnb.1.fsnap", "booking.1.fsnap"])
+        #expect(try h.night("2026-11-05T01:30:00Z").0.status == 0)
+        #expect(try h.snapshotFiles() == ["airbnb.1.fsnap", "booking.1.fsnap"])
+        #expect(FileManager.default.fileExists(atPath: mark.path))
+        // A dry run neither takes the mark nor leaves one.
+        let before = try String(contentsOf: mark, encoding: .utf8)
+        #expect(try h.night("2026-11-05T02:00:00Z", ["--dry-run"]).0.status == 0)
+        #expect(try String(contentsOf: mark, encoding: .utf8) == before)
     }
 
     @Test("a feed not synced successfully for more than incremental_days is synced in full")

@@ -91,6 +91,8 @@ struct SnapshotToolsEndToEndTests {
 
         // A temp file left by a crash while writing: verify reports it; the run removes it. The
         // feed's current snapshot is sound, so it stays incremental (nothing to fall back from).
+        // (The crashed run took the last run's clean mark away when it started.)
+        try FileManager.default.removeItem(at: h.dir.appendingPathComponent("snapshots/.feedsync-clean"))
         try h.write("snapshots/.tmp-airbnb-00112233445566ff", "partial snapshot bytes")
         let verify = try h.run(["snapshot", "verify"])
         #expect(verify.status == 1)

@@ -1,5 +1,6 @@
 import FeedModel
 import FeedSources
+import Snapshots
 import Stores
 import Testing
 @testable import SyncEngine
@@ -211,5 +212,29 @@ struct FeedResultTests {
         #expect(report.added == 0 && report.removed == 0 && report.pastSkipped == 0 && report.unchanged == 0)
         #expect(update.status == .failed && update.error == report.error)
         #expect(update.snapshotGeneration == nil && update.fingerprint == nil && update.eventCount == 0)
+    }
+}
+
+/// When a run may leave out the leftover check: every cell.
+@Suite("Sync decision: the leftover check")
+struct LeftoverCheckDecisionTests {
+    @Test("skipped only after a clean mark of this store whose run the store has, and never for --force-full-sync")
+    func cells() {
+        let mark = CleanMark(storeID: "s1", runID: 7)
+        #expect(SyncDecision.skipsLeftoverCheck(mark: mark, storeID: "s1", markRunKnown: true, forceFull: false))
+        #expect(!SyncDecision.skipsLeftoverCheck(mark: mark, storeID: "s1", markRunKnown: true, forceFull: true))
+        #expect(!SyncDecision.skipsLeftoverCheck(mark: mark, storeID: "s1", markRunKnown: false, forceFull: false))
+        #expect(!SyncDecision.skipsLeftoverCheck(mark: mark, storeID: "s2", markRunKnown: true, forceFull: false))
+        #expect(!SyncDecision.skipsLeftoverCheck(mark: mark, storeID: nil, markRunKnown: true, forceFull: false))
+        #expect(!SyncDecision.skipsLeftoverCheck(mark: nil, storeID: "s1", markRunKnown: true, forceFull: false))
+    }
+
+    @Test("the mark's text reads back; a torn or foreign one does not")
+    func markText() {
+        let mark = CleanMark(storeID: "3f2a-store", runID: 42)
+        #expect(CleanMark(text: mark.text) == mark)
+        for torn in ["", "3f2a-store\n", "3f2a-store\n42", "3f2a-store\n4x\n", "\n42\n", "a\n1\n2\n"] {
+            #expect(CleanMark(text: torn) == nil, "\(torn)")
+        }
     }
 }
