@@ -196,6 +196,20 @@ public enum ConfigLoader {
     public static func parse(_ text: String, path: String, displayPath: String? = nil,
                              formats: FormatRegistry = .standard,
                              environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> SyncConfig {
+        // A long `feeds:` list of the common shape is read without Yams (FeedListFastPath); when
+        // anything about it is unusual, or anything fails, the whole document is read by Yams, so
+        // that every result and every error is the node path's.
+        if let fast = FeedListFastPath.split(text),
+           let config = try? parse(text, path: path, displayPath: displayPath, formats: formats, environment: environment, fast: fast) {
+            return config
+        }
+        return try parse(text, path: path, displayPath: displayPath, formats: formats, environment: environment, fast: nil)
+    }
+
+    /// With `fast`, the document Yams reads is `fast.rest` and the list's feeds are `fast.items`;
+    /// throws when Yams does not see the list where `fast` found it.
+    static func parse(_ text: String, path: String, displayPath: String?, formats: FormatRegistry,
+                      environment: [String: String], fast: FeedListFastPath.Split?) throws(ConfigError) -> SyncConfig {
         let shown = displayPath ?? path
         func fail(_ node: Node?, _ message: String) -> ConfigError {
             ConfigError(path: shown, line: node?.mark?.line, message: message)
@@ -204,7 +218,7 @@ public enum ConfigLoader {
         do {
             // The basic resolver tags every scalar `str`: settings are parsed from their text here, and
             // the default resolver's regular expressions cost 40 ms per 1,000 feeds (duplicate-key checks).
-            guard let r = try Yams.compose(yaml: text, .basic) else {
+            guard let r = try Yams.compose(yaml: fast?.rest ?? text, .basic) else {
                 throw fail(nil, "the configuration is empty; it needs at least a `feeds:` list")
             }
             root = r
@@ -262,6 +276,24 @@ public enum ConfigLoader {
         }
 
 
+        /// One feed given as text cells: a row of `feeds_file`, or an item of a list read by
+        /// FeedListFastPath.
+        func addRow(_ cells: [String: String], line: Int, _ rowFail: @escaping (Node?, String) -> ConfigError) throws(ConfigError) {
+            let format = try checkedFormat(cells["format"] ?? ICalendarFormat.name, formats: formats, nil, rowFail)
+            var feed = try makeFeed(id: cells["id"] ?? "", url: cells["url"], line: line, folder: folder, format: format,
+                                    idNode: nil, urlNode: nil, itemNode: nil, rowFail)
+            feed.property = cells["property"]
+            feed.timeZone = try cells["timezone"].map { s throws(ConfigError) in try checkedZone(s, "timezone", nil, rowFail) }
+            feed.onBadEvent = try cells["on_bad_event"].map { s throws(ConfigError) in try badEventPolicy(s, nil, rowFail) }
+            if format != ICalendarFormat.name || cells["mapping"] != nil {
+                // Mappings are resolved with the list's, from a node of the one setting a row can give.
+                let name = cells["mapping"].map { Node($0, Tag(.str)) }
+                let node = Node.mapping(.init(name.map { [(Node("mapping", Tag(.str)), $0)] } ?? []))
+                feedMappings.append((feeds.count, try MappingSettings.read(node.mapping!, node: node, rowFail), name, node, rowFail))
+            }
+            feeds.append(feed)
+        }
+
         for (keyNode, value) in top {
             guard let key = keyNode.string else { throw fail(keyNode, "setting names must be text") }
             switch key {
@@ -311,6 +343,16 @@ public enum ConfigLoader {
             case "feeds":
                 sawFeeds = true
                 guard let seq = value.sequence else { throw fail(value, "`feeds` must be a list") }
+                if let fast {
+                    // Yams must see the list that was taken out, where it was.
+                    guard seq.isEmpty, keyNode.mark?.line == fast.feedsLine else { throw fail(nil, "") }
+                    feeds.reserveCapacity(fast.items.count, bytes: fast.items.count * 64)
+                    for item in fast.items {
+                        let itemFail: (Node?, String) -> ConfigError = { _, message in ConfigError(path: shown, line: item.line, message: message) }
+                        try addRow(item.cells, line: item.line, itemFail)
+                    }
+                    continue
+                }
                 feeds.reserveCapacity(feeds.count + seq.count, bytes: seq.count * 64)
                 for item in seq { try addFeed(item, fail) }
             default:
@@ -326,19 +368,7 @@ public enum ConfigLoader {
             }) { given, cells, line throws(ConfigError) in
                 // Each row's errors carry its line through its own `fail` (Yams cannot make marks).
                 let rowFail: (Node?, String) -> ConfigError = { _, message in ConfigError(path: given, line: line, message: message) }
-                let format = try checkedFormat(cells["format"] ?? ICalendarFormat.name, formats: formats, nil, rowFail)
-                var feed = try makeFeed(id: cells["id"] ?? "", url: cells["url"], line: line, folder: folder, format: format,
-                                        idNode: nil, urlNode: nil, itemNode: nil, rowFail)
-                feed.property = cells["property"]
-                feed.timeZone = try cells["timezone"].map { s throws(ConfigError) in try checkedZone(s, "timezone", nil, rowFail) }
-                feed.onBadEvent = try cells["on_bad_event"].map { s throws(ConfigError) in try badEventPolicy(s, nil, rowFail) }
-                if format != ICalendarFormat.name || cells["mapping"] != nil {
-                    // Mappings are resolved with the list's, from a node of the one setting a row can give.
-                    let name = cells["mapping"].map { Node($0, Tag(.str)) }
-                    let node = Node.mapping(.init(name.map { [(Node("mapping", Tag(.str)), $0)] } ?? []))
-                    feedMappings.append((feeds.count, try MappingSettings.read(node.mapping!, node: node, rowFail), name, node, rowFail))
-                }
-                feeds.append(feed)
+                try addRow(cells, line: line, rowFail)
             }
         }
         // Each id once: the first repeat (in list order) names where the id first was. Found with
