@@ -56,7 +56,7 @@ public struct FileSource: FeedSource {
 extension String {
     /// Decodes `%XX` escapes in a file URL's path.
     func removingPercentEncodingSimple() -> String {
-        guard contains("%") else { return self }
+        guard utf8.contains(UInt8(ascii: "%")) else { return self }   // (bytes: Foundation's `contains` searched as text)
         var out: [UInt8] = []
         var bytes = Array(utf8)[...]
         while let b = bytes.popFirst() {

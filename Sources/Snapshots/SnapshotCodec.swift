@@ -27,6 +27,8 @@ public enum SnapshotCodec {
     static let fixedHeaderSize = 60
     /// Fixed fields plus three 4-byte string length fields (feed id, ETag, Last-Modified).
     static let minimumHeaderSize = fixedHeaderSize + 12
+    /// No sound snapshot is shorter.
+    public static let minimumFileSize = prefixSize + minimumHeaderSize + trailerSize
     static let absentString: UInt32 = 0xFFFF_FFFF
     /// Largest accepted uncompressed payload (1 GiB).
     static let maxRawPayload: UInt64 = 1 << 30

@@ -19,6 +19,11 @@ public protocol SnapshotStorage: Sendable {
     /// True when the generation exists, its checksum and header are sound and it holds that feed
     /// and generation. Cheaper than `read`: the payload is not inflated.
     func isSound(feedID: String, generation: UInt64) async -> Bool
+    /// The nightly check of an unchanged feed's snapshot on the nights it is not checked in full
+    /// (`SyncDecision.checksSnapshotInFull`): the generation exists and is not shorter than the
+    /// smallest snapshot. Damage inside it is found by `isSound` on the feed's night of the
+    /// rotation, or as soon as the feed changes (its snapshot is then read in full).
+    func isPresent(feedID: String, generation: UInt64) async -> Bool
     /// Adds a new generation (an encoded snapshot); it is durable only after `makeDurable()`.
     func add(_ bytes: [UInt8], feedID: String, generation: UInt64) async throws(SnapshotError)
     /// Makes every earlier `add` durable.
@@ -63,6 +68,11 @@ public struct CleanMark: Sendable, Equatable {
 }
 
 extension SnapshotStorage {
+    /// A storage where the full check is as cheap as any other: `isSound`.
+    public func isPresent(feedID: String, generation: UInt64) async -> Bool {
+        await isSound(feedID: feedID, generation: generation)
+    }
+
     /// A storage without a mark: every run checks for leftovers (a table written in the store's
     /// own transactions has none to speak of, and checking it costs one query).
     public func takeCleanMark() async -> CleanMark? { nil }
@@ -150,6 +160,13 @@ extension SnapshotDirectory: SnapshotStorage {
     public func isSound(feedID: String, generation: UInt64) -> Bool {
         guard let bytes = try? Self.readFile(path(feedID: feedID, generation: generation)) else { return false }
         return SnapshotCodec.isSound(bytes, feedID: feedID, generation: generation)
+    }
+
+    /// One `stat`: a regular file at least as long as the smallest snapshot.
+    public func isPresent(feedID: String, generation: UInt64) -> Bool {
+        var st = stat()
+        guard stat(path(feedID: feedID, generation: generation), &st) == 0 else { return false }
+        return (st.st_mode & S_IFMT) == S_IFREG && Int(st.st_size) >= SnapshotCodec.minimumFileSize
     }
 
     public func add(_ bytes: [UInt8], feedID: String, generation: UInt64) throws(SnapshotError) {

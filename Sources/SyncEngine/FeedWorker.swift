@@ -267,13 +267,18 @@ struct FeedWorker: Sendable {
         }
         let url = feed.parent != nil ? ChildFeeds.fill(feed.url, since: nil) : feed.url
 
-        // 2. Fetch. A skip (304 or equal fingerprint) needs a sound snapshot: checksum and name
-        //    checked, payload not inflated. Checked once, and only where a skip is possible: before
-        //    the fetch for HTTP (validators are sent only then), after the fingerprint matched for
-        //    files — so a changed feed reads its snapshot once, to decode it.
+        // 2. Fetch. A skip (304 or equal fingerprint) needs a sound snapshot: on the feed's night
+        //    of the rotation (one in `incremental_days`, SyncDecision.checksSnapshotInFull) checksum
+        //    and name checked, payload not inflated; on the other nights its presence and size.
+        //    Checked once, and only where a skip is possible: before the fetch for HTTP (validators
+        //    are sent only then), after the fingerprint matched for files — so a changed feed reads
+        //    its snapshot once, to decode it.
         func snapshotSound() async -> Bool {
             guard fallback == nil, fullReason == nil, let generation else { return false }
-            return await snapshots.isSound(feedID: feed.id, generation: generation)
+            if SyncDecision.checksSnapshotInFull(feedID: feed.id, now: now, incrementalDays: Int(days)) {
+                return await snapshots.isSound(feedID: feed.id, generation: generation)
+            }
+            return await snapshots.isPresent(feedID: feed.id, generation: generation)
         }
         let fetched: FetchedBody
         if feed.pagination != nil {

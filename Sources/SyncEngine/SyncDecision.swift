@@ -2,6 +2,7 @@ public import FeedModel
 public import FeedSources
 public import Stores
 public import Snapshots
+import FeedHash
 
 /// The sync decision for one feed, as pure functions of what is known at each step (the feed's
 /// state, the options, the fetch, the snapshot): no I/O, no clock but `now`. `FeedWorker` does the
@@ -146,5 +147,18 @@ public enum SyncDecision {
     public static func skipsLeftoverCheck(mark: CleanMark?, storeID: String?, markRunKnown: Bool, forceFull: Bool) -> Bool {
         guard let mark, let storeID, !forceFull else { return false }
         return mark.storeID == storeID && markRunKnown
+    }
+
+    /// Whether an unchanged feed's snapshot is checked in full tonight (checksum, header, name)
+    /// rather than for its presence and size: one night in `incrementalDays`, the night chosen by
+    /// the feed id, so every snapshot is checked in full at least once in any `incrementalDays`
+    /// consecutive nights and about one in `incrementalDays` is read each night. (Damage found
+    /// later costs nothing stored: the feed falls back to a full sync against the store the night
+    /// it changes, when its snapshot is read in full anyway.)
+    public static func checksSnapshotInFull(feedID: String, now: Int64, incrementalDays: Int) -> Bool {
+        let days = UInt64(max(1, incrementalDays))
+        guard days > 1 else { return true }
+        let day = UInt64(bitPattern: now >= 0 ? now / 86_400 : (now - 86_399) / 86_400)
+        return day % days == XXH3.hash64(Array(feedID.utf8)) % days
     }
 }

@@ -44,6 +44,9 @@ struct SnapshotToolsEndToEndTests {
     func everyDamageKind() throws {
         let h = try setUp("damage")
         defer { h.cleanUp() }
+        // Every night checks every snapshot in full with incremental_days 1 (the rotation's
+        // other nights are the next test's).
+        try h.write("feedsync.yml", "incremental_days: 1\n" + OperationalTests.config)
         #expect(try h.night(Self.night1).0.status == 0)
         let liveRows = "SELECT count(*) AS n FROM events WHERE feed_id = 'airbnb' AND removed_at IS NULL"
         let allRows = "SELECT count(*) AS n FROM events"
@@ -101,6 +104,42 @@ struct SnapshotToolsEndToEndTests {
         #expect(r.status == 0 && rep["airbnb"].sync_type == "none")
         #expect(!FileManager.default.fileExists(atPath: h.dir.appendingPathComponent("snapshots/.tmp-airbnb-00112233445566ff").path))
         #expect(try h.run(["snapshot", "verify"]).status == 0)
+    }
+
+    @Test("an unchanged feed's snapshot is checked in full one night in incremental_days: damage inside it is found that night, a missing one every night")
+    func rotation() throws {
+        let h = try setUp("rotation")
+        defer { h.cleanUp() }
+        #expect(try h.night(Self.night1).0.status == 0)
+        // A flipped bit in the payload of both unchanged feeds' snapshots.
+        for feed in ["airbnb", "booking"] {
+            let path = try current(h, feed)
+            var b = try bytes(h, path)
+            b[b.count - 20] ^= 0x40
+            try h.writeBytes(path, b)
+        }
+        // Over the next seven nights (incremental_days 7, the default) each feed is checked in full
+        // on exactly one: skipped before it, full_fallback on it, skipped after it.
+        var found: [String: Int] = [:]
+        for day in 1...7 {
+            let now = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: 1_793_498_400 + Double(day) * 86_400))
+            let (r, rep) = try h.night(now)
+            #expect(r.status == 0, "\(r.stderr)")
+            for feed in ["airbnb", "booking"] {
+                if found[feed] == nil, rep[feed].sync_type == "full_fallback" {
+                    #expect(rep[feed].reason.contains("checksum mismatch"), "\(rep[feed].reason)")
+                    found[feed] = day
+                } else {
+                    #expect(rep[feed].sync_type == "none", "\(feed) night \(day): \(rep[feed].sync_type)")
+                }
+            }
+        }
+        #expect(found.count == 2, "\(found)")
+        #expect(try h.run(["snapshot", "verify", "--config", "feedsync.yml"]).status == 0)
+        // A missing snapshot is found the next night, whichever it is.
+        try h.remove(try current(h, "booking"))
+        let (r, rep) = try h.night("2026-11-09T02:00:00Z")
+        #expect(r.status == 0 && rep["booking"].sync_type == "full_fallback")
     }
 
     @Test("verify: sound folder, a single file, store pointers, usage errors")

@@ -92,6 +92,28 @@ struct SnapshotStorageConformance {
         #expect((await #expect(throws: SnapshotError.self) { try await s.read(feedID: "feed-a", generation: 3) })?.code == .checksumMismatch)
     }
 
+    @Test("presence: a missing or cut-short generation is not present; a sound one is (damage inside is isSound's to find)",
+          arguments: StorageKind.allCases)
+    func presence(_ kind: StorageKind) async throws {
+        let (s, damage, cleanup) = try await kind.make()
+        defer { cleanup() }
+        #expect(await !s.isPresent(feedID: "feed-a", generation: 1))
+        var bytes = try snapshot("feed-a", 1)
+        try await s.add(bytes, feedID: "feed-a", generation: 1)
+        #expect(await s.isPresent(feedID: "feed-a", generation: 1))
+        #expect(await !s.isPresent(feedID: "feed-a", generation: 2))
+        try await damage("feed-a", 1, Array(bytes.prefix(SnapshotCodec.minimumFileSize - 1)))
+        #expect(await !s.isPresent(feedID: "feed-a", generation: 1))
+        try await damage("feed-a", 1, [])
+        #expect(await !s.isPresent(feedID: "feed-a", generation: 1))
+        // A sound snapshot is present wherever it is kept.
+        bytes = try snapshot("feed-a", 3)
+        try await s.add(bytes, feedID: "feed-a", generation: 3)
+        let present = await s.isPresent(feedID: "feed-a", generation: 3)
+        let sound = await s.isSound(feedID: "feed-a", generation: 3)
+        #expect(present && sound)
+    }
+
     @Test("retire deletes one generation; leftovers are every generation but the current of the feeds named",
           arguments: StorageKind.allCases)
     func retireAndLeftovers(_ kind: StorageKind) async throws {

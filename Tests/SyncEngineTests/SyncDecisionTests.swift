@@ -238,3 +238,35 @@ struct LeftoverCheckDecisionTests {
         }
     }
 }
+
+/// The rotation of full snapshot checks over the nights.
+@Suite("Sync decision: full snapshot checks in rotation")
+struct SnapshotRotationTests {
+    @Test("each feed once in any incremental_days consecutive nights; every night with 1 (or 0)")
+    func rotation() {
+        let ids = (0..<700).map { "feed-\($0)" }
+        let first: Int64 = 1_795_000_000
+        for days in [2, 7, 30] {
+            var perNight = Array(repeating: 0, count: days)
+            for id in ids {
+                // Any window of `days` nights, starting anywhere.
+                for start in [first, first + 86_400 * 3 + 7_200] {
+                    let nights = (0..<days).filter {
+                        SyncDecision.checksSnapshotInFull(feedID: id, now: start + Int64($0) * 86_400, incrementalDays: days)
+                    }
+                    #expect(nights.count == 1, "\(id), \(days) days")
+                    if start == first, let n = nights.first { perNight[n] += 1 }
+                }
+                // The same night at any hour.
+                let a = SyncDecision.checksSnapshotInFull(feedID: id, now: first - first % 86_400, incrementalDays: days)
+                let b = SyncDecision.checksSnapshotInFull(feedID: id, now: first - first % 86_400 + 86_399, incrementalDays: days)
+                #expect(a == b)
+            }
+            // Spread over the nights, not bunched on one.
+            #expect(perNight.allSatisfy { $0 > ids.count / days / 2 }, "\(perNight)")
+        }
+        for days in [0, 1] {
+            #expect(ids.allSatisfy { SyncDecision.checksSnapshotInFull(feedID: $0, now: first, incrementalDays: days) })
+        }
+    }
+}
