@@ -46,7 +46,9 @@ let package = Package(
         // Domain types only: records, keys, feed states, the FeedFormat protocol.
         .target(name: "FeedModel", dependencies: ["FeedHash"], swiftSettings: upcoming),
         // The iCalendar glue: ICalendarFormat (records, canonical form, fingerprint).
-        .target(name: "ICalendarFeeds", dependencies: ["ICalendar", "FeedModel", "FeedHash"], swiftSettings: upcoming),
+        .target(name: "ICalendarFeeds", dependencies: ["ICalendar", "FeedModel", "FeedHash", "CLineScan"], swiftSettings: upcoming),
+        // The body fingerprint's line scan (SSE2): the lines that may be volatile, without a call per line.
+        .target(name: "CLineScan"),
         // JSON and CSV record feeds: readers, mappings, canonical JSON; RecordsFormat.
         .target(name: "Records", dependencies: ["FeedModel", "FeedHash", "JSONOutput"], swiftSettings: upcoming),
         // The formats feedsync knows (FormatRegistry.standard).

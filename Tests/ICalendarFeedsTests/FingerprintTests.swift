@@ -98,3 +98,50 @@ struct ISOTimeTests {
         for day in Int64(0)..<366 { #expect(ISOTime.parse(ISOTime.format(946_684_800 + day * 86_400 + 45_296)) == 946_684_800 + day * 86_400 + 45_296) }
     }
 }
+
+/// The scan against the plain definition, line by line, over bodies made to trip it.
+@Suite("Body fingerprint against its definition")
+struct FingerprintDefinitionTests {
+    /// The definition: every physical line, in order; a volatile line (its name before `:` or `;`,
+    /// any case, is one of `names`) and the continuation lines after it are left out.
+    static func reference(_ body: [UInt8], names: [String]) -> Fingerprint128 {
+        let upper = names.map { Array($0.uppercased().utf8) }
+        var kept: [UInt8] = []
+        var skipping = false
+        var start = 0
+        while start < body.count {
+            var end = start
+            while end < body.count, body[end] != 0x0A { end += 1 }
+            if end < body.count { end += 1 }
+            let line = Array(body[start..<end])
+            let continuation = line.first == 0x20 || line.first == 0x09
+            let volatile = !continuation && upper.contains { name in
+                line.count > name.count && (line[name.count] == UInt8(ascii: ":") || line[name.count] == UInt8(ascii: ";"))
+                    && zip(line, name).allSatisfy { ($0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0) == $1 }
+            }
+            if volatile { skipping = true } else if !(skipping && continuation) { skipping = false; kept += line }
+            start = end
+        }
+        return kept.withUnsafeBytes { XXH3.hash128($0) }
+    }
+
+    @Test("random bodies: volatile lines in any case, with parameters, folded, at the start, at the end, without a last newline")
+    func randomBodies() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["DTSTAMP:20261101T000000Z", "dtstamp;X=1:2026", "DtStAmP:x", "DTSTAMPX:no", "DTSTAMP", "DTSTART:2026",
+                      "DESCRIPTION:a\\, b", " folded", "\tfolded", "", "UID:1", "LAST-MODIFIED:2026", "last-modified:x",
+                      "X-SEQ:1", "D", "d:", "SUMMARY:DTSTAMP:not at the start", "BEGIN:VEVENT", "END:VEVENT", "ü:é"]
+        for names in [["DTSTAMP"], ["DTSTAMP", "LAST-MODIFIED"], ["dtstamp", "X-SEQ"], ["D"]] {
+            let fp = BodyFingerprinter(volatileProperties: names)
+            for _ in 0..<400 {
+                var text = ""
+                for _ in 0..<Int.random(in: 0...60, using: &rng) {
+                    text += pieces.randomElement(using: &rng)! + (Bool.random(using: &rng) ? "\r\n" : "\n")
+                }
+                if Bool.random(using: &rng) { text += pieces.randomElement(using: &rng)! }
+                let body = Array(text.utf8)
+                #expect(fp.fingerprint(body) == Self.reference(body, names: names), "\(names): \(text.debugDescription)")
+            }
+        }
+    }
+}
