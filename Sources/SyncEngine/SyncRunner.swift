@@ -106,7 +106,7 @@ public struct SyncRunner: Sendable {
         // What an interrupted run left is looked for unless the last run said it left nothing
         // (its clean mark, taken away now: this run leaves its own only if it ends cleanly).
         // `folderClean`: nothing is left of an earlier run (the mark said so, or this run looked
-        // for every configured feed), so that a clean end of this run may say so in turn.
+        // at every configured feed's files), so a clean end of this run may say so in turn.
         var storeID: String? = nil
         var folderClean = false
         if !options.dryRun {
@@ -246,7 +246,8 @@ public struct SyncRunner: Sendable {
             let (seconds, lost, retireFailed) = try await task.value
             done.phases.store += seconds
             done.lost.formUnion(lost)
-            if retireFailed { done.leftBehind = true }
+            // (A feed another process took over had its snapshot added and not committed.)
+            if retireFailed || !lost.isEmpty { done.leftBehind = true }
         }
         func flush(final: Bool) async throws {
             while writing.count >= inFlight {
