@@ -500,7 +500,7 @@ public enum ConfigLoader {
             resolved = url
         } else if url.hasPrefix("file://") {
             resolved = url
-        } else if url.contains("://") {
+        } else if containsSchemeSeparator(url) {
             throw fail(urlNode, "feed `\(id)`: unsupported URL scheme in `\(redactURL(url))` (use file://, http:// or https://, or a path)")
         } else {
             resolved = "file://" + absolutePath(url, relativeTo: folder)
@@ -670,6 +670,17 @@ public enum ConfigLoader {
     /// no file system call (Foundation's `standardizingPath` resolves symlinks, one `readlink` per
     /// component, which cost a second per 10,000 feeds), and `..` is kept for the kernel to
     /// resolve, since dropping it lexically would be wrong after a symlinked folder.
+    /// `url.contains("://")` on bytes (Foundation's `contains` searches as text: a tenth of loading
+    /// a 10,000-feed list).
+    static func containsSchemeSeparator(_ url: String) -> Bool {
+        var previous: (UInt8, UInt8) = (0, 0)
+        for c in url.utf8 {
+            if c == UInt8(ascii: "/"), previous == (UInt8(ascii: ":"), UInt8(ascii: "/")) { return true }
+            previous = (previous.1, c)
+        }
+        return false
+    }
+
     static func absolutePath(_ p: String, relativeTo folder: String) -> String {
         let joined = p.hasPrefix("/") || folder.isEmpty ? p : folder + "/" + p
         if isClean(joined) { return joined }

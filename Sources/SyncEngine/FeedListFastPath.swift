@@ -29,8 +29,9 @@ enum FeedListFastPath {
     }
 
     /// The settings a feed of the fast path may have (others, such as `http` or `mapping`, send the
-    /// document to Yams).
-    static let keys: Set<String> = ["id", "url", "property", "timezone", "format", "on_bad_event"]
+    /// document to Yams), with their bytes for matching a line without making a string first.
+    static let keys: [String] = ["id", "url", "property", "timezone", "format", "on_bad_event"]
+    private static let keyBytes: [[UInt8]] = keys.map { Array($0.utf8) }
 
     static func split(_ text: String) -> Split? {
         var utf8 = Array(text.utf8)
@@ -116,8 +117,9 @@ enum FeedListFastPath {
         var k = i
         while k < end, (b[k] >= 0x61 && b[k] <= 0x7A) || b[k] == UInt8(ascii: "_") { k += 1 }
         guard k > i, k + 1 < end, b[k] == UInt8(ascii: ":"), b[k + 1] == 0x20 else { return false }
-        let key = String(decoding: b[i..<k], as: UTF8.self)
-        guard keys.contains(key), cells[key] == nil, let value = scalar(b, k + 2, end) else { return false }
+        guard let n = keyBytes.firstIndex(where: { $0.elementsEqual(b[i..<k]) }) else { return false }
+        let key = keys[n]
+        guard cells[key] == nil, let value = scalar(b, k + 2, end) else { return false }
         cells[key] = value
         return true
     }

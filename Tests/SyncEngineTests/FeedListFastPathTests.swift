@@ -153,3 +153,13 @@ struct FeedListFastPathTests {
         #expect(taken >= 20, "the fast path was taken \(taken) times of 200")
     }
 }
+
+@Suite("Config: a URL's scheme separator")
+struct SchemeSeparatorTests {
+    @Test("found on bytes as `contains(\"://\")` finds it")
+    func cases() {
+        for url in ["https://x", "ftp://x", "a://", "://", "feeds/a.ics", "a:/b", "a:b//c", ":/", "x:///y", "ü://ä", ""] {
+            #expect(ConfigLoader.containsSchemeSeparator(url) == url.contains("://"), "\(url)")
+        }
+    }
+}
