@@ -1,24 +1,35 @@
 // TEXT escaping, civil dates, DATE / DATE-TIME / PERIOD / DURATION values.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public enum ICalText {
     /// RFC 5545 §3.3.11: `\\` `\;` `\,` `\n` `\N` → `\ ; , newline`.
     /// An unknown escape `\x` yields `x` (the backslash is dropped); a trailing lone backslash is kept.
     public static func unescape(_ s: String) -> String {
-        var hasBackslash = false
-        for c in s.utf8 where c == 0x5C { hasBackslash = true; break }
-        if !hasBackslash { return s }
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        var it = s.utf8.makeIterator()
-        while let c = it.next() {
-            if c != 0x5C { out.append(c); continue }
-            guard let n = it.next() else { out.append(0x5C); break }
-            switch n {
-            case UInt8(ascii: "n"), UInt8(ascii: "N"): out.append(0x0A)
-            default: out.append(n)
+        var text = s
+        // Runs between backslashes are found with memchr and copied whole (every event's UID,
+        // SUMMARY, DESCRIPTION and LOCATION pass here).
+        let unescaped: String? = text.withUTF8 { b in
+            guard let base = b.baseAddress, memchr(base, 0x5C, b.count) != nil else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(b.count)
+            var i = 0
+            while i < b.count {
+                let j = memchr(base + i, 0x5C, b.count - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? b.count
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<j]))
+                guard j < b.count else { break }
+                guard j + 1 < b.count else { out.append(0x5C); break }   // a trailing lone backslash is kept
+                let n = b[j + 1]
+                out.append(n == UInt8(ascii: "n") || n == UInt8(ascii: "N") ? 0x0A : n)
+                i = j + 2
             }
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
+        return unescaped ?? s
     }
 
     /// Inverse of `unescape`: `\` `;` `,` newline (and CRLF) → `\\` `\;` `\,` `\n`.

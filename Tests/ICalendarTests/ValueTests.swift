@@ -151,6 +151,27 @@ struct PropertyNameKeyTests {
         #expect(ICalNameSet([String]()).isEmpty)
     }
 
+    @Test("unescape: the RFC 5545 escapes, an unknown escape loses its backslash, a trailing one stays")
+    func unescapeDefinition() {
+        func reference(_ s: String) -> String {
+            var out: [UInt8] = []
+            var it = s.utf8.makeIterator()
+            while let c = it.next() {
+                if c != 0x5C { out.append(c); continue }
+                guard let n = it.next() else { out.append(0x5C); break }
+                out.append(n == UInt8(ascii: "n") || n == UInt8(ascii: "N") ? 0x0A : n)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(ICalText.unescape(#"a\\b\;c\,d\ne\Nf\xg\"#) == "a\\b;c,d\ne\nfxg\\")
+        var rng = SystemRandomNumberGenerator()
+        let pieces = [#"\\"#, #"\"#, #"\n"#, #"\N"#, #"\,"#, #"\;"#, #"\x"#, "plain", " ", "ü", #"\ü"#, ",", ";", #"\r\n"#]
+        for _ in 0..<2_000 {
+            let s = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            #expect(ICalText.unescape(s) == reference(s), "\(s.debugDescription)")
+        }
+    }
+
     @Test("normalised TEXT: runs copied whole, escapes and line breaks spelt one way")
     func normalised() {
         func norm(_ s: String) -> String {
