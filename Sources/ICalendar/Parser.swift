@@ -76,8 +76,6 @@ public struct ICalNameSet: Sendable {
         entries = names.filter { seen.insert($0).inserted }.map { (ICalName.key($0), $0) }
     }
 
-    public var isEmpty: Bool { entries.isEmpty }
-
     @inline(__always)
     public func contains(_ p: ICalProperty) -> Bool {
         for e in entries where e.key == p.nameKey && e.name == p.name { return true }

@@ -12,11 +12,7 @@ public enum CanonicalForm {
     /// TEXT properties that hold a single value; their escapes are normalised.
     static let singleText = ICalNameSet(["SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT", "UID"])
 
-    public static func bytes(of component: ICalComponent, excluding volatile: Set<String>) -> [UInt8] {
-        bytes(of: component, excluding: ICalNameSet(volatile))
-    }
-
-    /// The same, with the volatile names as a set made once (what `FeedParser` does per feed).
+    /// The volatile names are a set made once per feed (`FeedParser`).
     public static func bytes(of component: ICalComponent, excluding volatile: ICalNameSet) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)

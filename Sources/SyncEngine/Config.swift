@@ -666,10 +666,6 @@ public enum ConfigLoader {
         return !path.isEmpty && !dotEnd && (previous != UInt8(ascii: "/") || path == "/")
     }
 
-    /// `p` made absolute against `folder` (when `folder` is absolute), with empty and `.` components dropped. Purely lexical:
-    /// no file system call (Foundation's `standardizingPath` resolves symlinks, one `readlink` per
-    /// component, which cost a second per 10,000 feeds), and `..` is kept for the kernel to
-    /// resolve, since dropping it lexically would be wrong after a symlinked folder.
     /// `url.contains("://")` on bytes (Foundation's `contains` searches as text: a tenth of loading
     /// a 10,000-feed list).
     static func containsSchemeSeparator(_ url: String) -> Bool {
@@ -681,6 +677,10 @@ public enum ConfigLoader {
         return false
     }
 
+    /// `p` made absolute against `folder` (when `folder` is absolute), with empty and `.` components dropped. Purely lexical:
+    /// no file system call (Foundation's `standardizingPath` resolves symlinks, one `readlink` per
+    /// component, which cost a second per 10,000 feeds), and `..` is kept for the kernel to
+    /// resolve, since dropping it lexically would be wrong after a symlinked folder.
     static func absolutePath(_ p: String, relativeTo folder: String) -> String {
         let joined = p.hasPrefix("/") || folder.isEmpty ? p : folder + "/" + p
         if isClean(joined) { return joined }

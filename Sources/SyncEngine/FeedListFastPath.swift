@@ -34,7 +34,7 @@ enum FeedListFastPath {
     private static let keyBytes: [[UInt8]] = keys.map { Array($0.utf8) }
 
     static func split(_ text: String) -> Split? {
-        var utf8 = Array(text.utf8)
+        let utf8 = Array(text.utf8)
         // Lines as [start, end) without the line break (a CR before the LF is left out too).
         var lines: [(start: Int, end: Int)] = []
         lines.reserveCapacity(utf8.count / 24)
@@ -107,7 +107,6 @@ enum FeedListFastPath {
         rest.append(contentsOf: "feeds: []\n".utf8)
         rest.append(contentsOf: repeatElement(0x0A, count: blockEnd - feedsIndex - 1))
         if blockEnd < lines.count { rest.append(contentsOf: utf8[lines[blockEnd].start...]) }
-        utf8 = []
         return Split(rest: String(decoding: rest, as: UTF8.self), items: items, feedsLine: feedsIndex + 1)
     }
 

@@ -159,6 +159,6 @@ public enum SyncDecision {
         let days = UInt64(max(1, incrementalDays))
         guard days > 1 else { return true }
         let day = UInt64(bitPattern: now >= 0 ? now / 86_400 : (now - 86_399) / 86_400)
-        return day % days == XXH3.hash64(Array(feedID.utf8)) % days
+        return day % days == XXH3.hash64(feedID.utf8) % days
     }
 }

@@ -148,7 +148,6 @@ struct PropertyNameKeyTests {
         #expect(set.contains(ICalProperty(name: "X-WR-CALNAME", value: "")))
         #expect(!set.contains(ICalProperty(name: "X-WR-CALDESC", value: "")))
         #expect(!set.contains(ICalProperty(name: "DTSTART", value: "")))
-        #expect(ICalNameSet([String]()).isEmpty)
     }
 
     @Test("unescape: the RFC 5545 escapes, an unknown escape loses its backslash, a trailing one stays")
