@@ -8,16 +8,22 @@ was last modified the day before NOW. GET /control?night=2 switches to night 2: 
 participants renamed, last modified an hour after NOW. Endpoints as race_api.py:
   /race/1                            {"race": {"events": [...]}}
   /race/1/participants?event_id=E&modified_after_timestamp=T&page=P&results_per_page=N
+GET /control?cost_us=C sets the server's cost model: C microseconds of server time per record an
+answer holds (default 0: an instant server). The cost is spent under one server-wide lock, so
+concurrent requests do not share it out (one database answers them all): a client gains from
+asking for fewer records, never from asking in parallel.
 Prints the port (127.0.0.1).
 """
-import json, socket, sys
+import json, socket, sys, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 from urllib.parse import urlparse, parse_qs
 
 events_n, people_n, now = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-state = {"night": 1}
+state = {"night": 1, "cost_us": 0}
+server_lock = threading.Lock()
 EVENTS = [{"event_id": 100000 + e, "name": f"Race {e}", "start_time": "12/5/2027 09:00", "end_time": "12/5/2027 13:00",
            "last_modified": now - 86400} for e in range(events_n)]
+EVENTS_BODY = json.dumps({"race": {"name": "Bench", "events": EVENTS}}, separators=(",", ":")).encode()
 changed_per_event = max(1, people_n // 100)
 
 
@@ -42,8 +48,16 @@ def page_bytes(event, since, page, size):
         people = participants(event)
         if since:
             people = [p for p in people if p["last_modified"] > int(since)]
-        cache[key] = json.dumps([{"participants": people[(page - 1) * size:page * size]}], separators=(",", ":")).encode()
+        chunk = people[(page - 1) * size:page * size]
+        cache[key] = (len(chunk), json.dumps([{"participants": chunk}], separators=(",", ":")).encode())
     return cache[key]
+
+
+def spend(records):
+    """The cost model: the server's time for the records an answer holds, one answer at a time."""
+    if state["cost_us"] > 0 and records > 0:
+        with server_lock:
+            time.sleep(records * state["cost_us"] / 1e6)
 
 
 def warm():
@@ -81,13 +95,17 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         if url.path == "/control":
-            state["night"] = int(q.get("night", "1"))
-            return self.answer({"night": state["night"]})
+            state["night"] = int(q.get("night", state["night"]))
+            state["cost_us"] = float(q.get("cost_us", state["cost_us"]))
+            return self.answer({"night": state["night"], "cost_us": state["cost_us"]})
         if url.path == "/race/1":
-            return self.answer({"race": {"name": "Bench", "events": EVENTS}})
+            spend(len(EVENTS))
+            return self.answer(EVENTS_BODY)
         if url.path == "/race/1/participants":
-            return self.answer(page_bytes(int(q["event_id"]), q.get("modified_after_timestamp", ""),
-                                          int(q.get("page", "1")), int(q.get("results_per_page", "1000"))))
+            count, body = page_bytes(int(q["event_id"]), q.get("modified_after_timestamp", ""),
+                                     int(q.get("page", "1")), int(q.get("results_per_page", "1000")))
+            spend(count)
+            return self.answer(body)
         self.send_response(404)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -138,9 +138,17 @@ public enum SnapshotCodec {
     static func encodePayload(_ records: [SnapshotRecord]) throws(SnapshotError) -> [UInt8] {
         // Sort indices by key bytes (String's own `<` is not byte order).
         let keys = records.map { Array($0.key.utf8) }
-        let order = keys.indices.sorted { a, b in
+        let less = { (a: Int, b: Int) -> Bool in
             keys[a].withUnsafeBytes { x in keys[b].withUnsafeBytes { y in compareBytes(x, y) < 0 } }
         }
+        // Records usually come in key order already (a merged snapshot, a child's delta): one pass
+        // finds that, and the sort is skipped.
+        var inOrder = true
+        for i in keys.indices.dropFirst() where !less(i - 1, i) {
+            inOrder = false
+            break
+        }
+        let order = inOrder ? Array(keys.indices) : keys.indices.sorted(by: less)
         var times = [TimeFields]()
         times.reserveCapacity(records.count)
         var size = 0
