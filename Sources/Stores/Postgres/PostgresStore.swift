@@ -706,16 +706,19 @@ public final class PostgresStore: FeedStore {
 
         // 6. Occurrences: those of removed events, of the replaced series or of whole feeds go
         //    (the future ones), the new ones come, and each feed's `occurrences_until` is set.
-        try await writeOccurrences(succeeded, at: at, on: connection, logger: logger)
+        try await writeOccurrences(succeeded, newFeeds: newFeeds, at: at, on: connection, logger: logger)
     }
 
-    private static func writeOccurrences(_ part: [FeedUpdate], at: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+    /// `newFeeds`: the feeds whose row this transaction created, which have no occurrences yet:
+    /// theirs are inserted without the conflict checks of an upsert.
+    private static func writeOccurrences(_ part: [FeedUpdate], newFeeds: Set<String>, at: Int64,
+                                         on connection: PostgresConnection, logger: Logger) async throws {
         var dropFeed = PostgresColumn(.text), dropKey = PostgresColumn(.text), dropFrom = PostgresColumn(.int8)
         var uidFeed = PostgresColumn(.text), uidValue = PostgresColumn(.text), uidFrom = PostgresColumn(.int8)
         var allFeed = PostgresColumn(.text), allFrom = PostgresColumn(.int8)
         var keepFeed = PostgresColumn(.text), keepKey = PostgresColumn(.text)
         var untilFeed = PostgresColumn(.text), untilValue = PostgresColumn(.int8)
-        var o = OccurrenceColumns(), refresh = RefreshColumns()
+        var o = OccurrenceColumns(), freshOccurrences = OccurrenceColumns(), refresh = RefreshColumns()
         for u in part {
             let from = u.occurrences?.from
             for key in u.removed {
@@ -728,7 +731,11 @@ public final class PostgresStore: FeedStore {
                 allFeed.append(u.feedID); allFrom.append(occ.from)
                 for key in occ.keep { keepFeed.append(u.feedID); keepKey.append(key) }
             }
-            for r in occ.rows { o.append(u.feedID, r) }
+            if newFeeds.contains(u.feedID) {
+                for r in occ.rows { freshOccurrences.append(u.feedID, r) }
+            } else {
+                for r in occ.rows { o.append(u.feedID, r) }
+            }
             untilFeed.append(u.feedID); untilValue.append(occ.until)
             for r in occ.refresh where r.hasTimes { refresh.append(u.feedID, r) }
         }
@@ -752,13 +759,21 @@ public final class PostgresStore: FeedStore {
             for c in [dropFeed, dropKey, dropFrom, uidFeed, uidValue, uidFrom, allFeed, allFrom, keepFeed, keepKey] { q.binds.append(c) }
             try await connection.query(q, logger: logger)
         }
+        let insertOccurrences = """
+            INSERT INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date, all_day, cancelled)
+            SELECT feed_id, record_key, uid, to_timestamp(start_ts), to_timestamp(end_ts), start_ts, end_ts,
+              start_date::date, end_date::date, all_day, cancelled
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::bool[], $9::bool[])
+              AS r(feed_id, record_key, uid, start_ts, end_ts, start_date, end_date, all_day, cancelled)
+
+            """
+        if freshOccurrences.count > 0 {
+            var q = PostgresQuery(unsafeSQL: insertOccurrences)
+            freshOccurrences.bind(into: &q.binds)
+            try await connection.query(q, logger: logger)
+        }
         if o.count > 0 {
-            var q = PostgresQuery(unsafeSQL: """
-                INSERT INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date, all_day, cancelled)
-                SELECT feed_id, record_key, uid, to_timestamp(start_ts), to_timestamp(end_ts), start_ts, end_ts,
-                  start_date::date, end_date::date, all_day, cancelled
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::bool[], $9::bool[])
-                  AS r(feed_id, record_key, uid, start_ts, end_ts, start_date, end_date, all_day, cancelled)
+            var q = PostgresQuery(unsafeSQL: insertOccurrences + """
                 ON CONFLICT (feed_id, record_key, start_ts) DO UPDATE SET uid = excluded.uid, "end" = excluded."end",
                   end_ts = excluded.end_ts, start_date = excluded.start_date, end_date = excluded.end_date,
                   all_day = excluded.all_day, cancelled = excluded.cancelled
