@@ -100,7 +100,7 @@ let package = Package(
 
         .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "JSONOutput"], swiftSettings: upcoming),
         .testTarget(name: "ICalendarFeedsTests", dependencies: ["ICalendarFeeds", "FeedFormats", "FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
-        .testTarget(name: "RecordsTests", dependencies: ["Records", "FeedModel", "FeedHash"], swiftSettings: upcoming),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "FeedModel", "FeedHash", "JSONOutput"], swiftSettings: upcoming),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash", "Stores", "PostgresTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds", "FeedFormats", "JSONOutput"],

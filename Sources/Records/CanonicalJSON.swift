@@ -32,13 +32,11 @@ package enum CanonicalJSON {
             }
             out += "]"
         case .object(let members):
-            var last: [String: Int] = [:]
-            for (k, m) in members.enumerated() { last[m.0] = k }
-            let kept = last.filter { !volatile.contains($0.key) }
-                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
             out += "{"
-            for (k, (name, index)) in kept.enumerated() {
-                if k > 0 { out += "," }
+            var first = true
+            for (name, index) in memberOrder(members, dropping: volatile) {
+                if !first { out += "," }
+                first = false
                 JSONText.append(name, to: &out)
                 out += ":"
                 append(members[index].1, dropping: volatile, to: &out)
@@ -47,11 +45,55 @@ package enum CanonicalJSON {
         }
     }
 
+    /// The positions of the members an object keeps, in canonical order: sorted by the UTF-8
+    /// bytes of their names, the last of a repeated name, no volatile name. Names are the same
+    /// when they are equal `String`s (canonically equivalent); the name written is the first
+    /// spelling met.
+    static func memberOrder(_ members: [(String, JSONNode)], dropping volatile: Set<String>) -> [(String, Int)] {
+        guard members.allSatisfy({ $0.0.utf8.allSatisfy { $0 < 0x80 } }) else {
+            // Names beyond ASCII: equal names may differ in bytes, so they are matched by hashing.
+            var last: [String: Int] = [:]
+            for (k, m) in members.enumerated() { last[m.0] = k }
+            return last.filter { !volatile.contains($0.key) }
+                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                .map { ($0.key, $0.value) }
+        }
+        // ASCII names are equal exactly when their bytes are: sorted by bytes, then by position,
+        // the last of each run of one name is the one kept.
+        let sorted = members.indices.sorted { a, b in
+            let x = members[a].0.utf8, y = members[b].0.utf8
+            if x.elementsEqual(y) { return a < b }
+            return x.lexicographicallyPrecedes(y)
+        }
+        var order: [(String, Int)] = []
+        order.reserveCapacity(sorted.count)
+        for (k, index) in sorted.enumerated() {
+            if k + 1 < sorted.count && members[sorted[k + 1]].0.utf8.elementsEqual(members[index].0.utf8) { continue }
+            if !volatile.isEmpty && volatile.contains(members[index].0) { continue }
+            order.append((members[index].0, index))
+        }
+        return order
+    }
+
     /// One spelling per numeric value: no sign on zero, no leading or trailing zeros, no exponent
     /// while the plain form has at most 21 digits before the point or 6 zeros after it
     /// (`200.0` → `200`, `2e2` → `200`, `1.50` → `1.5`, `-0.0` → `0`, `1e30` → `1e30`). Exact: the
     /// digits are never converted to a binary floating point number. `text` must be a JSON number.
     package static func canonicalNumber(_ text: String) -> String {
+        // An integer already in its one spelling (no leading zero, not "-0"): the usual case.
+        let u = text.utf8
+        if let f = u.first, u.count <= 21 {
+            let digitsStart = f == UInt8(ascii: "-") ? u.index(after: u.startIndex) : u.startIndex
+            if digitsStart != u.endIndex, u[digitsStart] != UInt8(ascii: "0"),
+               u[digitsStart...].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+                return text
+            }
+        }
+        return spelledOut(text)
+    }
+
+    /// `canonicalNumber` for any JSON number, digit by digit.
+    static func spelledOut(_ text: String) -> String {
         var negative = false
         var digits: [UInt8] = []
         var exponent = 0
