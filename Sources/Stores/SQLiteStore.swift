@@ -415,14 +415,21 @@ public final class SQLiteStore: FeedStore {
                       property = excluded.property, last_status = excluded.last_status,
                       last_error = excluded.last_error
                     """)
+                // A feed that synced: its row and its state in one statement (nil validators keep
+                // the stored ones), bound without boxing — a quiet night writes one per feed.
                 let success = try db.cachedStatement(sql: """
-                    UPDATE feeds SET fingerprint = coalesce(?, fingerprint), etag = coalesce(?, etag),
-                      last_modified = coalesce(?, last_modified),
-                      snapshot_generation = coalesce(?, snapshot_generation),
-                      last_success_at = ?,
-                      last_full_sync_at = CASE WHEN ? THEN ? ELSE last_full_sync_at END
-                    WHERE id = ?
+                    INSERT INTO feeds (id, url_redacted, property, last_status, last_error, fingerprint, etag,
+                      last_modified, snapshot_generation, last_success_at, last_full_sync_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET url_redacted = excluded.url_redacted,
+                      property = excluded.property, last_status = excluded.last_status,
+                      last_error = excluded.last_error, fingerprint = coalesce(excluded.fingerprint, fingerprint),
+                      etag = coalesce(excluded.etag, etag), last_modified = coalesce(excluded.last_modified, last_modified),
+                      snapshot_generation = coalesce(excluded.snapshot_generation, snapshot_generation),
+                      last_success_at = excluded.last_success_at,
+                      last_full_sync_at = coalesce(excluded.last_full_sync_at, last_full_sync_at)
                     """)
+                var feedRow = Binder(success, db)
                 let insertEvent = try db.cachedStatement(sql: """
                     INSERT INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
                       summary, description, location, status, record_hash, start_ts, last_end_ts,
@@ -467,12 +474,15 @@ public final class SQLiteStore: FeedStore {
                                         status: row[9], data: row[10])
                 }
                 for u in batch {
-                    try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
-                    guard u.status != .failed else { continue }
-                    try success.execute(arguments: [
-                        u.fingerprint, u.etag, u.lastModified, u.snapshotGeneration.map { Int64($0) },
-                        now, u.fullSync, now, u.feedID,
-                    ])
+                    guard u.status != .failed else {
+                        try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
+                        continue
+                    }
+                    feedRow.bind(u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error, u.fingerprint, u.etag,
+                                 u.lastModified)
+                    feedRow.bind(u.snapshotGeneration.map { Int64($0) })
+                    feedRow.bind(now, u.fullSync ? now : nil)
+                    try feedRow.step()
                     for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                         for r in records {
                             let before = kind == "updated" ? try old(u.feedID, r.key) : nil
