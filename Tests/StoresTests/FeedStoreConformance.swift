@@ -19,7 +19,7 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
         case .memory:
             return InMemoryStore()
         case .sqlite:
-            return try SQLiteStore(path: NSTemporaryDirectory() + "feedsync-conformance-\(UUID().uuidString).sqlite")
+            return try SQLiteStore(path: TestFiles.sqlite("conformance"))
         case .postgres:
             let url = try await PostgresTestServer.shared.newDatabase("conformance")
             return try await PostgresStore.open(try PostgresLocation.parse(url))

@@ -10,7 +10,7 @@ struct SQLiteStoreTests {
     let store: SQLiteStore
 
     init() throws {
-        path = NSTemporaryDirectory() + "feedsync-store-\(UUID().uuidString).sqlite"
+        path = TestFiles.sqlite("store")
         store = try SQLiteStore(path: path)
     }
 
@@ -106,7 +106,7 @@ struct SQLiteStoreTests {
 
     @Test("a version 1 database is migrated with its rows kept; records without times and with data are stored")
     func migrationV2() async throws {
-        let old = NSTemporaryDirectory() + "feedsync-v1-\(UUID().uuidString).sqlite"
+        let old = TestFiles.sqlite("v1")
         let queue = try DatabaseQueue(path: old)
         try SQLiteStore.migrator.migrate(queue, upTo: "v1")
         try await queue.write { db in
@@ -132,7 +132,7 @@ struct SQLiteStoreTests {
 
     @Test("a version 3 database is migrated: timed rows get end_ts, all-day rows their dates, feeds are marked not materialised")
     func migrationV4() async throws {
-        let old = NSTemporaryDirectory() + "feedsync-v3-\(UUID().uuidString).sqlite"
+        let old = TestFiles.sqlite("v3")
         let queue = try DatabaseQueue(path: old)
         try SQLiteStore.migrator.migrate(queue, upTo: "v3")
         try await queue.write { db in
