@@ -434,7 +434,10 @@ struct TreeBuilder {
         var s = Substring(v)
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        return s.uppercased()
+        // A component name is ASCII: upper-cased byte by byte (Unicode's rules only beyond it).
+        guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.uppercased() }
+        guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return String(s) }
+        return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 
     mutating func add(_ prop: ICalProperty) throws(ICalParseError) {

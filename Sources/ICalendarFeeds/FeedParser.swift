@@ -89,13 +89,14 @@ public struct FeedParser: Sendable {
     /// One VEVENT as a record.
     private func record(of event: ICalComponent, resolver: TimeZoneResolver, overridesByUID: [String: [ICalComponent]],
                         budget: inout Int, warnings: inout [String]) throws(ICalParseError) -> FeedRecord {
-        let overrides = event.first("RECURRENCE-ID") == nil ? event.first("UID").flatMap { overridesByUID[$0.value] } ?? [] : []
+        let fields = EventFields(event)
+        let overrides = fields.recurrenceID == nil ? fields.uid.flatMap { overridesByUID[$0.value] } ?? [] : []
         let timing = try EventTiming.compute(event: event, resolver: resolver, overrides: overrides)
         for w in timing.warnings { warnings.append("line \(event.line): \(w)") }
         let body = CanonicalForm.bytes(of: event, excluding: volatile)
         let hash = XXH3.hash64(body)
         var uid: String
-        if let u = event.first("UID"), !u.value.isEmpty {
+        if let u = fields.uid, !u.value.isEmpty {
             uid = ICalText.unescape(u.value)
         } else {
             // A stable key derived from the content, so the same event keeps its key night after night.
@@ -103,7 +104,7 @@ public struct FeedParser: Sendable {
             warnings.append("line \(event.line): VEVENT has no UID; using the content-derived key \(uid)")
         }
         var rid: String? = nil
-        if let r = event.first("RECURRENCE-ID") {
+        if let r = fields.recurrenceID {
             do {
                 rid = try normalisedRecurrenceID(ICalDateValue.parse(r), resolver: resolver)
             } catch {
@@ -141,7 +142,7 @@ public struct FeedParser: Sendable {
         } else {
             (startDay, endDay) = localDayRange(start: timing.start, end: timing.end, day: day)
         }
-        let status = event.first("STATUS").map { $0.value.uppercased() }
+        let status = fields.status.map { asciiUppercased($0.value) }
         let series = timing.isRecurring && rid == nil
         var occurrences: [FeedOccurrence]? = nil
         if let w = occurrenceWindow {
@@ -168,9 +169,9 @@ public struct FeedParser: Sendable {
             uid: uid, recurrenceID: rid, hash: hash,
             start: timing.start, end: timing.end, lastEnd: timing.lastEnd,
             allDay: allDay, startDate: startDate, endDate: endDate,
-            summary: event.first("SUMMARY").map { ICalText.unescape($0.value) },
-            description: event.first("DESCRIPTION").map { ICalText.unescape($0.value) },
-            location: event.first("LOCATION").map { ICalText.unescape($0.value) },
+            summary: fields.summary.map { ICalText.unescape($0.value) },
+            description: fields.description.map { ICalText.unescape($0.value) },
+            location: fields.location.map { ICalText.unescape($0.value) },
             status: status,
             body: body, occurrences: occurrences, startDay: startDay, endDay: endDay)
         record.isSeries = series
@@ -252,3 +253,39 @@ public func normalisedRecurrenceID(_ value: ICalDateValue, resolver: TimeZoneRes
     }
 }
 
+
+/// The first UID, RECURRENCE-ID, STATUS, SUMMARY, DESCRIPTION and LOCATION of an event, found in
+/// one pass over its properties (each is what `first(_:)` gives for that name).
+struct EventFields {
+    var uid: ICalProperty?
+    var recurrenceID: ICalProperty?
+    var status: ICalProperty?
+    var summary: ICalProperty?
+    var description: ICalProperty?
+    var location: ICalProperty?
+
+    private static let uidKey = ICalName.key("UID"), recurrenceIDKey = ICalName.key("RECURRENCE-ID")
+    private static let statusKey = ICalName.key("STATUS"), summaryKey = ICalName.key("SUMMARY")
+    private static let descriptionKey = ICalName.key("DESCRIPTION"), locationKey = ICalName.key("LOCATION")
+
+    init(_ event: ICalComponent) {
+        for p in event.properties {
+            switch p.nameKey {
+            case Self.uidKey where uid == nil && p.name == "UID": uid = p
+            case Self.recurrenceIDKey where recurrenceID == nil && p.name == "RECURRENCE-ID": recurrenceID = p
+            case Self.statusKey where status == nil && p.name == "STATUS": status = p
+            case Self.summaryKey where summary == nil && p.name == "SUMMARY": summary = p
+            case Self.descriptionKey where description == nil && p.name == "DESCRIPTION": description = p
+            case Self.locationKey where location == nil && p.name == "LOCATION": location = p
+            default: break
+            }
+        }
+    }
+}
+
+/// `s.uppercased()`, byte by byte when it is ASCII (a STATUS value almost always is).
+func asciiUppercased(_ s: String) -> String {
+    guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.uppercased() }
+    guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return s }
+    return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
+}
