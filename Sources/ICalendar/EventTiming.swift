@@ -159,7 +159,7 @@ struct Expansion {
                 warnings.append("line \(ev.line): override without a readable DTSTART; its occurrence keeps the series' time")
                 continue
             }
-            let cancelled = ev.first("STATUS")?.value.uppercased() == "CANCELLED"
+            let cancelled = ev.first("STATUS").map { asciiUppercased($0.value) } == "CANCELLED"
             let thisAndFuture = rp.parameter("RANGE")?.uppercased() == "THISANDFUTURE"
             let o = Override(rid: rid, ridDate: ridDate, thisAndFuture: thisAndFuture, cancelled: cancelled,
                              start: ox.start, end: ox.end)

@@ -85,9 +85,14 @@ public struct ICalNameSet: Sendable {
 
 /// `name` upper-cased; names are almost always upper-case already, so this usually allocates nothing.
 @inline(__always)
-func asciiUpper(_ name: String) -> String {
-    for c in name.utf8 where c >= 0x61 && c <= 0x7A || c >= 0x80 { return name.uppercased() }
-    return name
+func asciiUpper(_ name: String) -> String { asciiUppercased(name) }
+
+/// `s.uppercased()`, byte by byte when `s` is ASCII (names and enumerated values such as STATUS
+/// almost always are); Unicode's rules only beyond ASCII.
+public func asciiUppercased(_ s: String) -> String {
+    guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.uppercased() }
+    guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return s }
+    return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
 }
 
 public struct ICalComponent: Sendable, Hashable {
@@ -434,10 +439,7 @@ struct TreeBuilder {
         var s = Substring(v)
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        // A component name is ASCII: upper-cased byte by byte (Unicode's rules only beyond it).
-        guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.uppercased() }
-        guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return String(s) }
-        return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
+        return asciiUppercased(String(s))
     }
 
     mutating func add(_ prop: ICalProperty) throws(ICalParseError) {

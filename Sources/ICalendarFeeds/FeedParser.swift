@@ -282,10 +282,3 @@ struct EventFields {
         }
     }
 }
-
-/// `s.uppercased()`, byte by byte when it is ASCII (a STATUS value almost always is).
-func asciiUppercased(_ s: String) -> String {
-    guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.uppercased() }
-    guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return s }
-    return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
-}
