@@ -98,9 +98,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: upcoming),
 
-        .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "JSONOutput"], swiftSettings: upcoming),
+        .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "JSONOutput", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "ICalendarFeedsTests", dependencies: ["ICalendarFeeds", "FeedFormats", "FeedModel", "FeedHash", "ICalendar"], swiftSettings: upcoming),
-        .testTarget(name: "RecordsTests", dependencies: ["Records", "FeedModel", "FeedHash", "JSONOutput"], swiftSettings: upcoming),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "FeedModel", "FeedHash", "JSONOutput", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "FeedHash", "Stores", "PostgresTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "SnapshotToolsTests", dependencies: ["SnapshotTools", "Snapshots", "FeedHash", "Stores", "FeedModel", "ICalendarFeeds", "FeedFormats", "JSONOutput"],
@@ -108,11 +108,13 @@ let package = Package(
         .testTarget(name: "FeedSourcesTests", dependencies: ["FeedSources", "FeedModel", "ICalendarFeeds"], swiftSettings: upcoming),
         // Starts a throwaway PostgreSQL server (initdb + pg_ctl) for the tests that need one.
         .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport", swiftSettings: upcoming),
+        // The randomised tests' deterministic generator.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: upcoming),
         .testTarget(name: "StoresTests", dependencies: ["Stores", "FeedModel", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "FeedModel", "ICalendarFeeds", "Records", "FeedFormats", "Snapshots", "Stores", "FeedSources", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["feedsync", "Snapshots", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["feedsync", "Snapshots", "PostgresTestSupport", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["feed_server.py", "race_api.py"],
             swiftSettings: upcoming),
     ]

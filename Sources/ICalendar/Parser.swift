@@ -32,7 +32,7 @@ public struct ICalProperty: Sendable, Hashable {
 
     /// First value of the first parameter with this name (case-insensitive).
     public func parameter(_ name: String) -> String? {
-        let upper = asciiUpper(name)
+        let upper = asciiUppercased(name)
         for p in parameters where p.name == upper {
             return p.values.first
         }
@@ -41,7 +41,7 @@ public struct ICalProperty: Sendable, Hashable {
 
     /// All values of all parameters with this name (case-insensitive).
     public func parameterValues(_ name: String) -> [String] {
-        let upper = asciiUpper(name)
+        let upper = asciiUppercased(name)
         var out: [String] = []
         for p in parameters where p.name == upper { out.append(contentsOf: p.values) }
         return out
@@ -83,12 +83,9 @@ public struct ICalNameSet: Sendable {
     }
 }
 
-/// `name` upper-cased; names are almost always upper-case already, so this usually allocates nothing.
-@inline(__always)
-func asciiUpper(_ name: String) -> String { asciiUppercased(name) }
-
 /// `s.uppercased()`, byte by byte when `s` is ASCII (names and enumerated values such as STATUS
-/// almost always are); Unicode's rules only beyond ASCII.
+/// almost always are; already upper-case, they come back as they are, with no allocation);
+/// Unicode's rules only beyond ASCII.
 public func asciiUppercased(_ s: String) -> String {
     guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.uppercased() }
     guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return s }
@@ -116,7 +113,7 @@ public struct ICalComponent: Sendable, Hashable {
     public func first(_ name: String) -> ICalProperty? {
         let key = ICalName.key(name)
         for i in properties.indices where properties[i].nameKey == key && properties[i].name == name { return properties[i] }
-        let upper = asciiUpper(name)
+        let upper = asciiUppercased(name)
         if upper == name { return nil }
         let upperKey = ICalName.key(upper)
         for i in properties.indices where properties[i].nameKey == upperKey && properties[i].name == upper { return properties[i] }
@@ -125,14 +122,14 @@ public struct ICalComponent: Sendable, Hashable {
 
     /// All properties with this name (case-insensitive).
     public func all(_ name: String) -> [ICalProperty] {
-        let upper = asciiUpper(name)
+        let upper = asciiUppercased(name)
         let key = ICalName.key(upper)
         return properties.filter { $0.nameKey == key && $0.name == upper }
     }
 
     /// Direct child components with this name (case-insensitive).
     public func children(_ name: String) -> [ICalComponent] {
-        let upper = asciiUpper(name)
+        let upper = asciiUppercased(name)
         return components.filter { $0.name == upper }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 /// A run killed at each point of its commit protocol (FEEDSYNC_CRASH_AT, for tests only), or at a
 /// random moment, then run again, leaves the same rows and snapshots as a run never interrupted.
@@ -110,18 +111,5 @@ struct CrashPointTests {
             #expect(try state(h) == expected, "round \(round)")
             #expect(try cleanMarkOfLastRun(h), "round \(round)")
         }
-    }
-}
-
-/// A small deterministic generator, so a failing round can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

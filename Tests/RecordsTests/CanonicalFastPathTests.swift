@@ -1,28 +1,16 @@
 import JSONOutput
 import Testing
+import TestSupport
 @testable import Records
 
 /// The canonical form's fast paths held to their definitions on random input: a change here would
 /// change every record hash, so every stored record would read as updated.
 @Suite("Canonical JSON fast paths")
 struct CanonicalFastPathTests {
-    /// A small deterministic generator (SplitMix64), so a failure can be replayed.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let pieces: [String] = ["a", "Z", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1}", "\u{1F}", "\u{7F}",
                                    "é", "e\u{301}", "€", "日本", "😀", "\u{FEFF}", "/", "abc def", "\u{2028}"]
 
-    static func string(_ r: inout Random) -> String {
+    static func string(_ r: inout SplitMix) -> String {
         var s = ""
         for _ in 0..<r.below(12) { s += pieces[r.below(pieces.count)] }
         return s
@@ -30,7 +18,7 @@ struct CanonicalFastPathTests {
 
     @Test("JSONText.append escapes exactly as one scalar at a time does")
     func escapes() {
-        var r = Random(state: 7)
+        var r = SplitMix(seed: 7)
         for _ in 0..<20_000 {
             let s = Self.string(&r)
             var fast = "[", slow = "["
@@ -43,7 +31,7 @@ struct CanonicalFastPathTests {
 
     @Test("an integer keeps its spelling exactly when the digit-by-digit reading gives it back")
     func integers() {
-        var r = Random(state: 11)
+        var r = SplitMix(seed: 11)
         for _ in 0..<20_000 {
             var t = r.below(4) == 0 ? "-" : ""
             for _ in 0..<(1 + r.below(24)) { t += String(r.below(3) == 0 ? 0 : r.below(10)) }
@@ -67,7 +55,7 @@ struct CanonicalFastPathTests {
 
     @Test("members: sorted by bytes, the last of a repeated name, volatile names out (ASCII and beyond)")
     func members() {
-        var r = Random(state: 13)
+        var r = SplitMix(seed: 13)
         let names = ["a", "b", "B", "ab", "a b", "last_modified", "id", "é", "e\u{301}", "z", "_", "ä"]
         for _ in 0..<20_000 {
             let members = (0..<r.below(9)).map { k in (names[r.below(names.count)], JSONNode.number(String(k))) }
