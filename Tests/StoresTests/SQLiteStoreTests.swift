@@ -96,7 +96,7 @@ struct SQLiteStoreTests {
     func reopen() async throws {
         _ = try SQLiteStore(path: path)
         _ = try SQLiteStore(path: path)
-        #expect(try rows("SELECT identifier FROM grdb_migrations").map { $0["identifier"] as String } == ["v1", "v2", "v3", "v4"])
+        #expect(try rows("SELECT identifier FROM grdb_migrations").map { $0["identifier"] as String } == ["v1", "v2", "v3", "v4", "v5"])
     }
 
     @Test("a path that cannot be a database gives a clear error")
@@ -153,5 +153,38 @@ struct SQLiteStoreTests {
         let log = try store.changes(runID: 1)
         #expect(log.count == 1 && log[0].oldValues == nil && log[0].newValues == nil)
         #expect(try store.occurrences(feedID: "f", after: 0).isEmpty)
+    }
+
+    @Test("a version 4 database is migrated: the change log's CHECK is edited in place, its rows kept, bad kinds still refused, no temporary b-tree per row")
+    func migrationV5() async throws {
+        let old = TestFiles.sqlite("v4")
+        let queue = try DatabaseQueue(path: old)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v4")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO runs (mode, now, started_at) VALUES ('full', 'x', 'x')")
+            try db.execute(sql: "INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'a', 'a', 'added', 'x')")
+            try db.execute(sql: "INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'b', 'b', 'removed', 'x')")
+        }
+        let before = try await queue.read { try Row.fetchAll($0, sql: "SELECT rowid, * FROM changes ORDER BY rowid") }
+        let store = try SQLiteStore(path: old)
+        let reopened = try DatabaseQueue(path: old)
+        let (sql, after, plan) = try await reopened.read { db in
+            (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'changes'") ?? "",
+             try Row.fetchAll(db, sql: "SELECT rowid, * FROM changes ORDER BY rowid"),
+             try Row.fetchAll(db, sql: "EXPLAIN INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'c', 'c', ?, 'x')",
+                              arguments: ["added"]).map { $0["opcode"] as String })
+        }
+        #expect(sql.contains(SQLiteStore.changesCheck) && !sql.contains(SQLiteStore.changesCheckV1))
+        #expect(after == before && after.count == 2)
+        #expect(plan.contains("Insert") && !plan.contains("OpenEphemeral"))
+        try await reopened.write { db in
+            try db.execute(sql: "INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'c', 'c', 'updated', 'x')")
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'd', 'd', 'moved', 'x')")
+            }
+        }
+        #expect(try store.changes(runID: 1).map(\.kind) == [.added, .removed, .updated])
+        let check = try await reopened.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
+        #expect(check == ["ok"])
     }
 }
