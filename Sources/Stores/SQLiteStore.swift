@@ -557,27 +557,32 @@ public final class SQLiteStore: FeedStore {
 }
 
 /// Binds parameters of a prepared GRDB statement in order, straight through the SQLite C API, and
-/// steps it. Text is copied by SQLite (`SQLITE_TRANSIENT`), so the Swift strings need not outlive
-/// the call.
+/// steps it. A row's text is copied once into a buffer the binder reuses, and bound from there
+/// without SQLite copying it again (`SQLITE_STATIC`): the buffer stays as it is from the binding
+/// to the statement's reset, and every parameter is bound again before the next step.
 private struct Binder {
     private let statement: SQLiteStatement
     private let connection: SQLiteConnection?
     private var index: Int32 = 0
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// The row's text values, one after another, and where each is.
+    private var arena: [UInt8] = []
+    private var texts: [(index: Int32, offset: Int, count: Int)] = []
+    private static let empty: StaticString = ""
 
     init(_ statement: Statement, _ db: Database) {
         self.statement = statement.sqliteStatement
         self.connection = db.sqliteConnection
+        arena.reserveCapacity(4096)
+        texts.reserveCapacity(32)
     }
 
     mutating func bind(_ values: String?...) {
         for v in values {
             index += 1
             guard var v else { sqlite3_bind_null(statement, index); continue }
-            v.withUTF8 { p in
-                _ = sqlite3_bind_text(statement, index, p.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
-                                      Int32(p.count), Binder.transient)
-            }
+            let offset = arena.count
+            v.withUTF8 { arena.append(contentsOf: $0) }
+            texts.append((index, offset, arena.count - offset))
         }
     }
 
@@ -589,11 +594,22 @@ private struct Binder {
     /// Runs the statement once with the bound values, then resets it for the next row.
     mutating func step() throws {
         precondition(index == sqlite3_bind_parameter_count(statement), "every parameter is bound")
-        let code = sqlite3_step(statement)
-        let message = code == SQLITE_DONE ? nil : connection.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(code)"
-        sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
+        let (code, message) = arena.withUnsafeBytes { bytes -> (Int32, String?) in
+            for t in texts {
+                // An empty value still needs a pointer: a NULL one would bind SQL NULL.
+                let p = t.count == 0 ? UnsafeRawPointer(Binder.empty.utf8Start) : UnsafeRawPointer(bytes.baseAddress! + t.offset)
+                _ = sqlite3_bind_text(statement, t.index, p.assumingMemoryBound(to: CChar.self), Int32(t.count), nil)
+            }
+            let code = sqlite3_step(statement)
+            let message = code == SQLITE_DONE ? nil : connection.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(code)"
+            sqlite3_reset(statement)
+            // No parameter may point into the buffer once it changes.
+            sqlite3_clear_bindings(statement)
+            return (code, message)
+        }
         index = 0
+        arena.removeAll(keepingCapacity: true)
+        texts.removeAll(keepingCapacity: true)
         if let message { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message) }
     }
 }

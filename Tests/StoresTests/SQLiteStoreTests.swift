@@ -47,6 +47,32 @@ struct SQLiteStoreTests {
         #expect(state.lastStatus == .changed)
     }
 
+    @Test("text is stored exactly as given, row after row: empty text stays empty (not NULL), nil stays NULL, non-ASCII and NUL-free long values intact")
+    func textValues() async throws {
+        let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
+        var a = record("a", hash: 1, summary: "")
+        a.description = nil
+        a.location = "Zürich, 🏔"
+        var b = record("b", hash: 2, summary: String(repeating: "long ", count: 2_000))
+        b.description = ""
+        let c = record("", hash: 3, summary: "é")
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "", property: "", status: .changed, snapshotGeneration: 1,
+                                    added: [a, b, c])], runID: run, at: 100)
+        let events = try rows("SELECT record_key, summary, description, location FROM events ORDER BY record_key")
+        #expect(events.map { $0["record_key"] as String } == ["", "a", "b"])
+        #expect(events[0]["summary"] == "é")
+        #expect(events[1]["summary"] == "")
+        #expect(events[1]["description"] == nil as String?)
+        #expect(events[1]["location"] == "Zürich, 🏔")
+        let long: String = events[2]["summary"]
+        #expect(long == String(repeating: "long ", count: 2_000))
+        #expect(events[2]["description"] == "")
+        let feed = try #require(try rows("SELECT url_redacted, property FROM feeds").first)
+        #expect(feed["url_redacted"] == "")
+        #expect(feed["property"] == "")
+        #expect(try rows("SELECT record_key FROM changes ORDER BY rowid").map { $0["record_key"] as String } == ["a", "b", ""])
+    }
+
     @Test("removal sets removed_at and logs once; a reappearing row comes back; rows are never deleted")
     func removalAndReturn() async throws {
         let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
