@@ -103,7 +103,7 @@ let benchmarks: @Sendable () -> Void = {
     //    every check included).
     for sample in Sample.allCases {
         Benchmark("SnapshotCodec: encode \(sample.label)", configuration: perCall) { _, input in
-            blackHole(try SnapshotCodec.encode(header: input.header, records: input.records))
+            blackHole(try SnapshotCodec.encode(header: input.header, records: input.records, level: SnapshotCodec.writeLevel))
         } setup: {
             Inputs.snapshot(of: sample.feed)
         }
@@ -111,7 +111,7 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try SnapshotCodec.decode(bytes))
         } setup: {
             let snapshot = Inputs.snapshot(of: sample.feed)
-            return try SnapshotCodec.encode(header: snapshot.header, records: snapshot.records)
+            return try SnapshotCodec.encode(header: snapshot.header, records: snapshot.records, level: SnapshotCodec.writeLevel)
         }
     }
 

@@ -55,6 +55,11 @@ public enum SnapshotCodec {
 
     // MARK: - Encoding
 
+    /// The zlib level feedsync writes snapshots at. Level 1 deflates about twice as fast as 6 for
+    /// files about 9% larger (the benchmark corpus: 0.069 against 0.125 s of CPU for 9.3 MB of
+    /// raw payload, 18.3% against 16.8% of it); a first night deflates every feed's records.
+    public static let writeLevel: Int32 = 1
+
     /// Sorts the records by key (throws `recordOrder` on a duplicate key), compresses, checksums.
     ///
     /// The file is written as the current format (2.0) whatever `header.formatMajor` says; the

@@ -537,7 +537,7 @@ struct FeedWorker: Sendable {
             bodyFingerprint: bodyFingerprint, etag: result.validators.etag,
             lastModified: result.validators.lastModified, feedFormat: ctx.format.name)
         do {
-            let bytes = try SnapshotCodec.encode(header: header, records: records)
+            let bytes = try SnapshotCodec.encode(header: header, records: records, level: SnapshotCodec.writeLevel)
             try await snapshots.add(bytes, feedID: ctx.feed.id, generation: newGeneration)
             CrashPoints.hit("snapshot-written")
         } catch {
