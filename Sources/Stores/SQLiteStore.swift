@@ -26,6 +26,11 @@ public final class SQLiteStore: FeedStore {
     public init(path: String, busyTimeout: Double = SQLiteStore.defaultBusyTimeout) throws(StoreError) {
         var config = Configuration()
         config.busyMode = .timeout(busyTimeout)
+        // The `REFERENCES` of `events.feed_id` and `changes.run_id` are not enforced on
+        // feedsync's own connections (SQLite's default; GRDB turns enforcement on): every event
+        // and change is written in the transaction that writes its feed and its run, and none is
+        // deleted. Enforced, they cost two index lookups for every row a first night inserts.
+        config.foreignKeysEnabled = false
         self.path = path
         self.busyTimeout = busyTimeout
         do {
@@ -453,11 +458,19 @@ public final class SQLiteStore: FeedStore {
                       last_full_sync_at = coalesce(excluded.last_full_sync_at, last_full_sync_at)
                     """)
                 var feedRow = Binder(success, db)
-                let insertEvent = try db.cachedStatement(sql: """
+                // Whether the store has a row for the feed yet. A feed it has none for has no
+                // events nor occurrences either (they are written with their feed's row): its
+                // rows are inserted without an upsert's search for a row to update.
+                let known = try db.cachedStatement(sql: "SELECT 1 FROM feeds WHERE id = ?")
+                let columns = """
                     INSERT INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
                       summary, description, location, status, record_hash, start_ts, last_end_ts,
                       first_seen_at, updated_at, removed_at, data, end_ts, start_date, end_date)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+                let insertNewEvent = try db.cachedStatement(sql: "INSERT OR REPLACE" + columns.dropFirst("INSERT".count))
+                let insertEvent = try db.cachedStatement(sql: columns + """
+
                     ON CONFLICT(feed_id, record_key) DO UPDATE SET uid = excluded.uid,
                       recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
                       last_end = excluded.last_end, all_day = excluded.all_day, summary = excluded.summary,
@@ -487,7 +500,8 @@ public final class SQLiteStore: FeedStore {
                     """)
                 // Events are bound straight to SQLite (no per-value boxing): a first run writes
                 // a million of them.
-                var event = Binder(insertEvent, db)
+                var upsertEvent = Binder(insertEvent, db)
+                var newEvent = Binder(insertNewEvent, db)
                 var change = Binder(logChange, db)
                 let occurrences = OccurrenceWriter(db)
                 func old(_ feedID: String, _ key: String) throws -> ChangeFields? {
@@ -501,6 +515,7 @@ public final class SQLiteStore: FeedStore {
                         try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
                         continue
                     }
+                    let isNew = try Row.fetchOne(known, arguments: [u.feedID]) == nil
                     feedRow.bind(u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error, u.fingerprint, u.etag,
                                  u.lastModified)
                     feedRow.bind(u.snapshotGeneration.map { Int64($0) })
@@ -508,27 +523,31 @@ public final class SQLiteStore: FeedStore {
                     try feedRow.step()
                     for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                         for r in records {
+                            // (Bound and stepped in place: a copy of the binder would lose its buffer's reuse.)
+                            func write(_ event: inout Binder) throws {
+                                if !r.hasTimes {
+                                    event.bind(u.feedID, r.key, r.uid, r.recurrenceID, nil, nil)
+                                } else if r.allDay {
+                                    event.bind(u.feedID, r.key, r.uid, r.recurrenceID, r.startDate ?? ISOTime.format(r.start),
+                                               r.endDate ?? ISOTime.format(r.end))
+                                } else {
+                                    event.bind(u.feedID, r.key, r.uid, r.recurrenceID, ISOTime.format(r.start), ISOTime.format(r.end))
+                                }
+                                event.bind(r.lastEnd.map(ISOTime.format))
+                                event.bind(r.allDay ? 1 : 0)
+                                event.bind(r.summary, r.description, r.location, r.status, hex64(r.hash))
+                                event.bind(r.hasTimes ? r.start : nil)
+                                event.bind(r.lastEnd)
+                                // A cancelled occurrence is kept as a removed row (docs/store.md).
+                                event.bind(now, now, r.isCancelledOccurrence ? now : nil, r.data)
+                                event.bind(r.hasTimes ? r.end : nil)
+                                event.bind(r.hasTimes ? r.startDateText : nil, r.hasTimes ? r.endDateText : nil)
+                                try event.step()
+                            }
                             let before = kind == "updated" ? try old(u.feedID, r.key) : nil
                             // An addition logs no values: its row holds them (a later change logs them as old).
-                    let values = before.map { ChangeValues.updated(from: $0, to: ChangeFields(r)) }
-                            if !r.hasTimes {
-                                event.bind(u.feedID, r.key, r.uid, r.recurrenceID, nil, nil)
-                            } else if r.allDay {
-                                event.bind(u.feedID, r.key, r.uid, r.recurrenceID, r.startDate ?? ISOTime.format(r.start),
-                                           r.endDate ?? ISOTime.format(r.end))
-                            } else {
-                                event.bind(u.feedID, r.key, r.uid, r.recurrenceID, ISOTime.format(r.start), ISOTime.format(r.end))
-                            }
-                            event.bind(r.lastEnd.map(ISOTime.format))
-                            event.bind(r.allDay ? 1 : 0)
-                            event.bind(r.summary, r.description, r.location, r.status, hex64(r.hash))
-                            event.bind(r.hasTimes ? r.start : nil)
-                            event.bind(r.lastEnd)
-                            // A cancelled occurrence is kept as a removed row (docs/store.md).
-                            event.bind(now, now, r.isCancelledOccurrence ? now : nil, r.data)
-                            event.bind(r.hasTimes ? r.end : nil)
-                            event.bind(r.hasTimes ? r.startDateText : nil, r.hasTimes ? r.endDateText : nil)
-                            try event.step()
+                            let values = before.map { ChangeValues.updated(from: $0, to: ChangeFields(r)) }
+                            if isNew { try write(&newEvent) } else { try write(&upsertEvent) }
                             change.bind(runID)
                             change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now, values?.old, values?.new)
                             try change.step()
@@ -539,7 +558,7 @@ public final class SQLiteStore: FeedStore {
                         try removeEvent.execute(arguments: [now, now, u.feedID, key])
                         try logRemoval.execute(arguments: [runID, now, ChangeValues.removed(before), u.feedID, key])
                     }
-                    try occurrences.write(u, at: at)
+                    try occurrences.write(u, at: at, isNew: isNew)
                 }
             }
         }
@@ -619,14 +638,17 @@ private struct OccurrenceWriter {
     let db: Database
     init(_ db: Database) { self.db = db }
 
-    func write(_ u: FeedUpdate, at: Int64) throws {
+    /// `isNew`: the store had no row for the feed before this transaction, hence no occurrences.
+    func write(_ u: FeedUpdate, at: Int64, isNew: Bool) throws {
         // The future occurrences of a removed event go with it.
         if !u.removed.isEmpty {
             let dropKey = try db.cachedStatement(sql: "DELETE FROM occurrences WHERE feed_id = ? AND record_key = ? AND end_ts > ?")
             for key in u.removed { try dropKey.execute(arguments: [u.feedID, key, u.occurrences?.from ?? at]) }
         }
         guard let o = u.occurrences else { return }
-        if let uids = o.uids {
+        if isNew {
+            // Nothing to replace.
+        } else if let uids = o.uids {
             // One pass over the feed's rows (its key prefix) whatever the number of series: no
             // index on uid to keep up on every insert.
             if !uids.isEmpty {
@@ -642,10 +664,13 @@ private struct OccurrenceWriter {
                 """).execute(arguments: [u.feedID, o.from, JSONValue.array(o.keep.map(JSONValue.string)).renderCompact()])
         }
         if !o.rows.isEmpty {
-            let insert = try db.cachedStatement(sql: """
+            let columns = """
                 INSERT INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date,
                   all_day, cancelled)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            let insert = try db.cachedStatement(sql: isNew ? "INSERT OR REPLACE" + columns.dropFirst("INSERT".count) : columns + """
+
                 ON CONFLICT (feed_id, record_key, start_ts) DO UPDATE SET uid = excluded.uid, start = excluded.start,
                   "end" = excluded."end", end_ts = excluded.end_ts, start_date = excluded.start_date,
                   end_date = excluded.end_date, all_day = excluded.all_day, cancelled = excluded.cancelled

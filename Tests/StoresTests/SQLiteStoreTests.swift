@@ -73,6 +73,36 @@ struct SQLiteStoreTests {
         #expect(try rows("SELECT record_key FROM changes ORDER BY rowid").map { $0["record_key"] as String } == ["a", "b", ""])
     }
 
+    @Test("a feed new to the store is inserted without upserts: a repeated key or occurrence leaves one row, as for a known feed; every row's feed and run exist")
+    func newFeedRows() async throws {
+        let run = try store.beginRun(mode: .full, startedAt: 0, now: 0)
+        func occurrence(_ key: String, _ start: Int64) -> OccurrenceRow {
+            OccurrenceRow(recordKey: key, uid: key, start: start, end: start + 3_600, startDay: ISOTime.day(start),
+                          endDay: ISOTime.day(start + 3_600), allDay: false, cancelled: false)
+        }
+        func update(_ feed: String) -> FeedUpdate {
+            var u = FeedUpdate(feedID: feed, urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1, fullSync: true,
+                               added: [record("a", hash: 1), record("b", hash: 2), record("a", hash: 3)])
+            // The same instant twice (a THISANDFUTURE shift can land on an occurrence): one row.
+            u.occurrences = OccurrenceUpdate(uids: nil, from: 0, rows: [occurrence("a", 1_900_000_000), occurrence("a", 1_900_000_000),
+                                                                        occurrence("b", 1_900_086_400)],
+                                             until: OccurrenceUpdate.complete)
+            return u
+        }
+        // "new" is new in this batch; "known" was written by an earlier one.
+        try store.apply([update("known")], runID: run, at: 100)
+        try store.apply([update("new"), update("known")], runID: run, at: 200)
+        for feed in ["new", "known"] {
+            let events = try rows("SELECT record_key, record_hash FROM events WHERE feed_id = '\(feed)' ORDER BY record_key")
+            #expect(events.map { $0["record_key"] as String } == ["a", "b"])
+            #expect(events.first?["record_hash"] == "0000000000000003")
+            #expect(try store.occurrences(feedID: feed, after: 0).map(\.start) == [1_900_000_000, 1_900_086_400])
+            #expect(try store.feedStates()[feed]?.occurrencesUntil == OccurrenceUpdate.complete)
+        }
+        // Enforcement is off on feedsync's connections; what it would have checked holds.
+        #expect(try rows("PRAGMA foreign_key_check").isEmpty)
+    }
+
     @Test("removal sets removed_at and logs once; a reappearing row comes back; rows are never deleted")
     func removalAndReturn() async throws {
         let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
