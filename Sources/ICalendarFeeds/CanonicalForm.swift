@@ -1,5 +1,10 @@
 public import ICalendar
 import FeedModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The canonical form of an event: what its record hash is computed over.
 ///
@@ -21,13 +26,21 @@ public enum CanonicalForm {
     }
 
     private static func append(_ component: ICalComponent, excluding volatile: ICalNameSet, to out: inout [UInt8]) {
-        var lines: [[UInt8]] = []
+        // The lines are written one after another into one buffer and sorted as ranges of it:
+        // no array per line.
+        var text: [UInt8] = []
+        text.reserveCapacity(512)
+        var lines: [Range<Int>] = []
         lines.reserveCapacity(component.properties.count)
         for p in component.properties where !volatile.contains(p) {
-            lines.append(line(p))
+            let start = text.count
+            appendLine(p, to: &text)
+            lines.append(start..<text.count)
         }
-        lines.sort { $0.lexicographicallyPrecedes($1) }
-        for l in lines { out.append(contentsOf: l) }
+        text.withUnsafeBufferPointer { bytes in
+            lines.sort { precedes(bytes, $0, $1) }
+            for l in lines { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[l])) }
+        }
         if !component.components.isEmpty {
             var blocks: [[UInt8]] = component.components.map { sub in
                 var b: [UInt8] = Array("BEGIN:\(sub.name)\n".utf8)
@@ -40,9 +53,19 @@ public enum CanonicalForm {
         }
     }
 
-    static func line(_ p: ICalProperty) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(p.name.utf8.count + p.value.utf8.count + 16)
+    /// `[UInt8].lexicographicallyPrecedes` of two ranges of `bytes`: by bytes, then the shorter first.
+    @inline(__always)
+    static func precedes(_ bytes: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        let n = min(a.count, b.count)
+        if n > 0, let base = bytes.baseAddress {
+            let c = memcmp(base + a.lowerBound, base + b.lowerBound, n)
+            if c != 0 { return c < 0 }
+        }
+        return a.count < b.count
+    }
+
+    /// One canonical line, `\n` included.
+    static func appendLine(_ p: ICalProperty, to out: inout [UInt8]) {
         out.append(contentsOf: p.name.utf8)
         if !p.parameters.isEmpty {
             let params = p.parameters.count == 1 ? p.parameters : p.parameters.sorted(by: { $0.name < $1.name })
@@ -63,7 +86,6 @@ public enum CanonicalForm {
             out.append(contentsOf: p.value.utf8)
         }
         out.append(0x0A)
-        return out
     }
 
     private static func appendQuotedIfNeeded(_ v: String, to out: inout [UInt8]) {
