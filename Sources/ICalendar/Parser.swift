@@ -87,9 +87,23 @@ public struct ICalNameSet: Sendable {
 /// almost always are; already upper-case, they come back as they are, with no allocation);
 /// Unicode's rules only beyond ASCII.
 public func asciiUppercased(_ s: String) -> String {
-    guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.uppercased() }
-    guard s.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return s }
-    return String(decoding: s.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
+    // One pass over the bytes in place (a native string's own storage: no copy).
+    var lower = false, ascii = true
+    var bytes = s
+    bytes.withUTF8 { b in
+        for c in b {
+            if c >= 0x80 { ascii = false; return }
+            if c &- 0x61 < 26 { lower = true }
+        }
+    }
+    guard ascii else { return s.uppercased() }
+    guard lower else { return s }
+    return bytes.withUTF8 { b in
+        String(unsafeUninitializedCapacity: b.count) { out in
+            for (i, c) in b.enumerated() { out[i] = c &- 0x61 < 26 ? c - 0x20 : c }
+            return b.count
+        }
+    }
 }
 
 public struct ICalComponent: Sendable, Hashable {
