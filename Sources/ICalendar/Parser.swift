@@ -447,10 +447,8 @@ struct TreeBuilder {
     var firstLine: Int? = nil
 
     static func trimmedValue(_ v: String) -> String {
-        var s = Substring(v)
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        return asciiUppercased(String(s))
+        let s = trimmingASCII(Substring(v), leading: isBlank, trailing: { isBlank($0) || $0 == 0x0D })
+        return asciiUppercased(s.utf8.count == v.utf8.count ? v : String(s))
     }
 
     mutating func add(_ prop: ICalProperty) throws(ICalParseError) {

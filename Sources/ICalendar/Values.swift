@@ -6,6 +6,44 @@ import Glibc
 import Darwin
 #endif
 
+/// `s` without its leading characters for which `leading` holds and its trailing ones for which
+/// `trailing` holds, where both name ASCII characters only (spaces, tabs, quotes): what the
+/// loops `while let f = s.first, leading(f) { s.removeFirst() }` (and the same at the end) give.
+/// It works on bytes, which is exact while the bytes next to the ones removed are ASCII too; a
+/// non-ASCII neighbour might join them into one `Character`, and then the `Character` loops run.
+@inline(__always)
+public func trimmingASCII(_ s: Substring, leading: (UInt8) -> Bool, trailing: (UInt8) -> Bool) -> Substring {
+    let u = s.utf8
+    var lo = u.startIndex, hi = u.endIndex
+    while hi > lo {
+        let last = u.index(before: hi)
+        guard trailing(u[last]) else { break }
+        if last > lo, u[u.index(before: last)] >= 0x80 { return trimmingCharacters(s, leading, trailing) }
+        hi = last
+    }
+    while lo < hi, leading(u[lo]) {
+        let next = u.index(after: lo)
+        if next < hi, u[next] >= 0x80 { return trimmingCharacters(s, leading, trailing) }
+        lo = next
+    }
+    return Substring(u[lo..<hi])
+}
+
+/// A space or a tab: what surrounds values that RFC 5545 does not allow to be surrounded.
+@inline(__always) public func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+
+/// The `Character` loops `trimmingASCII` stands for.
+func trimmingCharacters(_ s: Substring, _ leading: (UInt8) -> Bool, _ trailing: (UInt8) -> Bool) -> Substring {
+    var v = s
+    func ascii(_ c: Character, _ accept: (UInt8) -> Bool) -> Bool {
+        guard let a = c.asciiValue, c.unicodeScalars.count == 1 else { return false }
+        return accept(a)
+    }
+    while let l = v.last, ascii(l, trailing) { v.removeLast() }
+    while let f = v.first, ascii(f, leading) { v.removeFirst() }
+    return v
+}
+
 public enum ICalText {
     /// RFC 5545 §3.3.11: `\\` `\;` `\,` `\n` `\N` → `\ ; , newline`.
     /// An unknown escape `\x` yields `x` (the backslash is dropped); a trailing lone backslash is kept.
@@ -289,10 +327,8 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
     /// Parses DTSTART/DTEND/RECURRENCE-ID/... honouring VALUE=DATE and TZID.
     public static func parse(_ p: ICalProperty) throws(ICalParseError) -> ICalDateValue {
         let tzid = normalizedTZID(p.parameter("TZID"))
-        let forceDate = p.parameter("VALUE")?.uppercased() == "DATE"
-        var v = Substring(p.value)
-        while let l = v.last, l == " " || l == "\t" { v.removeLast() }
-        while let f = v.first, f == " " || f == "\t" { v.removeFirst() }
+        let forceDate = p.parameter("VALUE").map(asciiUppercased) == "DATE"
+        let v = trimmingASCII(Substring(p.value), leading: isBlank, trailing: isBlank)
         guard let r = parseText(v, tzid: tzid, forceDate: forceDate) else {
             throw ICalParseError(line: p.line, message: "\(p.name): invalid date/date-time value \"\(p.value.prefix(40))\"")
         }
@@ -310,9 +346,7 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
         let forceDate = p.parameter("VALUE")?.uppercased() == "DATE"
         var out: [ICalPeriod] = []
         for raw in p.value.split(separator: ",", omittingEmptySubsequences: true) {
-            var item = raw
-            while let l = item.last, l == " " || l == "\t" { item.removeLast() }
-            while let f = item.first, f == " " || f == "\t" { item.removeFirst() }
+            let item = trimmingASCII(raw, leading: isBlank, trailing: isBlank)
             if item.isEmpty { continue }
             if let slash = item.firstIndex(of: "/") {
                 let a = item[..<slash], b = item[item.index(after: slash)...]
@@ -342,8 +376,14 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `YYYYMMDD`, `YYYYMMDDTHHMMSS`, `YYYYMMDDTHHMMSSZ`.
     public static func parseText(_ s: Substring, tzid: String?, forceDate: Bool = false) -> ICalDateValue? {
+        // The substring's own bytes when it has them in one piece (a native string's do), else a copy.
+        if let r = s.utf8.withContiguousStorageIfAvailable({ parseText(bytes: $0, tzid: tzid, forceDate: forceDate) }) { return r }
         var str = String(s)
-        return str.withUTF8 { b -> ICalDateValue? in
+        return str.withUTF8 { parseText(bytes: $0, tzid: tzid, forceDate: forceDate) }
+    }
+
+    private static func parseText(bytes b: UnsafeBufferPointer<UInt8>, tzid: String?, forceDate: Bool) -> ICalDateValue? {
+        do {
             let n = b.count
             guard n >= 8 else { return nil }
             func num(_ i: Int, _ len: Int) -> Int? {
