@@ -343,7 +343,7 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
     /// RDATE with optional VALUE=PERIOD (`start/end` or `start/duration`).
     public static func parsePeriods(_ p: ICalProperty) throws(ICalParseError) -> [ICalPeriod] {
         let tzid = normalizedTZID(p.parameter("TZID"))
-        let forceDate = p.parameter("VALUE")?.uppercased() == "DATE"
+        let forceDate = p.parameter("VALUE").map(asciiUppercased) == "DATE"
         var out: [ICalPeriod] = []
         for raw in p.value.split(separator: ",", omittingEmptySubsequences: true) {
             let item = trimmingASCII(raw, leading: isBlank, trailing: isBlank)
@@ -383,34 +383,32 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func parseText(bytes b: UnsafeBufferPointer<UInt8>, tzid: String?, forceDate: Bool) -> ICalDateValue? {
-        do {
-            let n = b.count
-            guard n >= 8 else { return nil }
-            func num(_ i: Int, _ len: Int) -> Int? {
-                var v = 0
-                for k in i..<(i + len) {
-                    let c = b[k]
-                    guard c >= 0x30 && c <= 0x39 else { return nil }
-                    v = v * 10 + Int(c - 0x30)
-                }
-                return v
+        let n = b.count
+        guard n >= 8 else { return nil }
+        func num(_ i: Int, _ len: Int) -> Int? {
+            var v = 0
+            for k in i..<(i + len) {
+                let c = b[k]
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
             }
-            guard let y = num(0, 4), let m = num(4, 2), let d = num(6, 2) else { return nil }
-            let date = CivilDate(year: y, month: m, day: d)
-            guard date.isValid else { return nil }
-            if n == 8 { return .date(date) }
-            guard b[8] == UInt8(ascii: "T") || b[8] == UInt8(ascii: "t"), n >= 13 else { return nil }
-            guard let hh = num(9, 2), let mm = num(11, 2) else { return nil }
-            var ss = 0
-            var i = 13
-            if n >= 15, let s2 = num(13, 2) { ss = s2; i = 15 }
-            guard hh <= 23, mm <= 59, ss <= 60 else { return nil }
-            let dt = CivilDateTime(date: date, hour: hh, minute: mm, second: min(ss, 59))
-            if forceDate { return .date(date) }
-            if i == n { return .local(dt, tzid: tzid) }
-            if i == n - 1, b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") { return .utc(dt) }
-            return nil
+            return v
         }
+        guard let y = num(0, 4), let m = num(4, 2), let d = num(6, 2) else { return nil }
+        let date = CivilDate(year: y, month: m, day: d)
+        guard date.isValid else { return nil }
+        if n == 8 { return .date(date) }
+        guard b[8] == UInt8(ascii: "T") || b[8] == UInt8(ascii: "t"), n >= 13 else { return nil }
+        guard let hh = num(9, 2), let mm = num(11, 2) else { return nil }
+        var ss = 0
+        var i = 13
+        if n >= 15, let s2 = num(13, 2) { ss = s2; i = 15 }
+        guard hh <= 23, mm <= 59, ss <= 60 else { return nil }
+        let dt = CivilDateTime(date: date, hour: hh, minute: mm, second: min(ss, 59))
+        if forceDate { return .date(date) }
+        if i == n { return .local(dt, tzid: tzid) }
+        if i == n - 1, b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") { return .utc(dt) }
+        return nil
     }
 
     /// Strips surrounding quotes / whitespace and a leading "/" from a TZID parameter value.

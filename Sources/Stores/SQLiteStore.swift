@@ -510,6 +510,28 @@ public final class SQLiteStore: FeedStore {
                                         lastEnd: row[5], summary: row[6], description: row[7], location: row[8],
                                         status: row[9], data: row[10])
                 }
+                /// Binds one event's row to the insert or the upsert (in place: a copy of the binder
+                /// would lose its buffer) and steps it.
+                func write(_ r: FeedRecord, of feedID: String, to event: inout Binder) throws {
+                    if !r.hasTimes {
+                        event.bind(feedID, r.key, r.uid, r.recurrenceID, nil, nil)
+                    } else if r.allDay {
+                        event.bind(feedID, r.key, r.uid, r.recurrenceID, r.startDate ?? ISOTime.format(r.start),
+                                   r.endDate ?? ISOTime.format(r.end))
+                    } else {
+                        event.bind(feedID, r.key, r.uid, r.recurrenceID, ISOTime.format(r.start), ISOTime.format(r.end))
+                    }
+                    event.bind(r.lastEnd.map(ISOTime.format))
+                    event.bind(r.allDay ? 1 : 0)
+                    event.bind(r.summary, r.description, r.location, r.status, hex64(r.hash))
+                    event.bind(r.hasTimes ? r.start : nil)
+                    event.bind(r.lastEnd)
+                    // A cancelled occurrence is kept as a removed row (docs/store.md).
+                    event.bind(now, now, r.isCancelledOccurrence ? now : nil, r.data)
+                    event.bind(r.hasTimes ? r.end : nil)
+                    event.bind(r.hasTimes ? r.startDateText : nil, r.hasTimes ? r.endDateText : nil)
+                    try event.step()
+                }
                 for u in batch {
                     guard u.status != .failed else {
                         try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
@@ -523,31 +545,10 @@ public final class SQLiteStore: FeedStore {
                     try feedRow.step()
                     for (kind, records) in [("added", u.added), ("updated", u.updated)] {
                         for r in records {
-                            // (Bound and stepped in place: a copy of the binder would lose its buffer's reuse.)
-                            func write(_ event: inout Binder) throws {
-                                if !r.hasTimes {
-                                    event.bind(u.feedID, r.key, r.uid, r.recurrenceID, nil, nil)
-                                } else if r.allDay {
-                                    event.bind(u.feedID, r.key, r.uid, r.recurrenceID, r.startDate ?? ISOTime.format(r.start),
-                                               r.endDate ?? ISOTime.format(r.end))
-                                } else {
-                                    event.bind(u.feedID, r.key, r.uid, r.recurrenceID, ISOTime.format(r.start), ISOTime.format(r.end))
-                                }
-                                event.bind(r.lastEnd.map(ISOTime.format))
-                                event.bind(r.allDay ? 1 : 0)
-                                event.bind(r.summary, r.description, r.location, r.status, hex64(r.hash))
-                                event.bind(r.hasTimes ? r.start : nil)
-                                event.bind(r.lastEnd)
-                                // A cancelled occurrence is kept as a removed row (docs/store.md).
-                                event.bind(now, now, r.isCancelledOccurrence ? now : nil, r.data)
-                                event.bind(r.hasTimes ? r.end : nil)
-                                event.bind(r.hasTimes ? r.startDateText : nil, r.hasTimes ? r.endDateText : nil)
-                                try event.step()
-                            }
                             let before = kind == "updated" ? try old(u.feedID, r.key) : nil
                             // An addition logs no values: its row holds them (a later change logs them as old).
                             let values = before.map { ChangeValues.updated(from: $0, to: ChangeFields(r)) }
-                            if isNew { try write(&newEvent) } else { try write(&upsertEvent) }
+                            if isNew { try write(r, of: u.feedID, to: &newEvent) } else { try write(r, of: u.feedID, to: &upsertEvent) }
                             change.bind(runID)
                             change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now, values?.old, values?.new)
                             try change.step()
