@@ -243,4 +243,27 @@ struct SQLiteStoreTests {
         let check = try await reopened.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
         #expect(check == ["ok"])
     }
+
+    @Test("a change log whose CHECK is not spelt as v1 made it is left as it is by v5, and the store opens and writes")
+    func migrationV5LeavesOthers() async throws {
+        let old = TestFiles.sqlite("v4-edited")
+        let queue = try DatabaseQueue(path: old)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v4")
+        let edited = "CHECK (kind IN ('added','updated','removed'))"
+        try await queue.write { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
+            try db.execute(sql: "PRAGMA writable_schema = ON")
+            try db.execute(sql: "UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE name = 'changes'",
+                           arguments: [SQLiteStore.changesCheckV1, edited])
+            try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
+            try db.execute(sql: "PRAGMA writable_schema = OFF")
+        }
+        let store = try SQLiteStore(path: old)
+        let sql = try await DatabaseQueue(path: old).read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_schema WHERE name = 'changes'") ?? "" }
+        #expect(sql.contains(edited))
+        let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+                                    added: [record("a", hash: 1)])], runID: run, at: 100)
+        #expect(try store.changes(runID: run).map(\.kind) == [.added])
+    }
 }
