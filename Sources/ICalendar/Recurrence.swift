@@ -119,12 +119,8 @@ public struct RecurrenceRule: Sendable, Hashable {
 }
 
 extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
-    }
+    /// Without leading and trailing spaces and tabs.
+    var trimmingSpaces: Substring { trimmingASCII(self, leading: isBlank, trailing: isBlank) }
 }
 
 /// Lazily expands a rule from a start in local wall time (the event's zone).

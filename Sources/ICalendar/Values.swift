@@ -12,7 +12,7 @@ import Darwin
 /// It works on bytes, which is exact while the bytes next to the ones removed are ASCII too; a
 /// non-ASCII neighbour might join them into one `Character`, and then the `Character` loops run.
 @inline(__always)
-public func trimmingASCII(_ s: Substring, leading: (UInt8) -> Bool, trailing: (UInt8) -> Bool) -> Substring {
+func trimmingASCII(_ s: Substring, leading: (UInt8) -> Bool, trailing: (UInt8) -> Bool) -> Substring {
     let u = s.utf8
     var lo = u.startIndex, hi = u.endIndex
     while hi > lo {
@@ -30,7 +30,7 @@ public func trimmingASCII(_ s: Substring, leading: (UInt8) -> Bool, trailing: (U
 }
 
 /// A space or a tab: what surrounds values that RFC 5545 does not allow to be surrounded.
-@inline(__always) public func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+@inline(__always) func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
 
 /// The `Character` loops `trimmingASCII` stands for.
 func trimmingCharacters(_ s: Substring, _ leading: (UInt8) -> Bool, _ trailing: (UInt8) -> Bool) -> Substring {
@@ -328,7 +328,7 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
     public static func parse(_ p: ICalProperty) throws(ICalParseError) -> ICalDateValue {
         let tzid = normalizedTZID(p.parameter("TZID"))
         let forceDate = p.parameter("VALUE").map(asciiUppercased) == "DATE"
-        let v = trimmingASCII(Substring(p.value), leading: isBlank, trailing: isBlank)
+        let v = Substring(p.value).trimmingSpaces
         guard let r = parseText(v, tzid: tzid, forceDate: forceDate) else {
             throw ICalParseError(line: p.line, message: "\(p.name): invalid date/date-time value \"\(p.value.prefix(40))\"")
         }
@@ -346,7 +346,7 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
         let forceDate = p.parameter("VALUE").map(asciiUppercased) == "DATE"
         var out: [ICalPeriod] = []
         for raw in p.value.split(separator: ",", omittingEmptySubsequences: true) {
-            let item = trimmingASCII(raw, leading: isBlank, trailing: isBlank)
+            let item = raw.trimmingSpaces
             if item.isEmpty { continue }
             if let slash = item.firstIndex(of: "/") {
                 let a = item[..<slash], b = item[item.index(after: slash)...]
@@ -413,9 +413,9 @@ public enum ICalDateValue: Sendable, Hashable, CustomStringConvertible {
 
     /// Strips surrounding quotes / whitespace and a leading "/" from a TZID parameter value.
     public static func normalizedTZID(_ s: String?) -> String? {
-        guard var v = s.map({ Substring($0) }) else { return nil }
-        while let f = v.first, f == "\"" || f == " " || f == "'" { v.removeFirst() }
-        while let l = v.last, l == "\"" || l == " " || l == "'" { v.removeLast() }
+        guard let s else { return nil }
+        let quoteOrSpace: (UInt8) -> Bool = { $0 == 0x22 || $0 == 0x20 || $0 == 0x27 }
+        var v = trimmingASCII(Substring(s), leading: quoteOrSpace, trailing: quoteOrSpace)
         if v.first == "/" { v.removeFirst() }
         return v.isEmpty ? nil : String(v)
     }

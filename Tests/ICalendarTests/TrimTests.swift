@@ -5,6 +5,7 @@ import TestSupport
 @Suite("Trimming ASCII around values")
 struct TrimTests {
     static let blank: @Sendable (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+    static let quoteOrSpace: @Sendable (UInt8) -> Bool = { $0 == 0x22 || $0 == 0x20 || $0 == 0x27 }
     static let blankOrCR: @Sendable (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
 
     @Test("known cases, among them whitespace next to characters it could join")
@@ -24,14 +25,14 @@ struct TrimTests {
     @Test("on random strings of spaces, tabs, CR, LF, ASCII and joining characters, bytes and Characters agree")
     func randomAgree() {
         var rng = SplitMix(seed: 0x7417)
-        let pieces = [" ", "\t", "\r", "\n", "\r\n", "a", "Z", "1", "é", "\u{301}", "\u{600}", "\u{200D}", "👍", "🏽", "\""]
+        let pieces = [" ", "\t", "\r", "\n", "\r\n", "a", "Z", "1", "é", "\u{301}", "\u{600}", "\u{200D}", "👍", "🏽", "\"", "'", "/"]
         for _ in 0..<20_000 {
             var s = ""
             for _ in 0..<Int(rng.next() % 8) { s += pieces[Int(rng.next() % UInt64(pieces.count))] }
             let sub = Substring(s)
-            for accept in [Self.blank, Self.blankOrCR] {
-                let fast = trimmingASCII(sub, leading: Self.blank, trailing: accept)
-                let slow = trimmingCharacters(sub, Self.blank, accept)
+            for (leading, trailing) in [(Self.blank, Self.blank), (Self.blank, Self.blankOrCR), (Self.quoteOrSpace, Self.quoteOrSpace)] {
+                let fast = trimmingASCII(sub, leading: leading, trailing: trailing)
+                let slow = trimmingCharacters(sub, leading, trailing)
                 #expect(fast == slow, "\(s.debugDescription)")
             }
         }

@@ -24,6 +24,14 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: path).read { try Row.fetchAll($0, sql: sql) }
     }
 
+    /// A database of its own, migrated only up to `version` (as an older feedsync left it).
+    func database(at version: String) throws -> (path: String, queue: DatabaseQueue) {
+        let path = TestFiles.sqlite(version)
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: version)
+        return (path, queue)
+    }
+
     @Test("apply writes events, feed state and the change log; applying twice changes nothing more")
     func applyIsIdempotent() async throws {
         let run = try store.beginRun(mode: .incremental, startedAt: 1_800_000_000, now: 1_800_000_000)
@@ -162,9 +170,7 @@ struct SQLiteStoreTests {
 
     @Test("a version 1 database is migrated with its rows kept; records without times and with data are stored")
     func migrationV2() async throws {
-        let old = TestFiles.sqlite("v1")
-        let queue = try DatabaseQueue(path: old)
-        try SQLiteStore.migrator.migrate(queue, upTo: "v1")
+        let (old, queue) = try database(at: "v1")
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO feeds (id, url_redacted) VALUES ('f', 'u')")
             try db.execute(sql: """
@@ -188,9 +194,7 @@ struct SQLiteStoreTests {
 
     @Test("a version 3 database is migrated: timed rows get end_ts, all-day rows their dates, feeds are marked not materialised")
     func migrationV4() async throws {
-        let old = TestFiles.sqlite("v3")
-        let queue = try DatabaseQueue(path: old)
-        try SQLiteStore.migrator.migrate(queue, upTo: "v3")
+        let (old, queue) = try database(at: "v3")
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO feeds (id, url_redacted, snapshot_generation) VALUES ('f', 'u', 3)")
             try db.execute(sql: """
@@ -213,18 +217,16 @@ struct SQLiteStoreTests {
 
     @Test("a version 4 database is migrated: the change log's CHECK is edited in place, its rows kept, bad kinds still refused, no temporary b-tree per row")
     func migrationV5() async throws {
-        let old = TestFiles.sqlite("v4")
-        let queue = try DatabaseQueue(path: old)
-        try SQLiteStore.migrator.migrate(queue, upTo: "v4")
+        let (old, queue) = try database(at: "v4")
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO runs (mode, now, started_at) VALUES ('full', 'x', 'x')")
             try db.execute(sql: "INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'a', 'a', 'added', 'x')")
             try db.execute(sql: "INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'b', 'b', 'removed', 'x')")
         }
-        let before = try await queue.read { try Row.fetchAll($0, sql: "SELECT rowid, * FROM changes ORDER BY rowid") }
+        let before = try queue.read { try Row.fetchAll($0, sql: "SELECT rowid, * FROM changes ORDER BY rowid") }
         let store = try SQLiteStore(path: old)
         let reopened = try DatabaseQueue(path: old)
-        let (sql, after, plan) = try await reopened.read { db in
+        let (sql, after, plan) = try reopened.read { db in
             (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'changes'") ?? "",
              try Row.fetchAll(db, sql: "SELECT rowid, * FROM changes ORDER BY rowid"),
              try Row.fetchAll(db, sql: "EXPLAIN INSERT INTO changes (run_id, feed_id, record_key, uid, kind, at) VALUES (1, 'f', 'c', 'c', ?, 'x')",
@@ -246,9 +248,7 @@ struct SQLiteStoreTests {
 
     @Test("a change log whose CHECK is not spelt as v1 made it is left as it is by v5, and the store opens and writes")
     func migrationV5LeavesOthers() async throws {
-        let old = TestFiles.sqlite("v4-edited")
-        let queue = try DatabaseQueue(path: old)
-        try SQLiteStore.migrator.migrate(queue, upTo: "v4")
+        let (old, queue) = try database(at: "v4")
         let edited = "CHECK (kind IN ('added','updated','removed'))"
         try await queue.write { db in
             let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
