@@ -32,6 +32,8 @@ public struct ICalProperty: Sendable, Hashable {
 
     /// First value of the first parameter with this name (case-insensitive).
     public func parameter(_ name: String) -> String? {
+        // Most properties have none (DTSTART, UID, SUMMARY…): no upper-casing of the name asked for.
+        if parameters.isEmpty { return nil }
         let upper = asciiUppercased(name)
         for p in parameters where p.name == upper {
             return p.values.first
@@ -41,6 +43,7 @@ public struct ICalProperty: Sendable, Hashable {
 
     /// All values of all parameters with this name (case-insensitive).
     public func parameterValues(_ name: String) -> [String] {
+        if parameters.isEmpty { return [] }
         let upper = asciiUppercased(name)
         var out: [String] = []
         for p in parameters where p.name == upper { out.append(contentsOf: p.values) }

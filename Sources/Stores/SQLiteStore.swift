@@ -540,7 +540,9 @@ public final class SQLiteStore: FeedStore {
                         try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
                         continue
                     }
-                    let isNew = try Row.fetchOne(known, arguments: [u.feedID]) == nil
+                    // Asked only of a feed with rows to write: a quiet night's feeds have none.
+                    let writes = !u.added.isEmpty || !u.updated.isEmpty || u.occurrences != nil
+                    let isNew = try writes && Self.isAbsent(known, u.feedID)
                     feedRow.bind(u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error, u.fingerprint, u.etag,
                                  u.lastModified)
                     feedRow.bind(u.snapshotGeneration.map { Int64($0) })
@@ -565,6 +567,26 @@ public final class SQLiteStore: FeedStore {
                     try occurrences.write(u, at: at, isNew: isNew)
                 }
             }
+        }
+    }
+
+    /// True when `SELECT 1 FROM feeds WHERE id = ?` finds no row for `feedID`.
+    /// Bound and stepped through the C API: GRDB's `Row.fetchOne` boxed every value of a query
+    /// asked once per feed.
+    private static func isAbsent(_ known: Statement, _ feedID: String) throws -> Bool {
+        let statement = known.sqliteStatement
+        var id = feedID
+        let code = id.withUTF8 { b -> Int32 in
+            // SQLITE_TRANSIENT: SQLite copies the text (the buffer lives only in this closure).
+            sqlite3_bind_text(statement, 1, UnsafeRawPointer(b.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                .assumingMemoryBound(to: CChar.self), Int32(b.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+            return sqlite3_step(statement)
+        }
+        switch code {
+        case SQLITE_ROW: return false
+        case SQLITE_DONE: return true
+        default: throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot tell whether feed \(feedID) is stored")
         }
     }
 
