@@ -325,19 +325,35 @@ public final class SQLiteStore: FeedStore {
 
     private static func feedStates(_ db: Database, into result: inout [String: FeedState], where clause: String,
                                    arguments: StatementArguments) throws {
-        let rows = try Row.fetchCursor(db, sql: """
+        // Read through the C API: GRDB's `Row` boxes every value, and a night reads a row per feed.
+        let query = try db.makeStatement(sql: """
             SELECT id, fingerprint, etag, last_modified, snapshot_generation, last_success_at,
                    last_full_sync_at, last_status, last_error, occurrences_until FROM feeds \(clause)
-            """, arguments: arguments)
-        while let row = try rows.next() {
-            let id: String = row[0]
+            """)
+        try query.setArguments(arguments)
+        let stmt = query.sqliteStatement
+        defer { sqlite3_reset(stmt) }
+        func text(_ i: Int32) -> String? {
+            guard sqlite3_column_type(stmt, i) != SQLITE_NULL, let p = sqlite3_column_text(stmt, i) else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i))), as: UTF8.self)
+        }
+        func int(_ i: Int32) -> Int64? {
+            sqlite3_column_type(stmt, i) == SQLITE_NULL ? nil : sqlite3_column_int64(stmt, i)
+        }
+        while true {
+            let code = sqlite3_step(stmt)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let id = text(0) ?? ""
             result[id] = FeedState(
-                id: id, fingerprint: row[1], etag: row[2], lastModified: row[3],
-                snapshotGeneration: (row[4] as Int64?).map { UInt64($0) },
-                lastSuccessAt: (row[5] as String?).flatMap(ISOTime.parse),
-                lastFullSyncAt: (row[6] as String?).flatMap(ISOTime.parse),
-                lastStatus: (row[7] as String?).flatMap(FeedStatus.init(rawValue:)), lastError: row[8],
-                occurrencesUntil: row[9])
+                id: id, fingerprint: text(1), etag: text(2), lastModified: text(3),
+                snapshotGeneration: int(4).map { UInt64(bitPattern: $0) },
+                lastSuccessAt: text(5).flatMap(ISOTime.parse),
+                lastFullSyncAt: text(6).flatMap(ISOTime.parse),
+                lastStatus: text(7).flatMap(FeedStatus.init(rawValue:)), lastError: text(8),
+                occurrencesUntil: int(9))
         }
     }
 
