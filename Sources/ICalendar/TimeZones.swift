@@ -155,12 +155,14 @@ public final class TimeZoneResolver: @unchecked Sendable {
         if case .fixed(let o) = z { return l - Int64(o) }
         let oBefore = z.offset(atUTC: l - 86400)
         let oAfter = z.offset(atUTC: l + 86400)
-        var best: Int64? = nil
-        for o in oBefore == oAfter ? [oBefore] : [oBefore, oAfter] {
-            let cand = l - Int64(o)
-            if z.offset(atUTC: cand) == o { best = min(best ?? cand, cand) }
-        }
-        if let best { return best }
+        // The earlier of the instants that the offsets a day either side give, where consistent
+        // (no array of the candidates: this runs for every zoned date-time a feed holds).
+        let before = l - Int64(oBefore), after = l - Int64(oAfter)
+        let beforeFits = z.offset(atUTC: before) == oBefore
+        let afterFits = oAfter != oBefore && z.offset(atUTC: after) == oAfter
+        if beforeFits && afterFits { return min(before, after) }
+        if beforeFits { return before }
+        if afterFits { return after }
         // Not consistent with either neighbour offset: maybe transitions close together; try the offset at l itself.
         let o0 = z.offset(atUTC: l)
         let c0 = l - Int64(o0)

@@ -525,7 +525,7 @@ public final class SQLiteStore: FeedStore {
                     SELECT ?, feed_id, record_key, uid, recurrence_id, 'removed', ?, ? FROM events
                     WHERE feed_id = ? AND record_key = ?
                     """)
-                let occurrences = OccurrenceWriter(db)
+                var occurrences = OccurrenceWriter(db)
                 func old(_ feedID: String, _ key: String) throws -> ChangeFields? {
                     guard let row = try Row.fetchOne(readOld, arguments: [feedID, key]) else { return nil }
                     return ChangeFields(start: row[0], end: row[1], startDate: row[2], endDate: row[3], allDay: row[4],
@@ -664,6 +664,8 @@ private struct RowWriter {
         arena.reserveCapacity(1024 * maxRows)
     }
 
+    /// Inlined, so that the caller's list of values need not be an array on the heap.
+    @inline(__always)
     mutating func bind(_ texts: String?...) {
         for t in texts {
             guard var t else { values.append(.null); continue }
@@ -725,10 +727,29 @@ private struct RowWriter {
 /// Writes a feed update's occurrences (docs/store.md, `occurrences`) and its derived columns.
 private struct OccurrenceWriter {
     let db: Database
-    init(_ db: Database) { self.db = db }
+    /// Rows of feeds new to the store, and of the others (an upsert): one writer each for the
+    /// whole transaction, so their statements and buffers are made once.
+    private var newRows: RowWriter
+    private var upsertRows: RowWriter
+
+    init(_ db: Database) {
+        self.db = db
+        let columns = """
+            INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date,
+              all_day, cancelled)
+            VALUES
+            """
+        newRows = RowWriter(db, head: "INSERT OR REPLACE " + columns, columns: 11)
+        upsertRows = RowWriter(db, head: "INSERT " + columns, columns: 11, tail: """
+
+            ON CONFLICT (feed_id, record_key, start_ts) DO UPDATE SET uid = excluded.uid, start = excluded.start,
+              "end" = excluded."end", end_ts = excluded.end_ts, start_date = excluded.start_date,
+              end_date = excluded.end_date, all_day = excluded.all_day, cancelled = excluded.cancelled
+            """)
+    }
 
     /// `isNew`: the store had no row for the feed before this transaction, hence no occurrences.
-    func write(_ u: FeedUpdate, at: Int64, isNew: Bool) throws {
+    mutating func write(_ u: FeedUpdate, at: Int64, isNew: Bool) throws {
         // The future occurrences of a removed event go with it.
         if !u.removed.isEmpty {
             let dropKey = try db.cachedStatement(sql: "DELETE FROM occurrences WHERE feed_id = ? AND record_key = ? AND end_ts > ?")
@@ -753,30 +774,7 @@ private struct OccurrenceWriter {
                 """).execute(arguments: [u.feedID, o.from, JSONValue.array(o.keep.map(JSONValue.string)).renderCompact()])
         }
         if !o.rows.isEmpty {
-            let columns = """
-                INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date,
-                  all_day, cancelled)
-                VALUES
-                """
-            var row = isNew ? RowWriter(db, head: "INSERT OR REPLACE " + columns, columns: 11)
-                : RowWriter(db, head: "INSERT " + columns, columns: 11, tail: """
-
-                ON CONFLICT (feed_id, record_key, start_ts) DO UPDATE SET uid = excluded.uid, start = excluded.start,
-                  "end" = excluded."end", end_ts = excluded.end_ts, start_date = excluded.start_date,
-                  end_date = excluded.end_date, all_day = excluded.all_day, cancelled = excluded.cancelled
-                """)
-            for r in o.rows {
-                let startDate = ISOTime.formatDay(r.startDay), endDate = ISOTime.formatDay(r.endDay)
-                row.bind(u.feedID, r.recordKey, r.uid, r.allDay ? startDate : ISOTime.format(r.start),
-                         r.allDay ? endDate : ISOTime.format(r.end))
-                row.bind(r.start)
-                row.bind(r.end)
-                row.bind(startDate, endDate)
-                row.bind(r.allDay ? 1 : 0)
-                row.bind(r.cancelled ? 1 : 0)
-                try row.endRow()
-            }
-            try row.flush()
+            if isNew { try write(o.rows, of: u.feedID, to: &newRows) } else { try write(o.rows, of: u.feedID, to: &upsertRows) }
         }
         try db.cachedStatement(sql: "UPDATE feeds SET occurrences_until = ? WHERE id = ?").execute(arguments: [o.until, u.feedID])
         if !o.refresh.isEmpty {
@@ -788,5 +786,20 @@ private struct OccurrenceWriter {
                 try refresh.execute(arguments: [r.end, r.startDateText, r.endDateText, u.feedID, r.key])
             }
         }
+    }
+
+    private func write(_ rows: [OccurrenceRow], of feedID: String, to row: inout RowWriter) throws {
+        for r in rows {
+            let startDate = ISOTime.formatDay(r.startDay), endDate = ISOTime.formatDay(r.endDay)
+            row.bind(feedID, r.recordKey, r.uid, r.allDay ? startDate : ISOTime.format(r.start),
+                     r.allDay ? endDate : ISOTime.format(r.end))
+            row.bind(r.start)
+            row.bind(r.end)
+            row.bind(startDate, endDate)
+            row.bind(r.allDay ? 1 : 0)
+            row.bind(r.cancelled ? 1 : 0)
+            try row.endRow()
+        }
+        try row.flush()
     }
 }
