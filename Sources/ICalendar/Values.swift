@@ -53,19 +53,24 @@ public enum ICalText {
         // SUMMARY, DESCRIPTION and LOCATION pass here).
         let unescaped: String? = text.withUTF8 { b in
             guard let base = b.baseAddress, memchr(base, 0x5C, b.count) != nil else { return nil }
-            var out: [UInt8] = []
-            out.reserveCapacity(b.count)
-            var i = 0
-            while i < b.count {
-                let j = memchr(base + i, 0x5C, b.count - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? b.count
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<j]))
-                guard j < b.count else { break }
-                guard j + 1 < b.count else { out.append(0x5C); break }   // a trailing lone backslash is kept
-                let n = b[j + 1]
-                out.append(n == UInt8(ascii: "n") || n == UInt8(ascii: "N") ? 0x0A : n)
-                i = j + 2
+            // Written straight into the new string's storage (never longer than the input).
+            return String(unsafeUninitializedCapacity: b.count) { out in
+                var i = 0, k = 0
+                while i < b.count {
+                    let j = memchr(base + i, 0x5C, b.count - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? b.count
+                    if j > i {
+                        UnsafeMutableRawPointer(out.baseAddress! + k).copyMemory(from: base + i, byteCount: j - i)
+                        k += j - i
+                    }
+                    guard j < b.count else { break }
+                    guard j + 1 < b.count else { out[k] = 0x5C; k += 1; break }   // a trailing lone backslash is kept
+                    let n = b[j + 1]
+                    out[k] = n == UInt8(ascii: "n") || n == UInt8(ascii: "N") ? 0x0A : n
+                    k += 1
+                    i = j + 2
+                }
+                return k
             }
-            return String(decoding: out, as: UTF8.self)
         }
         return unescaped ?? s
     }

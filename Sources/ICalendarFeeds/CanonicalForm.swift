@@ -17,34 +17,47 @@ public enum CanonicalForm {
     /// TEXT properties that hold a single value; their escapes are normalised.
     static let singleText = ICalNameSet(["SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT", "UID"])
 
+    /// Buffers a caller reuses from one component to the next (`FeedParser`: one per feed), so a
+    /// component's canonical form allocates only its result.
+    public struct Scratch {
+        var text: [UInt8] = []
+        var lines: [Range<Int>] = []
+        public init() {}
+    }
+
     /// The volatile names are a set made once per feed (`FeedParser`).
     public static func bytes(of component: ICalComponent, excluding volatile: ICalNameSet) -> [UInt8] {
+        var scratch = Scratch()
+        return bytes(of: component, excluding: volatile, scratch: &scratch)
+    }
+
+    public static func bytes(of component: ICalComponent, excluding volatile: ICalNameSet, scratch: inout Scratch) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        append(component, excluding: volatile, to: &out)
+        append(component, excluding: volatile, to: &out, scratch: &scratch)
         return out
     }
 
-    private static func append(_ component: ICalComponent, excluding volatile: ICalNameSet, to out: inout [UInt8]) {
+    private static func append(_ component: ICalComponent, excluding volatile: ICalNameSet, to out: inout [UInt8],
+                               scratch: inout Scratch) {
         // The lines are written one after another into one buffer and sorted as ranges of it:
-        // no array per line.
-        var text: [UInt8] = []
-        text.reserveCapacity(512)
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(component.properties.count)
+        // no array per line. The buffers are free again once the lines are out, before any
+        // sub-component uses them.
+        scratch.text.removeAll(keepingCapacity: true)
+        scratch.lines.removeAll(keepingCapacity: true)
         for p in component.properties where !volatile.contains(p) {
-            let start = text.count
-            appendLine(p, to: &text)
-            lines.append(start..<text.count)
+            let start = scratch.text.count
+            appendLine(p, to: &scratch.text)
+            scratch.lines.append(start..<scratch.text.count)
         }
-        text.withUnsafeBufferPointer { bytes in
-            lines.sort { precedes(bytes, $0, $1) }
-            for l in lines { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[l])) }
+        scratch.text.withUnsafeBufferPointer { bytes in
+            scratch.lines.sort { precedes(bytes, $0, $1) }
+            for l in scratch.lines { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[l])) }
         }
         if !component.components.isEmpty {
             var blocks: [[UInt8]] = component.components.map { sub in
                 var b: [UInt8] = Array("BEGIN:\(sub.name)\n".utf8)
-                append(sub, excluding: volatile, to: &b)
+                append(sub, excluding: volatile, to: &b, scratch: &scratch)
                 b.append(contentsOf: "END:\(sub.name)\n".utf8)
                 return b
             }

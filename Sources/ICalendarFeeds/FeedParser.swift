@@ -68,10 +68,11 @@ public struct FeedParser: Sendable {
         var bad: [BadRecord] = []
         // Occurrences the window may still take (a feed's rules could otherwise make millions).
         var budget = occurrenceWindow?.maxPerFeed ?? 0
+        var scratch = CanonicalForm.Scratch()
         for event in calendar.components where event.name == "VEVENT" {
             do throws(ICalParseError) {
                 records.append(try record(of: event, resolver: resolver, overridesByUID: overridesByUID, budget: &budget,
-                                          warnings: &warnings))
+                                          scratch: &scratch, warnings: &warnings))
             } catch {
                 // `on_bad_event: keep`: an event whose key can be read is set aside, the others go on.
                 guard keepBadEvents, let key = readableKey(of: event, resolver: resolver) else { throw error }
@@ -88,12 +89,13 @@ public struct FeedParser: Sendable {
 
     /// One VEVENT as a record.
     private func record(of event: ICalComponent, resolver: TimeZoneResolver, overridesByUID: [String: [ICalComponent]],
-                        budget: inout Int, warnings: inout [String]) throws(ICalParseError) -> FeedRecord {
+                        budget: inout Int, scratch: inout CanonicalForm.Scratch,
+                        warnings: inout [String]) throws(ICalParseError) -> FeedRecord {
         let fields = EventFields(event)
         let overrides = fields.recurrenceID == nil ? fields.uid.flatMap { overridesByUID[$0.value] } ?? [] : []
         let timing = try EventTiming.compute(event: event, resolver: resolver, overrides: overrides)
         for w in timing.warnings { warnings.append("line \(event.line): \(w)") }
-        let body = CanonicalForm.bytes(of: event, excluding: volatile)
+        let body = CanonicalForm.bytes(of: event, excluding: volatile, scratch: &scratch)
         let hash = XXH3.hash64(body)
         var uid: String
         if let u = fields.uid, !u.value.isEmpty {
