@@ -111,6 +111,42 @@ struct SQLiteStoreTests {
         #expect(try rows("PRAGMA foreign_key_check").isEmpty)
     }
 
+    @Test("rows go out in groups of 16 a statement: 37 rows of a new feed, then 37 updates of the known one, each stored with its own values, the change log in the order given")
+    func multiRowGroups() async throws {
+        let run = try store.beginRun(mode: .full, startedAt: 0, now: 0)
+        let keys = (0..<37).map { String(format: "k%02d", $0) }.shuffled()
+        var first = FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1, fullSync: true,
+                               added: keys.enumerated().map { record($1, hash: UInt64($0 + 1), summary: "first \($1)") })
+        first.occurrences = OccurrenceUpdate(uids: nil, from: 0, rows: keys.enumerated().map { i, key in
+            OccurrenceRow(recordKey: key, uid: key, start: 1_900_000_000 + Int64(i) * 86_400, end: 1_900_003_600 + Int64(i) * 86_400,
+                          startDay: ISOTime.day(1_900_000_000) + Int64(i), endDay: ISOTime.day(1_900_000_000) + Int64(i), allDay: false, cancelled: false)
+        }, until: OccurrenceUpdate.complete)
+        try store.apply([first], runID: run, at: 100)
+        let second = FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 2,
+                                updated: keys.enumerated().map { record($1, hash: UInt64($0 + 100), summary: "second \($1)") })
+        try store.apply([second], runID: run, at: 200)
+        // A quiet feed in the same store: its state is written, nothing else.
+        try store.apply([FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .unchanged)], runID: run, at: 300)
+
+        let events = try rows("SELECT record_key, summary, record_hash FROM events ORDER BY record_key")
+        #expect(events.count == 37)
+        for e in events {
+            let key: String = e["record_key"]
+            #expect(e["summary"] == "second \(key)")
+            let i = try #require(keys.firstIndex(of: key))
+            #expect(e["record_hash"] == String(format: "%016llx", UInt64(i + 100)))
+        }
+        let log = try rows("SELECT record_key, kind, old_values IS NOT NULL AS has_old FROM changes ORDER BY rowid")
+        #expect(log.map { $0["record_key"] as String } == keys + keys)
+        #expect(log.prefix(37).allSatisfy { $0["kind"] == "added" && $0["has_old"] == false })
+        #expect(log.suffix(37).allSatisfy { $0["kind"] == "updated" && $0["has_old"] == true })
+        let occurrences = try store.occurrences(feedID: "f", after: 0)
+        #expect(occurrences.count == 37)
+        #expect(occurrences.map(\.recordKey) == keys)
+        #expect(try store.feedStates()["f"]?.lastStatus == .unchanged)
+        #expect(try store.feedStates()["f"]?.snapshotGeneration == 2)
+    }
+
     @Test("removal sets removed_at and logs once; a reappearing row comes back; rows are never deleted")
     func removalAndReturn() async throws {
         let run = try store.beginRun(mode: .incremental, startedAt: 0, now: 0)
