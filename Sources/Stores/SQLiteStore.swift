@@ -610,7 +610,10 @@ public final class SQLiteStore: FeedStore {
         switch code {
         case SQLITE_ROW: return false
         case SQLITE_DONE: return true
-        default: throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot tell whether feed \(feedID) is stored")
+        default:
+            // SQLite's own reason, as the other statements stepped by hand give it.
+            let reason = sqlite3_db_handle(statement).map { String(cString: sqlite3_errmsg($0)) } ?? "error \(code)"
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "\(reason) (is feed \(feedID) stored?)")
         }
     }
 
@@ -644,7 +647,7 @@ private struct RowWriter {
     private let head: String
     private let tail: String
     private let columns: Int
-    let maxRows: Int
+    private let maxRows: Int
     /// The statement for k rows at index k, prepared when first needed.
     private var statements: [Statement?]
     private var values: [Value] = []
