@@ -58,7 +58,10 @@ enum SQLiteFaults {
             return StoreError(fallback, "I/O error on the SQLite store \(path) while trying to \(what): check the disk and "
                 + "the file system", cause: cause)
         default:
-            return StoreError(fallback, "SQLite store \(path): cannot \(what)", cause: cause)
+            // SQLite's own words for what failed (a constraint and its table and column, a
+            // trigger's message): its message never holds the statement's SQL.
+            let words = db.message.map { ": \($0)" } ?? ""
+            return StoreError(fallback, "SQLite store \(path): cannot \(what)\(words)", cause: cause)
         }
     }
 

@@ -486,17 +486,21 @@ public final class SQLiteStore: FeedStore {
                       last_full_sync_at = coalesce(excluded.last_full_sync_at, last_full_sync_at)
                     """, maxRows: 1)
                 // Whether the store has a row for the feed yet. A feed it has none for has no
-                // events nor occurrences either (they are written with their feed's row): its
-                // rows are inserted without an upsert's search for a row to update.
+                // events nor occurrences either (they are written with their feed's row): it has
+                // no occurrences to replace.
                 let known = try db.cachedStatement(sql: "SELECT 1 FROM feeds WHERE id = ?")
-                let eventColumns = """
-                    INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
+                // `OR FAIL`, here and in every multi-row insert below: a failing row fails its
+                // statement without SQLite undoing the statement's earlier rows, so SQLite keeps no
+                // statement journal (a copy of every page a statement touches, for every group of
+                // rows: 10-20% of the writer's CPU on a first night, docs/performance.md). Any
+                // error fails the batch's whole transaction, which is rolled back: nothing is
+                // half written.
+                var event = RowWriter(db, head: """
+                    INSERT OR FAIL INTO events (feed_id, record_key, uid, recurrence_id, start, "end", last_end, all_day,
                       summary, description, location, status, record_hash, start_ts, last_end_ts,
                       first_seen_at, updated_at, removed_at, data, end_ts, start_date, end_date)
                     VALUES
-                    """
-                var newEvent = RowWriter(db, head: "INSERT OR REPLACE " + eventColumns, columns: 22)
-                var upsertEvent = RowWriter(db, head: "INSERT " + eventColumns, columns: 22, tail: """
+                    """, columns: 22, tail: """
 
                     ON CONFLICT(feed_id, record_key) DO UPDATE SET uid = excluded.uid,
                       recurrence_id = excluded.recurrence_id, start = excluded.start, "end" = excluded."end",
@@ -517,7 +521,7 @@ public final class SQLiteStore: FeedStore {
                     WHERE feed_id = ? AND record_key = ? AND removed_at IS NULL
                     """)
                 var change = RowWriter(db, head: """
-                    INSERT INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at, old_values, new_values)
+                    INSERT OR FAIL INTO changes (run_id, feed_id, record_key, uid, recurrence_id, kind, at, old_values, new_values)
                     VALUES
                     """, columns: 9)
                 let logRemoval = try db.cachedStatement(sql: """
@@ -532,7 +536,7 @@ public final class SQLiteStore: FeedStore {
                                         lastEnd: row[5], summary: row[6], description: row[7], location: row[8],
                                         status: row[9], data: row[10])
                 }
-                /// Binds one event's row to the insert or the upsert (in place: a copy of the writer
+                /// Binds one event's row to the upsert (in place: a copy of the writer
                 /// would lose its rows).
                 func write(_ r: FeedRecord, of feedID: String, to event: inout RowWriter) throws {
                     if !r.hasTimes {
@@ -559,9 +563,8 @@ public final class SQLiteStore: FeedStore {
                         try upsertFeed.execute(arguments: [u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error])
                         continue
                     }
-                    // Asked only of a feed with rows to write: a quiet night's feeds have none.
-                    let writes = !u.added.isEmpty || !u.updated.isEmpty || u.occurrences != nil
-                    let isNew = try writes && Self.isAbsent(known, u.feedID)
+                    // Asked only of a feed with occurrences to write: a quiet night's feeds have none.
+                    let isNew = try u.occurrences != nil && Self.isAbsent(known, u.feedID)
                     feedRow.bind(u.feedID, u.urlRedacted, u.property, u.status.rawValue, u.error, u.fingerprint, u.etag,
                                  u.lastModified)
                     feedRow.bind(u.snapshotGeneration.map { Int64($0) })
@@ -572,7 +575,7 @@ public final class SQLiteStore: FeedStore {
                             let before = kind == "updated" ? try old(u.feedID, r.key) : nil
                             // An addition logs no values: its row holds them (a later change logs them as old).
                             let values = before.map { ChangeValues.updated(from: $0, to: ChangeFields(r)) }
-                            if isNew { try write(r, of: u.feedID, to: &newEvent) } else { try write(r, of: u.feedID, to: &upsertEvent) }
+                            try write(r, of: u.feedID, to: &event)
                             change.bind(runID)
                             change.bind(u.feedID, r.key, r.uid, r.recurrenceID, kind, now, values?.old, values?.new)
                             try change.endRow()
@@ -580,8 +583,7 @@ public final class SQLiteStore: FeedStore {
                     }
                     // Written before the removals and occurrences read the tables; the change log's
                     // rows keep their order.
-                    try newEvent.flush()
-                    try upsertEvent.flush()
+                    try event.flush()
                     try change.flush()
                     for key in u.removed {
                         guard let before = try old(u.feedID, key) else { continue }
@@ -730,20 +732,17 @@ private struct RowWriter {
 /// Writes a feed update's occurrences (docs/store.md, `occurrences`) and its derived columns.
 private struct OccurrenceWriter {
     let db: Database
-    /// Rows of feeds new to the store, and of the others (an upsert): one writer each for the
-    /// whole transaction, so their statements and buffers are made once.
-    private var newRows: RowWriter
-    private var upsertRows: RowWriter
+    /// One writer for the whole transaction, so its statements and buffers are made once.
+    private var rows: RowWriter
 
     init(_ db: Database) {
         self.db = db
-        let columns = """
-            INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date, end_date,
-              all_day, cancelled)
+        // `OR FAIL`: no statement journal (SQLiteStore.apply).
+        rows = RowWriter(db, head: """
+            INSERT OR FAIL INTO occurrences (feed_id, record_key, uid, start, "end", start_ts, end_ts, start_date,
+              end_date, all_day, cancelled)
             VALUES
-            """
-        newRows = RowWriter(db, head: "INSERT OR REPLACE " + columns, columns: 11)
-        upsertRows = RowWriter(db, head: "INSERT " + columns, columns: 11, tail: """
+            """, columns: 11, tail: """
 
             ON CONFLICT (feed_id, record_key, start_ts) DO UPDATE SET uid = excluded.uid, start = excluded.start,
               "end" = excluded."end", end_ts = excluded.end_ts, start_date = excluded.start_date,
@@ -777,7 +776,7 @@ private struct OccurrenceWriter {
                 """).execute(arguments: [u.feedID, o.from, JSONValue.array(o.keep.map(JSONValue.string)).renderCompact()])
         }
         if !o.rows.isEmpty {
-            if isNew { try write(o.rows, of: u.feedID, to: &newRows) } else { try write(o.rows, of: u.feedID, to: &upsertRows) }
+            try write(o.rows, of: u.feedID, to: &rows)
         }
         try db.cachedStatement(sql: "UPDATE feeds SET occurrences_until = ? WHERE id = ?").execute(arguments: [o.until, u.feedID])
         if !o.refresh.isEmpty {

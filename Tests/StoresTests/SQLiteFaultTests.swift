@@ -21,6 +21,8 @@ struct SQLiteFaultTests {
         #expect(explain(.SQLITE_BUSY).code == .busy && explain(.SQLITE_BUSY).message.contains("for 30 s (`busy_timeout_seconds`)"))
         #expect(explain(.SQLITE_READONLY).code == .readOnly)
         #expect(explain(.SQLITE_IOERR).message == "I/O error on the SQLite store /srv/feedsync/feedsync.sqlite while trying to apply a batch of 3 feeds: check the disk and the file system")
+        // Any other fault: the sentence carries SQLite's own words (its message, never the SQL).
+        #expect(explain(.SQLITE_CONSTRAINT).message == "SQLite store /srv/feedsync/feedsync.sqlite: cannot apply a batch of 3 feeds: some message")
         for code: ResultCode in [.SQLITE_FULL, .SQLITE_BUSY, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CORRUPT, .SQLITE_CANTOPEN, .SQLITE_ERROR] {
             #expect(!explain(code).description.contains("INSERT"), "\(code)")
         }

@@ -81,7 +81,7 @@ struct SQLiteStoreTests {
         #expect(try rows("SELECT record_key FROM changes ORDER BY rowid").map { $0["record_key"] as String } == ["a", "b", ""])
     }
 
-    @Test("a feed new to the store is inserted without upserts: a repeated key or occurrence leaves one row, as for a known feed; every row's feed and run exist")
+    @Test("a feed new to the store: a repeated key or occurrence leaves one row, the later one, as for a known feed; every row's feed and run exist")
     func newFeedRows() async throws {
         let run = try store.beginRun(mode: .full, startedAt: 0, now: 0)
         func occurrence(_ key: String, _ start: Int64) -> OccurrenceRow {
@@ -145,6 +145,40 @@ struct SQLiteStoreTests {
         #expect(occurrences.map(\.recordKey) == keys)
         #expect(try store.feedStates()["f"]?.lastStatus == .unchanged)
         #expect(try store.feedStates()["f"]?.snapshotGeneration == 2)
+    }
+
+    @Test("a row that fails in the middle of a group of 16 leaves nothing of its batch: no event, no change, no occurrence, no feed state; the error names SQLite's reason")
+    func failingRowRollsBackTheBatch() async throws {
+        let run = try store.beginRun(mode: .full, startedAt: 0, now: 0)
+        try store.apply([FeedUpdate(feedID: "kept", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+                                    added: [record("a", hash: 1)])], runID: run, at: 100)
+        // Rows go out `INSERT OR FAIL`: a failing row keeps its statement's earlier rows, so only
+        // the transaction's rollback may undo them. The failure is injected by a trigger.
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.record_key = 'k20'
+                BEGIN SELECT RAISE(FAIL, 'injected failure'); END
+                """)
+        }
+        let keys = (0..<37).map { String(format: "k%02d", $0) }
+        var g = FeedUpdate(feedID: "g", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+                           added: keys.prefix(10).map { record("g-\($0)", hash: 1) })
+        g.occurrences = OccurrenceUpdate(uids: nil, from: 0, rows: [
+            OccurrenceRow(recordKey: "g-k00", uid: "g-k00", start: 1_900_000_000, end: 1_900_003_600,
+                          startDay: ISOTime.day(1_900_000_000), endDay: ISOTime.day(1_900_000_000), allDay: false, cancelled: false)
+        ], until: OccurrenceUpdate.complete)
+        let f = FeedUpdate(feedID: "f", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 1,
+                           added: keys.map { record($0, hash: 2) })
+        let kept = FeedUpdate(feedID: "kept", urlRedacted: "u", property: nil, status: .changed, snapshotGeneration: 2,
+                              updated: [record("a", hash: 9, summary: "changed")])
+        let error = try await #require(throws: StoreError.self) { try await store.apply([kept, g, f], runID: run, at: 200) }
+        #expect(error.message.contains("injected failure"))
+        #expect(try rows("SELECT feed_id FROM events").map { $0["feed_id"] as String } == ["kept"])
+        #expect(try rows("SELECT summary, record_hash FROM events").first?["summary"] == "S")
+        #expect(try rows("SELECT count(*) AS n FROM changes").first?["n"] == 1)
+        #expect(try rows("SELECT count(*) AS n FROM occurrences").first?["n"] == 0)
+        #expect(try store.feedStates().keys.sorted() == ["kept"])
+        #expect(try store.feedStates()["kept"]?.snapshotGeneration == 1)
     }
 
     @Test("removal sets removed_at and logs once; a reappearing row comes back; rows are never deleted")
