@@ -492,7 +492,7 @@ public final class SQLiteStore: FeedStore {
                 // `OR FAIL`, here and in every multi-row insert below: a failing row fails its
                 // statement without SQLite undoing the statement's earlier rows, so SQLite keeps no
                 // statement journal (a copy of every page a statement touches, for every group of
-                // rows: 10-20% of the writer's CPU on a first night, docs/performance.md). Any
+                // rows: about a tenth of the writer's CPU on a first night, docs/performance.md). Any
                 // error fails the batch's whole transaction, which is rolled back: nothing is
                 // half written.
                 var event = RowWriter(db, head: """
