@@ -26,11 +26,6 @@ public enum CanonicalForm {
     }
 
     /// The volatile names are a set made once per feed (`FeedParser`).
-    public static func bytes(of component: ICalComponent, excluding volatile: ICalNameSet) -> [UInt8] {
-        var scratch = Scratch()
-        return bytes(of: component, excluding: volatile, scratch: &scratch)
-    }
-
     public static func bytes(of component: ICalComponent, excluding volatile: ICalNameSet, scratch: inout Scratch) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)

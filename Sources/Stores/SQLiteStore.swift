@@ -31,10 +31,11 @@ public final class SQLiteStore: FeedStore {
         // and change is written in the transaction that writes its feed and its run, and none is
         // deleted. Enforced, they cost two index lookups for every row a first night inserts.
         config.foreignKeysEnabled = false
-        // The writer's multi-row INSERTs (RowWriter) keep a statement journal, to undo a group's
-        // rows if one of them fails: in memory, not in a temporary file written for every group
-        // (that file was 10% more CPU, all of it in the kernel, on a first night). Only the
-        // writer: a reader's large sort may still spill to disk.
+        // The writer's statement journals (kept to undo a statement's earlier rows if a later one
+        // fails: its multi-row UPDATEs and DELETEs; the multi-row INSERTs are `OR FAIL` and keep
+        // none) in memory, not in a temporary file (a file per statement was 10% more CPU, all of
+        // it in the kernel, on a first night). Only the writer: a reader's large sort may still
+        // spill to disk.
         config.prepareDatabase { db in
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA temp_store = MEMORY") }
         }
@@ -776,7 +777,7 @@ private struct OccurrenceWriter {
                 """).execute(arguments: [u.feedID, o.from, JSONValue.array(o.keep.map(JSONValue.string)).renderCompact()])
         }
         if !o.rows.isEmpty {
-            try write(o.rows, of: u.feedID, to: &rows)
+            try write(o.rows, of: u.feedID)
         }
         try db.cachedStatement(sql: "UPDATE feeds SET occurrences_until = ? WHERE id = ?").execute(arguments: [o.until, u.feedID])
         if !o.refresh.isEmpty {
@@ -790,18 +791,18 @@ private struct OccurrenceWriter {
         }
     }
 
-    private func write(_ rows: [OccurrenceRow], of feedID: String, to row: inout RowWriter) throws {
-        for r in rows {
+    private mutating func write(_ occurrences: [OccurrenceRow], of feedID: String) throws {
+        for r in occurrences {
             let startDate = ISOTime.formatDay(r.startDay), endDate = ISOTime.formatDay(r.endDay)
-            row.bind(feedID, r.recordKey, r.uid, r.allDay ? startDate : ISOTime.format(r.start),
-                     r.allDay ? endDate : ISOTime.format(r.end))
-            row.bind(r.start)
-            row.bind(r.end)
-            row.bind(startDate, endDate)
-            row.bind(r.allDay ? 1 : 0)
-            row.bind(r.cancelled ? 1 : 0)
-            try row.endRow()
+            rows.bind(feedID, r.recordKey, r.uid, r.allDay ? startDate : ISOTime.format(r.start),
+                      r.allDay ? endDate : ISOTime.format(r.end))
+            rows.bind(r.start)
+            rows.bind(r.end)
+            rows.bind(startDate, endDate)
+            rows.bind(r.allDay ? 1 : 0)
+            rows.bind(r.cancelled ? 1 : 0)
+            try rows.endRow()
         }
-        try row.flush()
+        try rows.flush()
     }
 }
